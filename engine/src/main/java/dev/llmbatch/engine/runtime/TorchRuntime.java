@@ -1,0 +1,89 @@
+package dev.llmbatch.engine.runtime;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import dev.llmbatch.engine.EngineException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts DJL's PyTorch engine once per JVM, offline: libtorch comes from the
+ * {@code pytorch-native-cpu} jar on the classpath (or {@code PYTORCH_LIBRARY_PATH} on GPU hosts),
+ * never from a download server.
+ */
+public final class TorchRuntime {
+  private static final Logger LOG = LoggerFactory.getLogger(TorchRuntime.class);
+  private static volatile Engine engine;
+
+  private TorchRuntime() {}
+
+  /**
+   * The PyTorch engine, started on first call. {@code threads} &gt; 0 fixes the intra-op thread count
+   * (it can only be set before the engine starts); 0 leaves libtorch's default.
+   */
+  public static Engine engine(int threads) {
+    Engine e = engine;
+    if (e != null) {
+      return e;
+    }
+    synchronized (TorchRuntime.class) {
+      if (engine == null) {
+        if (System.getProperty("ai.djl.offline") == null) {
+          System.setProperty("ai.djl.offline", "true");
+        }
+        if (threads > 0 && System.getProperty("ai.djl.pytorch.num_threads") == null) {
+          System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+          System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        }
+        try {
+          engine = Engine.getEngine("PyTorch");
+        } catch (RuntimeException | UnsatisfiedLinkError | ExceptionInInitializerError ex) {
+          throw new EngineException("Cannot start DJL's PyTorch engine: " + ex
+              + ". On CPU the libtorch jar ai.djl.pytorch:pytorch-native-cpu:2.7.1"
+              + " (classifier linux-x86_64) must be on the classpath; on GPU set"
+              + " PYTORCH_LIBRARY_PATH to a CUDA libtorch 2.7.1", ex);
+        }
+        LOG.info("DJL {} engine {} started (offline={}, threads={})", engine.getEngineName(),
+            engine.getVersion(), System.getProperty("ai.djl.offline"),
+            System.getProperty("ai.djl.pytorch.num_threads", "default"));
+      }
+      return engine;
+    }
+  }
+
+  /** The engine with libtorch's default threads. */
+  public static Engine engine() {
+    return engine(0);
+  }
+
+  /**
+   * Parses a device name: {@code cpu}, {@code gpu}, {@code gpu:N} or {@code cuda:N}. A GPU that
+   * this engine cannot see is an error, never a silent fall-back to CPU.
+   */
+  public static Device device(String name) {
+    String n = name == null ? "cpu" : name.trim().toLowerCase(java.util.Locale.ROOT);
+    if (n.isEmpty() || n.equals("cpu")) {
+      return Device.cpu();
+    }
+    int idx = 0;
+    String kind = n;
+    int colon = n.indexOf(':');
+    if (colon >= 0) {
+      kind = n.substring(0, colon);
+      try {
+        idx = Integer.parseInt(n.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new EngineException("Invalid device: " + name + " (use cpu, gpu or gpu:N)");
+      }
+    }
+    if (!kind.equals("gpu") && !kind.equals("cuda")) {
+      throw new EngineException("Invalid device: " + name + " (use cpu, gpu or gpu:N)");
+    }
+    int gpus = engine().getGpuCount();
+    if (idx >= gpus) {
+      throw new EngineException("Cannot use device " + name + ": the PyTorch engine sees " + gpus
+          + " GPU(s); is a CUDA libtorch on PYTORCH_LIBRARY_PATH?");
+    }
+    return Device.gpu(idx);
+  }
+}

@@ -1,0 +1,147 @@
+package dev.llmbatch.engine.runtime;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.llmbatch.engine.EngineException;
+import dev.llmbatch.flavor.safetensors.DType;
+import dev.llmbatch.flavor.safetensors.TensorInfo;
+import dev.llmbatch.flavor.safetensors.WeightFiles;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.ShortBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Loads checkpoint tensors into NDArrays on a device, in the compute dtype. Float tensors stored in
+ * the compute dtype are wrapped zero-copy over the memory-mapped file on CPU; BF16 is widened in
+ * Java (DJL's JNI aborts the JVM on BF16), so at most one host copy is ever made.
+ */
+public final class Weights {
+  private final WeightFiles files;
+  private final NDManager manager;
+  private final ComputeDtype dtype;
+  /** Mapped buffers backing zero-copy arrays: kept reachable while the arrays live. */
+  private final List<ByteBuffer> pinned = new ArrayList<>();
+
+  /** Loads from {@code files} into arrays owned by {@code manager} (whose device is the target). */
+  public Weights(WeightFiles files, NDManager manager, ComputeDtype dtype) {
+    this.files = files;
+    this.manager = manager;
+    this.dtype = dtype;
+  }
+
+  /** The checkpoint. */
+  public WeightFiles files() {
+    return files;
+  }
+
+  /** Whether the checkpoint has {@code name}. */
+  public boolean has(String name) {
+    return files.has(name);
+  }
+
+  /** Loads {@code name}, asserting its shape; {@code -1} in {@code expected} matches any size. */
+  public NDArray get(String name, long... expected) {
+    TensorInfo t = files.info(name);
+    long[] shape = t.shape();
+    if (expected.length > 0 && !matches(shape, expected)) {
+      throw new EngineException("Cannot load weight '" + name + "' from " + files.dir()
+          + ": shape " + Arrays.toString(shape) + ", but config.json implies "
+          + Arrays.toString(expected));
+    }
+    return load(t, dtype.djl());
+  }
+
+  /** Loads {@code name} as a tensor of its stored integer type, or the compute dtype for floats. */
+  public NDArray getRaw(String name) {
+    TensorInfo t = files.info(name);
+    return load(t, t.dtype().isFloating() ? dtype.djl() : djlType(t));
+  }
+
+  private static boolean matches(long[] shape, long[] expected) {
+    if (shape.length != expected.length) {
+      return false;
+    }
+    for (int i = 0; i < shape.length; i++) {
+      if (expected[i] >= 0 && expected[i] != shape[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private NDArray load(TensorInfo t, DataType target) {
+    Shape shape = new Shape(t.shape());
+    ByteBuffer data = files.data(t.name());
+    Device device = manager.getDevice();
+    try (NDManager tmp = manager.newSubManager(Device.cpu())) {
+      NDArray host;
+      boolean zeroCopy = false;
+      switch (t.dtype()) {
+        case BF16 -> host = tmp.create(widenBf16(data, t.numel()), shape, DataType.FLOAT32);
+        case F32, F16, F64, I64, I32, I8, U8, BOOL -> {
+          host = tmp.create(data, shape, djlType(t));
+          zeroCopy = true;
+        }
+        case I16 -> throw new EngineException("Cannot load weight '" + t.name() + "': dtype I16"
+            + " is not supported by DJL's PyTorch engine");
+        default -> throw new EngineException("Cannot load weight '" + t.name()
+            + "': unsupported dtype " + t.dtype());
+      }
+      NDArray out = host;
+      if (host.getDataType() != target) {
+        out = host.toType(target, false);
+      }
+      if (!device.equals(Device.cpu())) {
+        out = out.toDevice(device, false);
+      }
+      if (out == host && zeroCopy) {
+        pinned.add(data);
+      }
+      out.attach(manager);
+      return out;
+    } catch (EngineException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new EngineException("Cannot load weight '" + t.name() + "' from " + t.file() + ": "
+          + e, e);
+    }
+  }
+
+  private static DataType djlType(TensorInfo t) {
+    return switch (t.dtype()) {
+      case F64 -> DataType.FLOAT64;
+      case F32 -> DataType.FLOAT32;
+      case F16 -> DataType.FLOAT16;
+      case I64 -> DataType.INT64;
+      case I32 -> DataType.INT32;
+      case I8 -> DataType.INT8;
+      case U8 -> DataType.UINT8;
+      case BOOL -> DataType.BOOLEAN;
+      default -> throw new EngineException("Cannot load weight '" + t.name() + "': dtype "
+          + t.dtype() + " must be converted in Java before it reaches DJL");
+    };
+  }
+
+  /** BF16 to FP32: the high 16 bits of an IEEE float. Returns a direct little-endian buffer. */
+  static ByteBuffer widenBf16(ByteBuffer bf16, long numel) {
+    ShortBuffer in = bf16.duplicate().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
+    ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(numel * 4))
+        .order(ByteOrder.nativeOrder());
+    for (int i = 0; i < numel; i++) {
+      out.putInt((in.get(i) & 0xFFFF) << 16);
+    }
+    out.flip();
+    return out;
+  }
+
+  /** Whether a stored dtype is one this loader handles. */
+  public static boolean supported(DType d) {
+    return d != DType.I16;
+  }
+}
