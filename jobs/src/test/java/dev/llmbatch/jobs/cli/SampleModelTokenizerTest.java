@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import dev.llmbatch.flavor.sample.SampleModels;
+import dev.llmbatch.flavor.sample.SampleTokenizers;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +22,7 @@ class SampleModelTokenizerTest {
 
   @Test
   void wordLevelTokenizerLoadsInHuggingFaceTokenizers() throws Exception {
-    int vocab = SampleModels.writeWordLevelTokenizer(tmp, List.of("hello", "world", "!"), null);
+    int vocab = SampleTokenizers.writeWordLevel(tmp, List.of("hello", "world", "!"), null);
     assertEquals(8, vocab);
     try (HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(tmp.resolve("tokenizer.json"),
         Map.of("addSpecialTokens", "false"))) {
