@@ -139,6 +139,21 @@ class DecoderArchitecturesTest {
   }
 
   @Test
+  void gpt2LoadsWithoutTheTransformerPrefixToo() throws IOException {
+    Path dir = TinyDecoders.write("gpt2", tmp.resolve("g"));
+    var config = TinyDecoders.config("gpt2", TinyDecoders.VOCAB, 48);
+    var shapes = new java.util.LinkedHashMap<String, long[]>();
+    TinyDecoders.shapes("gpt2", config).forEach((k, v) -> shapes.put(k.substring(12), v));
+    assertTrue(shapes.containsKey("wte.weight"), shapes.keySet().toString());
+    TinyDecoders.writeSafetensors(dir.resolve("model.safetensors"), shapes, 3);
+    try (CausalLm m = Architectures.loadCausalLm(dir, ONE_THREAD)) {
+      float[] logits = alone(m, tokens(9, 5));
+      assertEquals(TinyDecoders.VOCAB, logits.length);
+      assertTrue(Float.isFinite(logits[0]) && logits[0] != logits[1]);
+    }
+  }
+
+  @Test
   void stepRejectsBadInputsWithReasons() {
     Path dir = TinyDecoders.write("llama", tmp.resolve("l"));
     try (CausalLm m = Architectures.loadCausalLm(dir, ONE_THREAD);
