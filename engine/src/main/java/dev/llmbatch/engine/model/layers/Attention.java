@@ -3,6 +3,7 @@ package dev.llmbatch.engine.model.layers;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 
 /**
  * Multi-head self-attention with grouped KV heads over the slot KV cache: fused q/k/v projection
@@ -100,10 +101,18 @@ public final class Attention {
       scores = scores.divi(softcap).tanh().muli(softcap);
     }
     scores = scores.reshape(b, kvHeads, g, t, l).addi(s.mask(window)); // + (B, 1, 1, T, L)
-    NDArray probs = scores.softmax(-1).reshape(b, kvHeads, (long) g * t, l);
+    NDArray probs = softmax(scores).reshape(b, kvHeads, (long) g * t, l);
     NDArray out = probs.matMul(values); // (B, Hkv, G·T, D)
     // back to (B, T, H·D): (B, Hkv, G, T, D) → (B, T, Hkv, G, D)
     out = out.reshape(b, kvHeads, g, t, d).transpose(0, 3, 1, 2, 4).reshape(b, t, (long) heads * d);
     return o.apply(out); // (B, T, hidden)
+  }
+
+  /** Softmax over keys, in float32 whatever the compute dtype (as HF's eager attention). */
+  private static NDArray softmax(NDArray scores) {
+    if (scores.getDataType() == DataType.FLOAT32) {
+      return scores.softmax(-1);
+    }
+    return scores.toType(DataType.FLOAT32, false).softmax(-1).toType(scores.getDataType(), false);
   }
 }

@@ -1,6 +1,7 @@
 package dev.llmbatch.engine.model.layers;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 
 /** RMSNorm: {@code x * rsqrt(mean(x²) + eps) * w}, as HF's LlamaRMSNorm. */
 public final class RmsNorm implements Norm {
@@ -16,7 +17,16 @@ public final class RmsNorm implements Norm {
 
   @Override
   public NDArray apply(NDArray x) {
+    if (x.getDataType() != DataType.FLOAT32) {
+      // FP16 on GPU: normalize in float32 as HF does, then scale in the compute dtype
+      NDArray xf = x.toType(DataType.FLOAT32, false);
+      return normalize(xf).toType(x.getDataType(), false).muli(weight);
+    }
+    return normalize(x).muli(weight); // (…, N)
+  }
+
+  private NDArray normalize(NDArray x) {
     NDArray inv = x.square().mean(LAST, true).addi(eps).pow(-0.5f); // (…, 1)
-    return x.mul(inv).muli(weight); // (…, N)
+    return x.mul(inv);
   }
 }
