@@ -139,6 +139,42 @@ class DecoderArchitecturesTest {
   }
 
   @Test
+  void slidingWindowAndSoftcapsAreWiredIn() throws IOException {
+    // the same weights with the feature switched off in config.json: equal where the feature
+    // cannot matter, different where it must
+    for (String type : List.of("mistral", "gemma2")) {
+      Path on = TinyDecoders.write(type, tmp.resolve(type + "-on"));
+      Path off = Files.createDirectories(tmp.resolve(type + "-off"));
+      Files.copy(on.resolve("model.safetensors"), off.resolve("model.safetensors"));
+      var config = TinyDecoders.config(type, TinyDecoders.VOCAB, 48);
+      config.put("sliding_window", 10_000);
+      config.remove("final_logit_softcapping");
+      config.put("attn_logit_softcapping", null);
+      new com.fasterxml.jackson.databind.ObjectMapper().writeValue(
+          off.resolve("config.json").toFile(), config);
+      try (CausalLm a = Architectures.loadCausalLm(on, ONE_THREAD);
+          CausalLm b = Architectures.loadCausalLm(off, ONE_THREAD)) {
+        int[] longSeq = tokens(11, 12);
+        float[] la = alone(a, longSeq);
+        float[] lb = alone(b, longSeq);
+        assertTrue(maxDiff(la, lb) > 1e-3, type + ": the window/caps changed nothing");
+        if (type.equals("mistral")) { // window 5: a 4-token sequence never reaches it
+          close(alone(b, Arrays.copyOf(longSeq, 4)), alone(a, Arrays.copyOf(longSeq, 4)),
+              "mistral inside the window");
+        }
+      }
+    }
+  }
+
+  private static float maxDiff(float[] x, float[] y) {
+    float worst = 0;
+    for (int i = 0; i < x.length; i++) {
+      worst = Math.max(worst, Math.abs(x[i] - y[i]));
+    }
+    return worst;
+  }
+
+  @Test
   void gpt2LoadsWithoutTheTransformerPrefixToo() throws IOException {
     Path dir = TinyDecoders.write("gpt2", tmp.resolve("g"));
     var config = TinyDecoders.config("gpt2", TinyDecoders.VOCAB, 48);
