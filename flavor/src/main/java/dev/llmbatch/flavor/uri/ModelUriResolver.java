@@ -47,9 +47,10 @@ public final class ModelUriResolver {
     try {
       r = step(uri.trim(), uri.trim(), trail, 0);
     } catch (FlavorException e) {
-      if (trail.size() > 1 && !e.getMessage().contains(uri.trim())) {
-        throw new FlavorException("Cannot resolve model URI " + uri.trim() + " (via "
-            + String.join(" -> ", trail) + "): " + e.getMessage(), e);
+      if (!e.getMessage().contains(uri.trim())) {
+        String via = trail.size() > 1 ? " (via " + String.join(" -> ", trail) + ")" : "";
+        throw new FlavorException("Cannot resolve model URI " + uri.trim() + via + ": "
+            + e.getMessage(), e);
       }
       throw e;
     }
