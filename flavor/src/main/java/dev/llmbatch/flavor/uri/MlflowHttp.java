@@ -36,7 +36,8 @@ final class MlflowHttp {
   MlflowHttp(String baseUri, MlflowEnvironment.Credentials credentials) {
     this.base = baseUri.endsWith("/") ? baseUri.substring(0, baseUri.length() - 1) : baseUri;
     this.credentials = credentials;
-    this.client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(15))
+    this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(15))
         .followRedirects(HttpClient.Redirect.NORMAL).build();
   }
 
