@@ -32,7 +32,7 @@ public final class MlflowArtifacts {
   /** The entries directly under {@code artifactUri}. */
   public List<Entry> list(String artifactUri) {
     Target t = target(artifactUri);
-    JsonNode n = t.http.getJson(API, t.path.isEmpty() ? Map.of() : Map.of("path", t.path));
+    JsonNode n = t.http.getJson(API, t.path.isEmpty() ? Map.of() : MlflowHttp.query("path", t.path));
     if (n == null) {
       throw FlavorException.of("Cannot list %s: the tracking server %s answered 404", artifactUri,
           t.http.base());

@@ -193,6 +193,15 @@ final class MlflowHttp {
     return sb.toString();
   }
 
+  /** An ordered query map from key, value pairs. */
+  static Map<String, String> query(String... keyValues) {
+    Map<String, String> q = new java.util.LinkedHashMap<>();
+    for (int i = 0; i + 1 < keyValues.length; i += 2) {
+      q.put(keyValues[i], keyValues[i + 1]);
+    }
+    return q;
+  }
+
   static String enc(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
   }

@@ -42,7 +42,7 @@ final class RestStore implements MlflowStore {
   }
 
   private JsonNode run(String runId) {
-    Map<String, String> q = Map.of("run_id", runId);
+    Map<String, String> q = MlflowHttp.query("run_id", runId);
     JsonNode n = http.getJson("mlflow/runs/get", q);
     if (n == null || !n.has("run")) {
       throw FlavorException.of("Cannot resolve run %s: %s has no such run (GET %s answered 404);"
@@ -90,7 +90,7 @@ final class RestStore implements MlflowStore {
 
   @Override
   public ModelVersion modelVersion(String name, String version) {
-    Map<String, String> q = Map.of("name", name, "version", version);
+    Map<String, String> q = MlflowHttp.query("name", name, "version", version);
     JsonNode n = http.getJson("mlflow/model-versions/get", q);
     if (n == null || !n.has("model_version")) {
       throw FlavorException.of("Cannot resolve models:/%s/%s: %s has no version %s of registered"
@@ -136,7 +136,7 @@ final class RestStore implements MlflowStore {
 
   @Override
   public ModelVersion aliasedVersion(String name, String alias) {
-    Map<String, String> q = Map.of("name", name, "alias", alias);
+    Map<String, String> q = MlflowHttp.query("name", name, "alias", alias);
     JsonNode n = http.getJson("mlflow/registered-models/alias", q);
     if (n == null || !n.has("model_version")) {
       throw FlavorException.of("Cannot resolve models:/%s@%s: %s has no alias '%s' on registered"
@@ -148,7 +148,7 @@ final class RestStore implements MlflowStore {
 
   @Override
   public String downloadLocation(ModelVersion v) {
-    Map<String, String> q = Map.of("name", v.name(), "version", v.version());
+    Map<String, String> q = MlflowHttp.query("name", v.name(), "version", v.version());
     JsonNode n = http.getJson("mlflow/model-versions/get-download-uri", q);
     String uri = n == null ? null : n.path("artifact_uri").asText(null);
     return uri != null && !uri.isEmpty() ? uri : v.location();
