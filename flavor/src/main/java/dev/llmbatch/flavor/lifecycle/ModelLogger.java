@@ -127,7 +127,8 @@ public final class ModelLogger {
         task.task(), task.inferenceTask(), task.instanceType(), "pt", r.torchDtype(), architecture,
         reference ? r.referenceRepo() : checkpoint.toString(), reference ? null : "model",
         reference ? r.referenceRevision() : null, List.of(tokenizer),
-        r.peft() == null ? null : "peft", null, Map.of());
+        r.peft() == null ? null : "peft", r.peft() != null && !reference ? Boolean.TRUE : null,
+        Map.of());
     PyFuncFlavor pyFunc = new PyFuncFlavor("mlflow.transformers", PYTHON_VERSION,
         Map.of("conda", "conda.yaml", "virtualenv", "python_env.yaml"), r.modelConfig(), Map.of());
     ModelMetadata metadata = task.inferenceTask() == null ? ModelMetadata.EMPTY

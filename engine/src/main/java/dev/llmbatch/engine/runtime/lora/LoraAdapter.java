@@ -56,6 +56,14 @@ public final class LoraAdapter implements AutoCloseable {
     this.replacements = replacements;
   }
 
+  /**
+   * The adapter a logged model carries ({@code peft_adaptor} in its flavor), opened; empty when it
+   * has none. The caller closes it after loading.
+   */
+  public static java.util.Optional<LoraAdapter> of(dev.llmbatch.flavor.LoggedModel model) {
+    return model.peftDir().map(LoraAdapter::open);
+  }
+
   /** Opens the adapter in {@code peftDir}, validating its config and tensor names. */
   public static LoraAdapter open(Path peftDir) {
     LoraConfig config = LoraConfig.read(peftDir);
