@@ -37,4 +37,12 @@ public interface ArtifactFiles {
 
   /** Deletes {@code rel} and everything under it; nothing when absent. */
   void deleteRecursively(String rel) throws IOException;
+
+  /**
+   * Whether renaming a folder is a metadata operation. On object stores (s3a, gs) it copies every
+   * byte, so persist writes into the final folders directly there and deletes them on failure.
+   */
+  default boolean renameIsCheap() {
+    return true;
+  }
 }

@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
  * streamed, never a weight in memory) and rewrites MLmodel as MLflow's
  * {@code persist_pretrained_model} does (adds {@code model_binary: model}; drops
  * {@code source_model_revision} and the components' names and revisions). Files go to a hidden
- * staging folder first, are moved into place, and MLmodel is replaced last, atomically; if any step
- * fails everything already moved is taken back, so the location is as it was. A model that already
+ * staging folder first and are moved into place (on object stores, where a rename copies every
+ * byte, straight into the new folders), and MLmodel is replaced last, atomically; if any step fails
+ * everything written is taken back, so the location is as it was. A model that already
  * has {@code model_binary} and its folder is left alone.
  */
 public final class ModelPersister {
@@ -82,16 +83,19 @@ public final class ModelPersister {
       }
     }
     List<Copy> plan = plan(flavor);
-    String stage = ".llmbatch-persist-" + UUID.randomUUID();
+    // staged then renamed where renames are cheap; written in place on object stores, where the
+    // folders did not exist before (checked above) and are deleted again on failure
+    boolean staged = files.renameIsCheap();
+    String stage = staged ? ".llmbatch-persist-" + UUID.randomUUID() : null;
     List<String[]> moved = new ArrayList<>();
     boolean hadComponents = exists(files, "components");
     long bytes = 0;
     try {
       for (Copy c : plan) {
-        bytes += stream(c.source(), files, stage + "/" + c.target());
+        bytes += stream(c.source(), files, staged ? stage + "/" + c.target() : c.target());
       }
       for (String dir : List.of(MODEL_DIR, TOKENIZER_DIR)) {
-        if (exists(files, stage + "/" + dir)) {
+        if (staged && exists(files, stage + "/" + dir)) {
           files.rename(stage + "/" + dir, dir);
           moved.add(new String[] {dir, stage + "/" + dir});
         }
@@ -101,14 +105,21 @@ public final class ModelPersister {
           MLmodelWriter.toYaml(persisted).getBytes(StandardCharsets.UTF_8));
       LOG.info("Persisted {}@{} into {}: {} files, {} MB", flavor.sourceModelName(),
           flavor.sourceModelRevision(), where, plan.size(), bytes >> 20);
-      cleanUp(files, stage);
+      if (staged) {
+        cleanUp(files, stage);
+      }
       return new Result(where, false, plan.size(), bytes, persisted);
     } catch (IOException | RuntimeException e) {
-      rollBack(files, moved);
+      if (staged) {
+        rollBack(files, moved);
+        cleanUp(files, stage);
+      } else {
+        cleanUp(files, MODEL_DIR);
+        cleanUp(files, TOKENIZER_DIR);
+      }
       if (!hadComponents) {
         cleanUp(files, "components");
       }
-      cleanUp(files, stage);
       String why = e instanceof FlavorException ? e.getMessage() : e.toString();
       throw new FlavorException("Cannot persist " + where + ": " + why + "; nothing was changed"
           + " (MLmodel and the folder are as before)", e);

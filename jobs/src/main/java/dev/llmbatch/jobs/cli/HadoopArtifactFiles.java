@@ -97,12 +97,21 @@ final class HadoopArtifactFiles implements ArtifactFiles {
     }
   }
 
+  private boolean objectStore() {
+    String scheme = root.toUri().getScheme() == null ? "" : root.toUri().getScheme()
+        .toLowerCase(Locale.ROOT);
+    return OBJECT_STORES.contains(scheme);
+  }
+
+  @Override
+  public boolean renameIsCheap() {
+    return !objectStore();
+  }
+
   @Override
   public void writeAtomically(String rel, byte[] data) throws IOException {
     Path target = path(rel);
-    String scheme = root.toUri().getScheme() == null ? "" : root.toUri().getScheme()
-        .toLowerCase(Locale.ROOT);
-    if (OBJECT_STORES.contains(scheme)) {
+    if (objectStore()) {
       try (OutputStream out = fs.create(target, true)) {
         out.write(data); // the object appears whole when the upload completes, or not at all
       }
