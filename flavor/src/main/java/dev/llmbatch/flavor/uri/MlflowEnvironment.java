@@ -71,6 +71,11 @@ public final class MlflowEnvironment {
     return registryUri;
   }
 
+  /** The folder relative paths and the default {@code ./mlruns} are resolved against. */
+  public Path workingDir() {
+    return workingDir;
+  }
+
   /** Credentials for a tracking server (never printed). */
   Credentials credentials() {
     return credentials;

@@ -66,8 +66,7 @@ public final class ModelUriResolver {
     }
     String scheme = MlflowEnvironment.scheme(uri);
     if (scheme == null || scheme.equals("file")) {
-      return local(original, MlflowEnvironment.localPath(uri, Path.of("").toAbsolutePath()),
-          trail);
+      return local(original, MlflowEnvironment.localPath(uri, env.workingDir()), trail);
     }
     switch (scheme) {
       case "dbfs" -> {

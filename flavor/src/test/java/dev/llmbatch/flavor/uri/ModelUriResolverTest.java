@@ -48,6 +48,8 @@ class ModelUriResolverTest {
     assertEquals(model, local(model.toString()));
     assertEquals(model, local(model.toUri().toString()));
     assertEquals(model, local("file://" + model));
+    // relative paths are resolved against the environment's working directory
+    assertEquals(model, local(tmp.relativize(model).toString()));
     String m = message(() -> resolver.resolve(tmp.resolve("nope").toString()));
     assertTrue(m.contains(tmp.resolve("nope").toString()) && m.contains("does not exist"), m);
   }
