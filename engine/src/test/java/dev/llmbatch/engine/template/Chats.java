@@ -34,9 +34,9 @@ final class Chats {
     return m;
   }
 
-  /** An OpenAI function tool with one string parameter "city". */
+  /** An OpenAI function tool with one string parameter "city" (ordered maps: tojson keeps order). */
   static Map<String, Object> weatherTool() {
-    return Map.of("type", "function", "function", vars(
+    return vars("type", "function", "function", vars(
         "name", "get_weather",
         "description", "Get the weather",
         "parameters", vars(
