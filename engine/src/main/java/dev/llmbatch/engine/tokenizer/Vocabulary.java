@@ -1,7 +1,8 @@
 package dev.llmbatch.engine.tokenizer;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import dev.llmbatch.engine.EngineException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.BitSet;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.OptionalInt;
 
@@ -29,46 +29,102 @@ final class Vocabulary {
     this.special = special;
   }
 
+  /**
+   * Streams tokenizer.json, reading only {@code model.vocab} and {@code added_tokens}: the
+   * {@code merges} list of a BPE model is as large as its vocabulary and is skipped unparsed.
+   */
   static Vocabulary read(Path tokenizerJson) {
-    JsonNode root;
-    try (InputStream in = Files.newInputStream(tokenizerJson)) {
-      root = new ObjectMapper().readTree(in);
+    Map<String, Integer> ids = new HashMap<>();
+    BitSet special = new BitSet();
+    boolean sawVocab = false;
+    try (InputStream in = Files.newInputStream(tokenizerJson);
+        JsonParser p = new JsonFactory().createParser(in)) {
+      expect(p.nextToken() == JsonToken.START_OBJECT, tokenizerJson, "not a JSON object");
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        p.nextToken();
+        if (field.equals("model") && p.currentToken() == JsonToken.START_OBJECT) {
+          while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            p.nextToken();
+            if (key.equals("vocab")) {
+              readVocab(p, ids, tokenizerJson);
+              sawVocab = true;
+            } else {
+              p.skipChildren();
+            }
+          }
+        } else if (field.equals("added_tokens") && p.currentToken() == JsonToken.START_ARRAY) {
+          while (p.nextToken() == JsonToken.START_OBJECT) {
+            readAddedToken(p, ids, special);
+          }
+        } else {
+          p.skipChildren();
+        }
+      }
     } catch (IOException e) {
       throw new EngineException(
           "Cannot read tokenizer vocabulary " + tokenizerJson + ": " + e.getMessage(), e);
     }
-    Map<String, Integer> ids = new HashMap<>();
-    JsonNode model = root.path("model");
-    JsonNode vocab = model.path("vocab");
-    String type = model.path("type").asText("");
-    if (vocab.isObject()) { // BPE, WordPiece, WordLevel: {"token": id}
-      for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> e = it.next();
-        ids.put(e.getKey(), e.getValue().asInt());
-      }
-    } else if (vocab.isArray()) { // Unigram: [[piece, score], ...], id = index
-      for (int i = 0; i < vocab.size(); i++) {
-        ids.put(vocab.get(i).get(0).asText(), i);
-      }
-    } else {
-      throw new EngineException(
-          "Cannot read tokenizer vocabulary " + tokenizerJson + ": model '" + type
-              + "' has no model.vocab object or array; re-save the tokenizer with transformers");
-    }
-    BitSet special = new BitSet();
-    for (JsonNode added : root.path("added_tokens")) {
-      int id = added.path("id").asInt();
-      ids.put(added.path("content").asText(), id);
-      if (added.path("special").asBoolean(false)) {
-        special.set(id);
-      }
-    }
+    expect(sawVocab, tokenizerJson, "no model.vocab; re-save the tokenizer with transformers");
     int size = ids.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
     String[] tokens = new String[size];
     for (Map.Entry<String, Integer> e : ids.entrySet()) {
       tokens[e.getValue()] = e.getKey();
     }
     return new Vocabulary(ids, tokens, special);
+  }
+
+  /** BPE, WordPiece, WordLevel: {"token": id}; Unigram: [[piece, score], ...] with id = index. */
+  private static void readVocab(JsonParser p, Map<String, Integer> ids, Path file)
+      throws IOException {
+    if (p.currentToken() == JsonToken.START_OBJECT) {
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String token = p.currentName();
+        p.nextToken();
+        ids.put(token, p.getIntValue());
+      }
+    } else if (p.currentToken() == JsonToken.START_ARRAY) {
+      int id = 0;
+      while (p.nextToken() == JsonToken.START_ARRAY) {
+        p.nextToken();
+        ids.put(p.getText(), id++);
+        while (p.nextToken() != JsonToken.END_ARRAY) {
+          p.skipChildren();
+        }
+      }
+    } else {
+      expect(false, file, "model.vocab is neither an object nor an array");
+    }
+  }
+
+  private static void readAddedToken(JsonParser p, Map<String, Integer> ids, BitSet special)
+      throws IOException {
+    Integer id = null;
+    String content = null;
+    boolean isSpecial = false;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String key = p.currentName();
+      p.nextToken();
+      switch (key) {
+        case "id": id = p.getIntValue(); break;
+        case "content": content = p.getText(); break;
+        case "special": isSpecial = p.getBooleanValue(); break;
+        default: p.skipChildren();
+      }
+    }
+    if (id != null && content != null) {
+      ids.put(content, id);
+      if (isSpecial) {
+        special.set(id);
+      }
+    }
+  }
+
+  private static void expect(boolean ok, Path file, String problem) {
+    if (!ok) {
+      throw new EngineException("Cannot read tokenizer vocabulary " + file + ": " + problem);
+    }
   }
 
   int size() {

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -19,14 +18,8 @@ class IncrementalDecoderTest {
   @BeforeAll
   static void load() {
     llama = Reference.goldens("llama");
-    qwen = TextTokenizer.load(Reference.tokenizerDir("llama"));
-    bert = TextTokenizer.load(Reference.tokenizerDir("bert-tiny"));
-  }
-
-  @AfterAll
-  static void close() {
-    qwen.close();
-    bert.close();
+    qwen = Reference.qwen();
+    bert = Reference.bert();
   }
 
   /** Streams ids one at a time; returns the pieces, the flush last. */

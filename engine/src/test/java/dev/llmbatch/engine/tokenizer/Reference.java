@@ -33,6 +33,28 @@ final class Reference {
     }
   }
 
+  private static TextTokenizer qwen;
+  private static TextTokenizer bert;
+
+  /**
+   * The real Qwen3 tokenizer of the llama fixture, loaded once per test JVM (loading 151k
+   * entries takes seconds on a busy machine) and shared by the test classes; never closed.
+   */
+  static synchronized TextTokenizer qwen() {
+    if (qwen == null) {
+      qwen = TextTokenizer.load(tokenizerDir("llama"));
+    }
+    return qwen;
+  }
+
+  /** bert-base-uncased WordPiece of the bert-tiny fixture, shared like {@link #qwen()}. */
+  static synchronized TextTokenizer bert() {
+    if (bert == null) {
+      bert = TextTokenizer.load(tokenizerDir("bert-tiny"));
+    }
+    return bert;
+  }
+
   static Path tokenizerDir(String fixture) {
     return dir(fixture).resolve("mlflow/components/tokenizer");
   }

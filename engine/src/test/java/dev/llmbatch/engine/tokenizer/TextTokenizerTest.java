@@ -10,7 +10,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmbatch.engine.EngineException;
 import java.nio.file.Path;
 import java.util.OptionalInt;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,15 +24,9 @@ class TextTokenizerTest {
   @BeforeAll
   static void load() {
     llama = Reference.goldens("llama");
-    qwen = TextTokenizer.load(Reference.tokenizerDir("llama"));
+    qwen = Reference.qwen();
     bertGoldens = Reference.goldens("bert-tiny");
-    bert = TextTokenizer.load(Reference.tokenizerDir("bert-tiny"));
-  }
-
-  @AfterAll
-  static void close() {
-    qwen.close();
-    bert.close();
+    bert = Reference.bert();
   }
 
   @Test
