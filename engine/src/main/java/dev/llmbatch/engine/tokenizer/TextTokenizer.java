@@ -72,17 +72,20 @@ public final class TextTokenizer implements AutoCloseable {
     return out;
   }
 
-  /** Decodes ids to text; {@code skipSpecial} drops special tokens as Python's decode does. */
+  /**
+   * Decodes ids to text; {@code skipSpecial} drops special tokens as Python's decode does. Ids the
+   * tokenizer does not know (a model's embedding matrix is often padded past the vocabulary)
+   * decode to nothing, as in Python.
+   */
   public String decode(int[] ids, boolean skipSpecial) {
     if (ids.length == 0) {
       return "";
     }
     long[] longs = new long[ids.length];
     for (int i = 0; i < ids.length; i++) {
-      if (ids[i] < 0 || ids[i] >= vocabulary.size()) {
-        throw new EngineException(
-            "Cannot decode token id " + ids[i] + " at index " + i + ": the tokenizer in "
-                + directory + " has ids 0.." + (vocabulary.size() - 1));
+      if (ids[i] < 0) {
+        throw new EngineException("Cannot decode token id " + ids[i] + " at index " + i
+            + ": token ids are never negative");
       }
       longs[i] = ids[i];
     }

@@ -120,4 +120,26 @@ class IncrementalDecoderTest {
     assertEquals(bert.decode(ids, true), String.join("", pieces));
     assertEquals("the unaffable tokenizer handles antidisestablishmentarianism.", String.join("", pieces));
   }
+
+  @Test
+  void decoderThenStopMatcherCutAStopSpanningSplitCharacters() {
+    // Generation's pipeline: ids -> IncrementalDecoder -> StopMatcher. The stop "𓀀!" starts
+    // with a character Qwen3 spells in several byte tokens, so it spans tokens and pieces.
+    String text = "ok 🦩 then 𓀀! and more";
+    int[] ids = qwen.encode(text, false);
+    IncrementalDecoder decoder = qwen.incrementalDecoder(true);
+    StopMatcher stops = new StopMatcher(List.of("𓀀!", "never"));
+    StringBuilder out = new StringBuilder();
+    boolean stopped = false;
+    for (int id : ids) {
+      StopMatcher.Result r = stops.append(decoder.append(id));
+      out.append(r.emit());
+      if (r.stopped()) {
+        stopped = true;
+        break;
+      }
+    }
+    assertTrue(stopped);
+    assertEquals("ok 🦩 then ", out.toString());
+  }
 }

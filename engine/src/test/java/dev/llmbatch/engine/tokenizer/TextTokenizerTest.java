@@ -92,6 +92,8 @@ class TextTokenizerTest {
     assertTrue(e.getMessage().startsWith("Cannot look up token id 151669"), e.getMessage());
     e = assertThrows(EngineException.class, () -> qwen.decode(new int[] {5, -3}, false));
     assertTrue(e.getMessage().contains("id -3 at index 1"), e.getMessage());
+    // Ids past the vocabulary (padded embedding rows) decode to nothing, as in Python.
+    assertEquals("Hello", qwen.decode(new int[] {hello, 151669, 151935}, false));
   }
 
   @Test
