@@ -167,6 +167,18 @@ public final class ChatTemplate {
         throw new ChatTemplateException("Cannot compile chat template: " + describe(error));
       }
     }
+    for (String filter : TemplateNames.filters(normalized)) {
+      if (interpreter.getContext().getFilter(filter) == null) {
+        throw new ChatTemplateException(
+            "Cannot compile chat template: no filter named '" + filter + "'");
+      }
+    }
+    for (String test : TemplateNames.tests(normalized)) {
+      if (interpreter.getContext().getExpTest(test) == null) {
+        throw new ChatTemplateException(
+            "Cannot compile chat template: no test named '" + test + "'");
+      }
+    }
   }
 
   /**

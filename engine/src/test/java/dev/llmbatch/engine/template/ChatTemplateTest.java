@@ -244,6 +244,15 @@ class ChatTemplateTest {
     ChatTemplateException e =
         assertThrows(ChatTemplateException.class, () -> Chats.compile("{% if true %}x"));
     assertTrue(e.getMessage().startsWith("Cannot compile chat template: "), e.getMessage());
+    // Unknown filters and tests fail at compile time, as Jinja2's TemplateAssertionError does.
+    e = assertThrows(ChatTemplateException.class, () -> Chats.compile("{{ 'a'|frobnicate }}"));
+    assertEquals("Cannot compile chat template: no filter named 'frobnicate'", e.getMessage());
+    e = assertThrows(ChatTemplateException.class,
+        () -> Chats.compile("{% if x is not frobnicated %}{% endif %}"));
+    assertEquals("Cannot compile chat template: no test named 'frobnicated'", e.getMessage());
+    // ... but "|" or " is " inside string literals is text.
+    assertEquals("a|frob is nothing", Chats.compile("{{ 'a|frob is nothing' }}")
+        .render(CHAT, false, Map.of()));
     e = assertThrows(ChatTemplateException.class, () -> Chats.compile("  "));
     assertEquals("Cannot compile chat template: the source is blank", e.getMessage());
     e = assertThrows(ChatTemplateException.class,
