@@ -94,9 +94,10 @@ public final class ChatTemplate {
    * @param messages OpenAI-style messages: maps of JSON-like values (String, Number, Boolean,
    *     null, List, Map), e.g. {@code {"role": "user", "content": "Hi"}}
    * @param addGenerationPrompt whether to end with the assistant turn's header
-   * @param variables further top-level template variables: {@code bos_token}, {@code eos_token},
-   *     {@code tools}, {@code documents}, and the request's {@code chat_template_kwargs} (such as
-   *     Qwen3's {@code enable_thinking}); JSON-like values as for messages
+   * @param variables further top-level template variables, as transformers passes them: the
+   *     tokenizer's special tokens ({@code bos_token}, {@code eos_token}, {@code pad_token}...),
+   *     {@code tools}, {@code documents}, then the request's {@code chat_template_kwargs} (such
+   *     as Qwen3's {@code enable_thinking}); JSON-like values as for messages
    * @throws TemplateRaisedException if the template calls {@code raise_exception}
    * @throws ChatTemplateException for any other failure
    */

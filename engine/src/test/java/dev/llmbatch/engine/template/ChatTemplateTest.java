@@ -265,6 +265,35 @@ class ChatTemplateTest {
   }
 
   @Test
+  void rendersAreIndependentAndThreadSafe() throws Exception {
+    // One compiled template serves many requests at once; for-else and raise_exception state
+    // must not leak between renders.
+    ChatTemplate t = Chats.compile("{% for m in messages if m.role == 'user' %}{{ m.content }}"
+        + "{% else %}{{ raise_exception('no user message') }}{% endfor %}");
+    List<Map<String, Object>> good = List.of(msg("user", "a"), msg("user", "b"));
+    List<Map<String, Object>> bad = List.of(msg("assistant", "x"));
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      List<java.util.concurrent.Future<String>> results = new java.util.ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        boolean fail = i % 3 == 0;
+        results.add(pool.submit(() -> {
+          try {
+            return t.render(fail ? bad : good, false, Map.of());
+          } catch (TemplateRaisedException e) {
+            return "raised:" + e.templateMessage();
+          }
+        }));
+      }
+      for (int i = 0; i < results.size(); i++) {
+        assertEquals(i % 3 == 0 ? "raised:no user message" : "ab", results.get(i).get());
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   void missingTemplateIsItsOwnError() {
     MissingChatTemplateException e = new MissingChatTemplateException("runs:/abc/model");
     assertTrue(e.getMessage().startsWith("Cannot apply a chat template for model runs:/abc/model:"
