@@ -16,9 +16,9 @@ import jinjava.de.odysseus.el.tree.impl.ast.AstBinary;
 import jinjava.javax.el.ExpressionFactory;
 
 /**
- * Jinjava with Python's {@code *}: {@code '-' * 3} repeats a string (and a list), where plain
- * Jinjava only multiplies numbers. The expression parser is Jinjava's own with that one operator
- * swapped.
+ * Jinjava whose expressions follow Python where Jinjava's do not: {@link PyishParser} (string
+ * repetition, floor modulo, stepped slices, {@code not} precedence, keyword-argument values).
+ * Parsed expressions are cached per template, so repeated renders skip the parser.
  */
 final class PyishJinjava extends Jinjava {
   private final ExpressionFactory expressionFactory;
@@ -26,7 +26,7 @@ final class PyishJinjava extends Jinjava {
   PyishJinjava(JinjavaConfig config, long maxRepeatChars) {
     super(config);
     TypeConverter converter = new TruthyTypeConverter();
-    TreeStore store = new TreeStore(new PyishSyntaxBuilder(maxRepeatChars), new Cache(100));
+    TreeStore store = new TreeStore(new PyishSyntaxBuilder(maxRepeatChars), new Cache(2000));
     this.expressionFactory = new ExpressionFactoryImpl(store, converter);
   }
 

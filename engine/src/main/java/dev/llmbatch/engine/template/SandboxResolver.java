@@ -9,8 +9,6 @@ import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.objects.SafeString;
 import com.hubspot.jinjava.util.ForLoop;
 import java.beans.FeatureDescriptor;
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -120,12 +118,5 @@ final class SandboxResolver extends ELResolver {
   @Override
   public Class<?> getCommonPropertyType(ELContext context, Object base) {
     return null;
-  }
-
-  static List<Object> listOf(Object value) {
-    if (value instanceof Collection) {
-      return new ArrayList<>((Collection<?>) value);
-    }
-    return List.of(value);
   }
 }
