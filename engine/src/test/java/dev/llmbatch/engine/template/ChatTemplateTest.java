@@ -87,6 +87,9 @@ class ChatTemplateTest {
     assertEquals("user assistant user |2|Bye|ll|olleh|é",
         r("{% for m in messages[::-1] %}{{ m.role }} {% endfor %}|{{ messages[1:]|length }}|"
             + "{{ messages[-1].content }}|{{ 'hello'[2:4] }}|{{ 'hello'[::-1] }}|{{ 'héllo'[1] }}"));
+    // |first and |last of a list; |length of a str counts characters, of a dict its keys.
+    assertEquals("Hi Bye 5 3", r("{{ (messages|first).content }} {{ (messages|last).content }}"
+        + " {{ 'héllo'|length }} {{ d|length }}"));
   }
 
   @Test
