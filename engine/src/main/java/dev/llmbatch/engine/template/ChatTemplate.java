@@ -239,6 +239,7 @@ public final class ChatTemplate {
     jinjava.registerFilter(new ItemsFilter());
     PyTests.all().forEach(jinjava::registerExpTest);
     jinjava.registerTag(new FilteredForTag());
+    jinjava.registerTag(new PyTruth.PyIfTag());
     jinjava.registerFunction(new ELFunctionDefinition(
         "", "raise_exception", RenderState.class, "raiseException", Object.class));
     jinjava.registerFunction(new ELFunctionDefinition(

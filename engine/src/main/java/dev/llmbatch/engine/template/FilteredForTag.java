@@ -7,7 +7,6 @@ import com.hubspot.jinjava.tree.TagNode;
 import com.hubspot.jinjava.tree.parse.TagToken;
 import com.hubspot.jinjava.util.ForLoop;
 import com.hubspot.jinjava.util.ObjectIterator;
-import com.hubspot.jinjava.util.ObjectTruthValue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -72,8 +71,7 @@ final class FilteredForTag extends ForTag {
       while (loop.hasNext()) {
         Object item = loop.next();
         bind(interpreter, vars, item);
-        if (ObjectTruthValue.evaluate(
-            interpreter.resolveELExpression(condition, tagNode.getLineNumber()))) {
+        if (PyTruth.of(interpreter.resolveELExpression(condition, tagNode.getLineNumber()))) {
           kept.add(item);
         }
       }

@@ -3,7 +3,6 @@ package dev.llmbatch.engine.template;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.el.ExtendedSyntaxBuilder;
-import com.hubspot.jinjava.el.TruthyTypeConverter;
 import java.util.Collection;
 import java.util.List;
 import jinjava.de.odysseus.el.ExpressionFactoryImpl;
@@ -25,7 +24,7 @@ final class PyishJinjava extends Jinjava {
 
   PyishJinjava(JinjavaConfig config, long maxRepeatChars) {
     super(config);
-    TypeConverter converter = new TruthyTypeConverter();
+    TypeConverter converter = new PyTruth.Converter();
     TreeStore store = new TreeStore(new PyishSyntaxBuilder(maxRepeatChars), new Cache(2000));
     this.expressionFactory = new ExpressionFactoryImpl(store, converter);
   }

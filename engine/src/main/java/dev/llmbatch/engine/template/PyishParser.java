@@ -5,6 +5,7 @@ import static jinjava.de.odysseus.el.tree.impl.Builder.Feature.NULL_PROPERTIES;
 
 import com.hubspot.jinjava.el.ext.AdditionOperator;
 import com.hubspot.jinjava.el.ext.ExtendedParser;
+import jinjava.de.odysseus.el.tree.Bindings;
 import jinjava.de.odysseus.el.tree.impl.Builder;
 import jinjava.de.odysseus.el.tree.impl.Parser.ExtensionHandler;
 import jinjava.de.odysseus.el.tree.impl.Parser.ExtensionPoint;
@@ -16,16 +17,34 @@ import jinjava.de.odysseus.el.tree.impl.ast.AstBracket;
 import jinjava.de.odysseus.el.tree.impl.ast.AstDot;
 import jinjava.de.odysseus.el.tree.impl.ast.AstNode;
 import jinjava.de.odysseus.el.tree.impl.ast.AstUnary;
+import jinjava.javax.el.ELContext;
 
 /**
- * Jinjava's expression parser with two Python features it lacks: {@code *} repeating strings
- * and lists, and slices with a step ({@code messages[::-1]}, which Qwen templates use). Postfix
+ * Jinjava's expression parser with the Python semantics it lacks: {@code *} repeating strings
+ * and lists, {@code %} flooring, {@code and} returning an operand, slices with a step
+ * ({@code messages[::-1]}, which Qwen templates use), {@code not} precedence and whole
+ * expressions as keyword-argument values. Postfix
  * parsing ({@code .name}, {@code .name(...)}, {@code [i]}, {@code [a:b:c]}) is redone here; the
  * rest is Jinjava's. Assumes Jinjava's natural operator precedence (which {@link ChatTemplate}
  * always enables).
  */
 final class PyishParser extends ExtendedParser {
   private final AstBinary.Operator repeat;
+
+  /** Python's {@code and}: the left operand if it is falsy, else the right (short-circuit). */
+  private static final AstBinary.Operator AND =
+      new AstBinary.Operator() {
+        @Override
+        public Object eval(Bindings bindings, ELContext context, AstNode left, AstNode right) {
+          Object a = left.eval(bindings, context);
+          return PyTruth.of(a) ? right.eval(bindings, context) : a;
+        }
+
+        @Override
+        public String toString() {
+          return "&&";
+        }
+      };
 
   PyishParser(Builder context, String input, AstBinary.Operator repeat) {
     super(context, input);
@@ -35,7 +54,8 @@ final class PyishParser extends ExtendedParser {
   @Override
   protected AstBinary createAstBinary(AstNode left, AstNode right, AstBinary.Operator operator) {
     AstBinary.Operator op = operator == AstBinary.MUL ? repeat
-        : operator == AstBinary.MOD ? PyishJinjava.FLOOR_MOD : operator;
+        : operator == AstBinary.MOD ? PyishJinjava.FLOOR_MOD
+        : operator == AstBinary.AND ? AND : operator;
     return super.createAstBinary(left, right, op);
   }
 

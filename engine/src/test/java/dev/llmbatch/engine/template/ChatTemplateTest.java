@@ -93,6 +93,19 @@ class ChatTemplateTest {
   }
 
   @Test
+  void pythonTruthiness() {
+    // Only empty strings, 0, None and empty containers are false: the text "False" is true
+    // (Jinjava alone would drop it). and/or return an operand, as in Python.
+    List<Map<String, Object>> chat = List.of(msg("user", "False"), msg("assistant", ""));
+    assertEquals("[False]E|y|x|False|a|1|d", Chats.render("{% for m in messages %}"
+            + "{% if m.content %}[{{ m.content }}]{% elif m.role == 'x' %}R{% else %}E{% endif %}"
+            + "{% endfor %}|{{ 'y' if 'false' else 'n' }}|{{ 'false' and 'x' }}|{{ not 'False' }}|"
+            + "{{ '' or 'a' }}|{% for m in messages if m.content %}{{ loop.index }}{% endfor %}|"
+            + "{% if '' %}a{% elif 0 %}b{% elif [] %}c{% elif 'no' %}d{% endif %}",
+        chat, false, Map.of()));
+  }
+
+  @Test
   void notBindsLooserThanTestsAndComparisons() {
     // not x is defined == not (x is defined); not a == b == not (a == b).
     assertEquals("True False True True", r("{{ not foo is defined }} {{ not messages is defined }}"
