@@ -28,6 +28,12 @@ import java.util.Objects;
  * methods, cannot include other resources, and a render is bounded in output size and time. A
  * render fails as a whole ({@link ChatTemplateException}) where Python would raise. Instances are
  * immutable and thread-safe.
+ *
+ * <p>Known differences from Jinja2, none of which the supported real templates depend on: Jinjava
+ * cannot tell None from undefined, so {@code {{ none }}} prints nothing (Python: "None") and a key
+ * whose value is None is not {@code defined}; {@code loop.previtem}/{@code loop.nextitem} and
+ * {@code str.format} are not available; {@code title()}/{@code capitalize()} use Java's simple
+ * case mappings (Python title-cases "ß" as "Ss").
  */
 public final class ChatTemplate {
   /** Bounds on one render. */
