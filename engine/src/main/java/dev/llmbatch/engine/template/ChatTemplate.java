@@ -38,8 +38,11 @@ import java.util.Objects;
 public final class ChatTemplate {
   /** Bounds on one render. */
   public record Limits(long maxOutputChars, Duration maxRenderTime) {
-    /** 16 M characters (far beyond any context window) and 5 seconds. */
-    public static final Limits DEFAULT = new Limits(16L << 20, Duration.ofSeconds(5));
+    /**
+     * 16 M characters (far beyond any context window) and 30 seconds: real templates render in
+     * about a millisecond, but the first render in a JVM on a busy machine pays class loading.
+     */
+    public static final Limits DEFAULT = new Limits(16L << 20, Duration.ofSeconds(30));
 
     public Limits {
       if (maxOutputChars <= 0) {
