@@ -1,0 +1,69 @@
+package dev.llmbatch.engine.tokenizer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The shared reference fixtures (../shared/reference), read in place; fails loudly if absent. */
+final class Reference {
+  private Reference() {}
+
+  static Path dir(String fixture) {
+    String shared = System.getProperty("llmbatch.shared.dir");
+    if (shared == null) {
+      throw new IllegalStateException(
+          "System property llmbatch.shared.dir is not set: run the tests through Maven (Surefire"
+              + " sets it to the shared/ folder beside the checkout)");
+    }
+    Path dir = Path.of(shared, "reference", fixture);
+    if (!Files.isRegularFile(dir.resolve("goldens.json"))) {
+      throw new IllegalStateException("Missing reference fixture " + dir + "/goldens.json");
+    }
+    return dir;
+  }
+
+  static JsonNode goldens(String fixture) {
+    try {
+      return new ObjectMapper().readTree(dir(fixture).resolve("goldens.json").toFile());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static TextTokenizer qwen;
+  private static TextTokenizer bert;
+
+  /**
+   * The real Qwen3 tokenizer of the llama fixture, loaded once per test JVM (loading 151k
+   * entries takes seconds on a busy machine) and shared by the test classes; never closed.
+   */
+  static synchronized TextTokenizer qwen() {
+    if (qwen == null) {
+      qwen = TextTokenizer.load(tokenizerDir("llama"));
+    }
+    return qwen;
+  }
+
+  /** bert-base-uncased WordPiece of the bert-tiny fixture, shared like {@link #qwen()}. */
+  static synchronized TextTokenizer bert() {
+    if (bert == null) {
+      bert = TextTokenizer.load(tokenizerDir("bert-tiny"));
+    }
+    return bert;
+  }
+
+  static Path tokenizerDir(String fixture) {
+    return dir(fixture).resolve("mlflow/components/tokenizer");
+  }
+
+  static int[] ints(JsonNode array) {
+    int[] out = new int[array.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = array.get(i).asInt();
+    }
+    return out;
+  }
+}
