@@ -138,6 +138,7 @@ public final class GenerationEngine implements AutoCloseable {
       LOG.error("Generation engine thread died", t);
       complete(scheduler.failAll(t));
     } finally {
+      closed = true; // a dead thread must not leave submitters waiting forever
       ApiException shut = new ApiException(new ApiError(ApiError.SERVER_ERROR,
           "Cannot generate: the model was closed before this request finished"));
       complete(scheduler.failAll(shut));
