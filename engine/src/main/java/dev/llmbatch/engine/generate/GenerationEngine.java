@@ -168,10 +168,7 @@ public final class GenerationEngine implements AutoCloseable {
     try {
       logits = model.step(cache, step.inputs());
     } catch (RuntimeException | Error e) {
-      LOG.warn("Model step failed for {} sequence(s): {}", step.items().size(), e.toString());
-      complete(scheduler.fail(step, new ApiException(new ApiError(ApiError.SERVER_ERROR,
-          "Cannot generate: the model failed: " + e.getMessage()), e)));
-      return;
+      logits = isolateFailure(step, e);
     }
     steps.incrementAndGet();
     fed.addAndGet(step.tokens());
@@ -181,6 +178,33 @@ public final class GenerationEngine implements AutoCloseable {
       }
     }
     complete(scheduler.update(step, logits));
+  }
+
+  /**
+   * After a failed step, runs each item alone (a step only writes its own slots' positions, so a
+   * rerun is idempotent): the items that fail again fail their requests with server_error, the
+   * others keep their logits. One bad request never takes its batch mates down with it.
+   */
+  private float[][] isolateFailure(Step step, Throwable first) {
+    LOG.warn("Model step over {} sequence(s) failed ({}); retrying each alone",
+        step.items().size(), first.toString());
+    float[][] logits = new float[step.items().size()][];
+    List<Step.Item> bad = new ArrayList<>();
+    Throwable cause = first;
+    for (int i = 0; i < logits.length; i++) {
+      Step.Item item = step.items().get(i);
+      try {
+        logits[i] = model.step(cache, List.of(item.input()))[0];
+      } catch (RuntimeException | Error e) {
+        bad.add(item);
+        cause = e;
+      }
+    }
+    if (!bad.isEmpty()) {
+      complete(scheduler.fail(step, bad, new ApiException(new ApiError(ApiError.SERVER_ERROR,
+          "Cannot generate: the model failed on this request: " + cause.getMessage()), cause)));
+    }
+    return logits;
   }
 
   private void complete(List<Scheduler.Finished> finished) {

@@ -171,11 +171,15 @@ public final class Scheduler {
     return done;
   }
 
-  /** Fails every request with a sequence in {@code step} (the model failed on it). */
-  public List<Finished> fail(Step step, Throwable cause) {
+  /**
+   * Fails the requests of the given items of {@code step} (the model failed on them); a later
+   * {@link #update} skips their items.
+   */
+  public List<Finished> fail(Step step, List<Step.Item> items, Throwable cause) {
     List<Finished> done = new ArrayList<>();
-    for (Sequence s : step.sequences) {
-      if (!s.owner.failed) {
+    for (int i = 0; i < step.sequences.size(); i++) {
+      Sequence s = step.sequences.get(i);
+      if (items.contains(step.items().get(i)) && !s.owner.failed) {
         done.add(fail(s.owner, cause));
       }
     }

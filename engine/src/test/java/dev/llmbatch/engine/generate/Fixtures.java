@@ -30,6 +30,31 @@ final class Fixtures {
     return tokenizer;
   }
 
+  /** The reference tiny Llama's goldens (transformers 4.46.3, FP32). */
+  static com.fasterxml.jackson.databind.JsonNode goldens() {
+    try {
+      return new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+          shared().resolve("reference/llama/goldens.json").toFile());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** Loads the reference tiny Llama on one CPU thread (the test machine is shared). */
+  static dev.llmbatch.engine.model.CausalLm referenceModel() {
+    return dev.llmbatch.engine.model.Architectures.loadCausalLm(
+        shared().resolve("reference/llama/mlflow/model"),
+        new dev.llmbatch.engine.model.LoadOptions("cpu", null, 1));
+  }
+
+  static int[] ints(com.fasterxml.jackson.databind.JsonNode a) {
+    int[] out = new int[a.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = a.get(i).asInt();
+    }
+    return out;
+  }
+
   /** Logits that make {@code id} the argmax (greedy picks it). */
   static float[] forcing(int id) {
     float[] l = new float[tokenizer().vocabSize()];

@@ -221,7 +221,7 @@ class SchedulerTest {
     s.add(a);
     s.add(b);
     Step p = s.plan();
-    List<Scheduler.Finished> failed = s.fail(p, new RuntimeException("boom"));
+    List<Scheduler.Finished> failed = s.fail(p, p.items(), new RuntimeException("boom"));
     assertEquals(1, failed.size());
     assertSame(a, failed.get(0).request());
     Step next = s.plan();
