@@ -69,8 +69,8 @@ public final class MLmodelReader {
       if (e.getMessage().contains(source)) {
         throw e;
       }
-      throw new FlavorException("Cannot read MLmodel file " + source + ": "
-          + e.getMessage().replaceFirst("^Cannot [^:]*: ", ""), e);
+      throw new FlavorException(e.getMessage().replaceFirst("^(Cannot [^:]*): ",
+          "$1 in MLmodel file " + java.util.regex.Matcher.quoteReplacement(source) + ": "), e);
     }
   }
 

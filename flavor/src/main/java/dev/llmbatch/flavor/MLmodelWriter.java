@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.nodes.Tag;
 
 /**
  * Writes {@link MLmodel} as YAML the way MLflow does: {@code yaml.safe_dump(model.to_dict(),
@@ -25,6 +26,24 @@ import org.yaml.snakeyaml.Yaml;
 public final class MLmodelWriter {
   private MLmodelWriter() {}
 
+  /** SnakeYAML's representer with PyYAML's choice of string style. */
+  private static final class Representer extends org.yaml.snakeyaml.representer.Representer {
+    Representer(DumperOptions options) {
+      super(options);
+    }
+
+    void addStringRepresenter() {
+      // PyYAML never emits a multi-line plain scalar (SnakeYAML would): ask for single quotes,
+      // which the emitter turns into double quotes when single quotes cannot hold the text.
+      representers.put(String.class, data -> {
+        String s = (String) data;
+        boolean multiline = s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0;
+        return representScalar(Tag.STR, s, multiline ? DumperOptions.ScalarStyle.SINGLE_QUOTED
+            : DumperOptions.ScalarStyle.PLAIN);
+      });
+    }
+  }
+
   /** The YAML text of {@code model}. */
   public static String toYaml(MLmodel model) {
     DumperOptions options = new DumperOptions();
@@ -34,7 +53,11 @@ public final class MLmodelWriter {
     options.setWidth(80);
     options.setAllowUnicode(false);
     options.setSplitLines(true);
-    return new Yaml(options).dump(sorted(toMap(model)));
+    // PyYAML lets the emitter pick a multi-line string's style (single quotes); SnakeYAML's default
+    // representer forces literal blocks (|-). Represent strings as plain-if-possible, like PyYAML.
+    Representer representer = new Representer(options);
+    representer.addStringRepresenter();
+    return new Yaml(representer, options).dump(sorted(toMap(model)));
   }
 
   /**
@@ -90,7 +113,7 @@ public final class MLmodelWriter {
       Map<String, Object> sig = new LinkedHashMap<>();
       put(sig, "inputs", m.signature().inputs());
       put(sig, "outputs", m.signature().outputs());
-      put(sig, "params", m.signature().params());
+      sig.put("params", m.signature().params()); // MLflow writes params: null when there are none
       sig.putAll(m.signature().extra());
       top.put("signature", sig);
     }
