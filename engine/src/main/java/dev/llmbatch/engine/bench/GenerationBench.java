@@ -14,6 +14,7 @@ import dev.llmbatch.engine.runtime.TorchRuntime;
 import dev.llmbatch.engine.tokenizer.TextTokenizer;
 import dev.llmbatch.flavor.safetensors.DType;
 import dev.llmbatch.flavor.sample.SampleModels;
+import dev.llmbatch.flavor.sample.SampleTokenizers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -74,7 +75,7 @@ public final class GenerationBench {
     for (int i = 0; i < 4096; i++) {
       words.add("w" + i);
     }
-    int vocab = SampleModels.writeWordLevelTokenizer(dir, words, SampleModels.CHATML_TEMPLATE);
+    int vocab = SampleTokenizers.writeWordLevel(dir, words, SampleTokenizers.CHATML_TEMPLATE);
     SampleModels.writeLlama(dir, new SampleModels.LlamaSizes(vocab, hidden, layers,
         hidden / 64, Math.max(1, hidden / 256), hidden * 8 / 3), DType.F32,
         seed);
