@@ -34,9 +34,8 @@ import java.util.concurrent.CompletableFuture;
  * frees. Prints requests/s, useful output tokens/s, the measured ratio, and the ideal ratio
  * (static slot-steps ÷ useful steps) of the same workload.
  *
- * <p>Run: {@code java -cp <engine classpath> dev.llmbatch.engine.bench.GenerationBench
- * [requests=192] [slots=16] [rounds=2] [threads=2] [seed=7] [hidden=768] [layers=4]
- * [device=cpu]}. Writes a random Llama (head_dim 64, a word-level tokenizer of 4,101 tokens) to a
+ * <p>Run: {@code submit-scripts/bench generation [requests=192] [slots=16] [rounds=2]
+ * [threads=2] [seed=7] [hidden=768] [layers=4] [device=cpu]}. Writes a random Llama (head_dim 64, a word-level tokenizer of 4,101 tokens) to a
  * temp folder.
  */
 public final class GenerationBench {
