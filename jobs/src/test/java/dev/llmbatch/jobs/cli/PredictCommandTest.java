@@ -113,6 +113,31 @@ class PredictCommandTest {
   }
 
   @Test
+  void embeddingsLinesOnAnEncoderFlavor() throws Exception {
+    Path bert = Path.of(System.getProperty("llmbatch.shared.dir"), "reference/bert-tiny/mlflow");
+    assertTrue(Files.isRegularFile(bert.resolve("MLmodel")), "reference bert-tiny missing: " + bert);
+    Path in = Files.writeString(tmp.resolve("emb.jsonl"), String.join("\n",
+        "{\"custom_id\":\"e1\",\"method\":\"POST\",\"url\":\"/v1/embeddings\","
+            + "\"body\":{\"input\":[\"A man is eating food.\",\"hello\"]}}",
+        "{\"custom_id\":\"e2\",\"method\":\"POST\",\"url\":\"/v1/embeddings\","
+            + "\"body\":{\"input\":\"\"}}",
+        "{\"custom_id\":\"c1\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\","
+            + "\"body\":{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}}") + "\n");
+    Path out = tmp.resolve("emb-out.jsonl");
+    run("predict", "--model", bert.toString(), "--input", in.toString(), "--output",
+        out.toString(), "--threads", "1");
+    List<JsonNode> res = readOutput(out);
+    assertEquals(3, res.size());
+    JsonNode body = res.get(0).get("response").get("body");
+    assertEquals("list", body.get("object").asText());
+    assertEquals(2, body.get("data").size());
+    assertEquals(1, body.get("data").get(1).get("index").asInt());
+    assertEquals(64, body.get("data").get(0).get("embedding").size());
+    assertEquals("invalid_request_error", res.get(1).get("error").get("code").asText());
+    assertEquals("invalid_request_error", res.get(2).get("error").get("code").asText());
+  }
+
+  @Test
   void aKilledRunResumesWhereItStopped() throws Exception {
     Path in = Files.writeString(tmp.resolve("resume.jsonl"), LINES + "\n");
     Path out = tmp.resolve("resume-out.jsonl");
