@@ -2,6 +2,7 @@ package dev.llmbatch.jobs;
 
 import dev.llmbatch.jobs.cli.DemoCommand;
 import dev.llmbatch.jobs.cli.InspectCommand;
+import dev.llmbatch.jobs.cli.PredictCommand;
 import dev.llmbatch.jobs.cli.VersionProvider;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -22,6 +23,7 @@ import picocli.CommandLine.Command;
         CommandLine.HelpCommand.class,
         DemoCommand.class,
         InspectCommand.class,
+        PredictCommand.class,
     })
 public final class LlmBatchCli implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
