@@ -12,7 +12,7 @@ import java.util.Set;
  */
 final class InputReader {
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
-  private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+  private static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool");
 
   private InputReader() {}
 
