@@ -24,12 +24,12 @@ public final class LlmBatchMetrics implements Serializable {
 
   private LlmBatchMetrics(SparkContext sc, String prefix) {
     rows = sc.longAccumulator(prefix + "rows");
-    errors = register(sc, prefix + "errors");
+    errors = countByKey(sc, prefix + "errors");
     promptTokens = sc.longAccumulator(prefix + "promptTokens");
     completionTokens = sc.longAccumulator(prefix + "completionTokens");
     engineBusyMillis = sc.longAccumulator(prefix + "engineBusyMillis");
     modelLoads = sc.longAccumulator(prefix + "modelLoads");
-    loadsByExecutor = register(sc, prefix + "modelLoadsByExecutor");
+    loadsByExecutor = countByKey(sc, prefix + "modelLoadsByExecutor");
   }
 
   /** Registers a fresh set of accumulators named {@code llmbatch.*} (visible in the Spark UI). */
@@ -42,7 +42,7 @@ public final class LlmBatchMetrics implements Serializable {
     return new LlmBatchMetrics(sc, prefix);
   }
 
-  private static CountByKeyAccumulator register(SparkContext sc, String name) {
+  private static CountByKeyAccumulator countByKey(SparkContext sc, String name) {
     CountByKeyAccumulator a = new CountByKeyAccumulator();
     sc.register(a, name);
     return a;
