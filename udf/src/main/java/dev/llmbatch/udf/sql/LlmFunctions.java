@@ -62,14 +62,13 @@ public final class LlmFunctions {
     LlmSqlFunction f = new LlmSqlFunction(endpoint, model, defaultParams, jobSeed,
         Instant.now().getEpochSecond(), metrics);
     var type = Schemas.result(endpoint);
-    // Spark registers Java UDFs with a fixed arity; register both, then one builder that picks.
-    String two = functionName + "__llmbatch_2";
-    spark.udf().register(functionName, (UDF1<Object, org.apache.spark.sql.Row>) f, type);
-    spark.udf().register(two, (UDF2<Object, Object, org.apache.spark.sql.Row>) f, type);
+    // Spark registers Java UDFs with a fixed arity: register each form under the real name (so
+    // errors and plans name the function), keep its builder, then install one builder that picks.
     FunctionRegistry registry = functionRegistry(spark);
+    spark.udf().register(functionName, (UDF2<Object, Object, org.apache.spark.sql.Row>) f, type);
+    Function1<Seq<Expression>, Expression> pair = builder(registry, functionName);
+    spark.udf().register(functionName, (UDF1<Object, org.apache.spark.sql.Row>) f, type);
     Function1<Seq<Expression>, Expression> one = builder(registry, functionName);
-    Function1<Seq<Expression>, Expression> pair = builder(registry, two);
-    registry.dropFunction(FunctionIdentifier.apply(two));
     registry.createOrReplaceTempFunction(functionName, new Builder(functionName, one, pair), "java_udf");
   }
 
