@@ -47,7 +47,7 @@ class ChatTransformSuite extends SparkSuiteBase {
     assert(got.map(_.getAs[Long]("seq")).toSeq == input.collect().map(_.getAs[Long]("seq")).toSeq,
       "rows come out in input order")
     got.foreach { r =>
-      assert(r.isNullAt(r.fieldIndex("error")), r.getAs[Row]("error"))
+      assert(r.isNullAt(r.fieldIndex("error")), String.valueOf(r.getAs[Row]("error")))
       val resp = r.getAs[Row]("response")
       assert(resp.getAs[String]("object") == "chat.completion")
       assert(resp.getAs[Long]("created") == 1732900000L)

@@ -35,7 +35,8 @@ class StandaloneClusterSuite extends SparkSuiteBase {
       .config("spark.cores.max", "4")
       .config("spark.executor.memory", "1g")
       .config("spark.executor.extraClassPath", cluster.classpath)
-      .config("spark.executor.extraJavaOptions", cluster.jvmFlags.mkString(" "))
+      .config("spark.executor.extraJavaOptions",
+        (cluster.jvmFlags :+ "-XX:TieredStopAtLevel=1").mkString(" "))
       .config("spark.sql.adaptive.enabled", "false")
       .getOrCreate()
     val deadline = System.currentTimeMillis() + 120000

@@ -65,10 +65,13 @@ public final class LlmFunctions {
     // Spark registers Java UDFs with a fixed arity: register each form under the real name (so
     // errors and plans name the function), keep its builder, then install one builder that picks.
     FunctionRegistry registry = functionRegistry(spark);
+    registry.dropFunction(FunctionIdentifier.apply(functionName));
     spark.udf().register(functionName, (UDF2<Object, Object, org.apache.spark.sql.Row>) f, type);
     Function1<Seq<Expression>, Expression> pair = builder(registry, functionName);
+    registry.dropFunction(FunctionIdentifier.apply(functionName));
     spark.udf().register(functionName, (UDF1<Object, org.apache.spark.sql.Row>) f, type);
     Function1<Seq<Expression>, Expression> one = builder(registry, functionName);
+    registry.dropFunction(FunctionIdentifier.apply(functionName));
     registry.createOrReplaceTempFunction(functionName, new Builder(functionName, one, pair), "java_udf");
   }
 
