@@ -67,11 +67,11 @@ class StandaloneClusterSuite extends SparkSuiteBase {
 
   test("each executor loads the model once; 16 partitions, every row answered") {
     val s = session
-    import s.implicits._
     val metrics = LlmBatchMetrics.register(s.sparkContext)
     val cacheDir = Files.createTempDirectory("llm-batch-cluster-cache")
-    val input = (0 until 64).map(i => (s"row-$i", s"""[{"role":"user","content":"Question number $i?"}]"""))
-      .toDF("id", "messages").repartition(16)
+    // From a range, not a local Seq: Spark folds functions over local relations on the driver.
+    val input = s.range(0, 64, 1, 16).selectExpr("concat('row-', id) AS id",
+      """concat('[{"role":"user","content":"Question number ', id, '?"}]') AS messages""")
     val chat = new LlmChatTransformer()
       .setModelUri(TestModels.chat.toUri.toString)
       .setModelOption("copyLocal", "true") // both executors race to copy into one host cache
