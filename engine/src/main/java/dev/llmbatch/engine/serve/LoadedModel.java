@@ -7,11 +7,13 @@ import dev.llmbatch.engine.api.ChatCompletion;
 import dev.llmbatch.engine.api.ChatMessage;
 import dev.llmbatch.engine.api.ChatRequest;
 import dev.llmbatch.engine.api.CompletionRequest;
+import dev.llmbatch.engine.api.Embedding;
 import dev.llmbatch.engine.api.EmbeddingRequest;
 import dev.llmbatch.engine.api.EmbeddingResponse;
 import dev.llmbatch.engine.api.RequestKey;
 import dev.llmbatch.engine.api.RequestParams;
 import dev.llmbatch.engine.api.TextCompletion;
+import dev.llmbatch.engine.embed.EmbeddingService;
 import dev.llmbatch.engine.generate.DecodedText;
 import dev.llmbatch.engine.generate.GenerationEngine;
 import dev.llmbatch.engine.generate.GenerationRequest;
@@ -167,13 +169,45 @@ public final class LoadedModel implements AutoCloseable {
   }
 
   /**
-   * Embeddings ({@code llm/v1/embeddings}), one response per request. Not wired yet: the encoder
-   * serving code lives on another branch; every request fails with {@code server_error} saying so.
+   * Embeddings ({@code llm/v1/embeddings}), one response per request, through the encoder's
+   * {@link EmbeddingService} (pooling and normalisation from the sentence-transformers files).
+   * The encoder is driven by one caller at a time; a request's inputs are batched together. An
+   * input the service rejects (e.g. an empty string) fails the request with that row's error.
    */
   public CompletableFuture<EmbeddingResponse> embed(EmbeddingRequest request, RequestKey key) {
-    return CompletableFuture.failedFuture(new ApiException(new ApiError(ApiError.SERVER_ERROR,
-        "Cannot embed with model " + name + ": llm/v1/embeddings serving is not wired into"
-            + " LoadedModel yet (encoder engine pending)")));
+    try {
+      EmbeddingService service = parts.embeddings();
+      if (service == null) {
+        throw ApiException.invalidRequest("Cannot embed with model " + name + ": it is a "
+            + "generative model (" + parts.task() + "); send /v1/chat/completions or"
+            + " /v1/completions requests");
+      }
+      if ("base64".equals(request.encodingFormat())) {
+        throw ApiException.invalidRequest("Invalid encoding_format 'base64': not supported yet;"
+            + " use float");
+      }
+      EmbeddingService.Result result;
+      synchronized (service) {
+        result = service.embed(request.input(), request.dimensions());
+      }
+      List<Embedding> data = new ArrayList<>();
+      long tokens = 0;
+      for (int i = 0; i < result.rows().size(); i++) {
+        EmbeddingService.Row row = result.rows().get(i);
+        if (!row.ok()) {
+          throw new ApiException(new ApiError(row.errorCode(), "input[" + i + "]: "
+              + row.errorMessage()));
+        }
+        data.add(Embedding.of(i, row.embedding()));
+        tokens += row.promptTokens();
+      }
+      return CompletableFuture.completedFuture(EmbeddingResponse.of(data, name, tokens));
+    } catch (ApiException e) {
+      return CompletableFuture.failedFuture(e);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(new ApiException(new ApiError(ApiError.SERVER_ERROR,
+          "Cannot embed request " + key.key() + ": " + e.getMessage()), e));
+    }
   }
 
   private interface Tokenize {

@@ -1,7 +1,13 @@
 package dev.llmbatch.engine.serve;
 
 import dev.llmbatch.engine.EngineException;
+import dev.llmbatch.engine.embed.EmbeddingService;
+import dev.llmbatch.engine.embed.PoolingChoice;
+import dev.llmbatch.engine.embed.TokenBudgetBatcher;
 import dev.llmbatch.engine.model.Architectures;
+import dev.llmbatch.engine.model.Encoder;
+import dev.llmbatch.engine.model.encoder.Encoders;
+import dev.llmbatch.engine.runtime.TorchRuntime;
 import dev.llmbatch.engine.model.CausalLm;
 import dev.llmbatch.engine.model.LoadOptions;
 import dev.llmbatch.engine.runtime.ComputeDtype;
@@ -25,7 +31,8 @@ import java.util.OptionalInt;
 
 /**
  * What serving needs from a logged model, loaded once: tokenizer, chat template (or why there is
- * none), prompt_template, parameter defaults, EOS ids and the decoder.
+ * none), prompt_template, parameter defaults, EOS ids, and the decoder or (for an embeddings
+ * model) the encoder's embedding service.
  */
 record ModelParts(
     String name,
@@ -38,7 +45,8 @@ record ModelParts(
     PromptTemplate promptTemplate,
     ParameterDefaults defaults,
     int[] eosTokenIds,
-    CausalLm model) implements AutoCloseable {
+    CausalLm model,
+    EmbeddingService embeddings) implements AutoCloseable {
 
   static ModelParts load(LoggedModel logged, ServeOptions options) {
     String task = logged.mlmodel().llmTask();
@@ -48,6 +56,7 @@ record ModelParts(
         + logged.root() + ": it has no tokenizer (components/tokenizer); log it with its tokenizer"));
     TextTokenizer tokenizer = TextTokenizer.load(tokDir);
     CausalLm model = null;
+    EmbeddingService embeddings = null;
     try {
       Optional<TokenizerConfig> tc = logged.tokenizerConfig();
       Optional<SpecialTokensMap> stm = logged.specialTokensMap();
@@ -83,21 +92,42 @@ record ModelParts(
           ParameterDefaults.fromModelConfig(logged.modelConfig()),
           ParameterDefaults.fromGenerationConfig(gc.orElse(null)));
       int[] eosIds = eosIds(gc, eos, tokenizer, logged);
-      if (!"llm/v1/embeddings".equals(task)) {
+      boolean cpu = options.device().trim().equalsIgnoreCase("cpu");
+      if (isEmbeddings(logged, task)) {
+        TorchRuntime.engine(options.threads());
+        Encoder encoder = Encoders.load(logged.weightsDir(), TorchRuntime.device(options.device()),
+            cpu ? ComputeDtype.FP32 : ComputeDtype.FP16);
+        try {
+          embeddings = EmbeddingService.create(encoder, text -> tokenizer.encode(text, true),
+              logged.weightsDir(), PoolingChoice.Overrides.NONE, new TokenBudgetBatcher(
+                  EmbeddingService.DEFAULT_TOKEN_BUDGET, EmbeddingService.DEFAULT_MAX_ROWS));
+        } catch (RuntimeException e) {
+          encoder.close();
+          throw e;
+        }
+      } else {
         model = Architectures.loadCausalLm(logged.weightsDir(), new LoadOptions(options.device(),
-            options.device().trim().equalsIgnoreCase("cpu") ? ComputeDtype.FP32
-                : ComputeDtype.FP16, options.threads()));
+            cpu ? ComputeDtype.FP32 : ComputeDtype.FP16, options.threads()));
       }
       String fingerprint = fingerprint(logged, model, options);
       return new ModelParts(name, task, fingerprint, tokenizer, template, noTemplate, vars, pt,
-          defaults, eosIds, model);
+          defaults, eosIds, model, embeddings);
     } catch (RuntimeException e) {
       if (model != null) {
         model.close();
       }
+      if (embeddings != null) {
+        embeddings.encoder().close();
+      }
       tokenizer.close();
       throw e;
     }
+  }
+
+  /** An embeddings model: logged for llm/v1/embeddings, or as a feature-extraction pipeline. */
+  private static boolean isEmbeddings(LoggedModel logged, String task) {
+    return "llm/v1/embeddings".equals(task) || "feature-extraction".equals(logged.flavor().task())
+        || "sentence-similarity".equals(logged.flavor().task());
   }
 
   /** generation_config eos_token_id (int or list), else the tokenizer's eos token. */
@@ -145,6 +175,9 @@ record ModelParts(
     try {
       if (model != null) {
         model.close();
+      }
+      if (embeddings != null) {
+        embeddings.encoder().close();
       }
     } finally {
       tokenizer.close();

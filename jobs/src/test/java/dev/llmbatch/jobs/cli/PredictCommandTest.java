@@ -80,7 +80,7 @@ class PredictCommandTest {
         "emb", "chat-2"};
     String[] errors = {null, null, "invalid_json", "invalid_request_error",
         "invalid_request_error", "invalid_request_error", "invalid_request_error",
-        "context_length_exceeded", "server_error", null};
+        "context_length_exceeded", "invalid_request_error", null};
     for (int i = 0; i < ids.length; i++) {
       JsonNode r = res.get(i);
       assertEquals(ids[i], r.get("custom_id").isNull() ? null : r.get("custom_id").asText(),
@@ -105,12 +105,36 @@ class PredictCommandTest {
     JsonNode chat2 = res.get(9).get("response").get("body");
     assertTrue(chat2.get("usage").get("completion_tokens").asInt() <= 4, "job --max-tokens 4");
 
-    // Rerun: the output is complete, nothing is appended; a rerun is byte-identical after
-    // --overwrite (ids, seeds and the job-level defaults are deterministic; created aside).
+    // Rerun: the output already answers every line, so nothing is appended.
     byte[] first = Files.readAllBytes(out);
     run("predict", "--model", model.toString(), "--input", in.toString(), "--output",
         out.toString(), "--threads", "1", "--max-tokens", "4", "--temperature", "0");
     assertEquals(new String(first), Files.readString(out));
+  }
+
+  @Test
+  void embeddingsLinesOnAnEncoderFlavor() throws Exception {
+    Path bert = Path.of(System.getProperty("llmbatch.shared.dir"), "reference/bert-tiny/mlflow");
+    assertTrue(Files.isRegularFile(bert.resolve("MLmodel")), "reference bert-tiny missing: " + bert);
+    Path in = Files.writeString(tmp.resolve("emb.jsonl"), String.join("\n",
+        "{\"custom_id\":\"e1\",\"method\":\"POST\",\"url\":\"/v1/embeddings\","
+            + "\"body\":{\"input\":[\"A man is eating food.\",\"hello\"]}}",
+        "{\"custom_id\":\"e2\",\"method\":\"POST\",\"url\":\"/v1/embeddings\","
+            + "\"body\":{\"input\":\"\"}}",
+        "{\"custom_id\":\"c1\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\","
+            + "\"body\":{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}}") + "\n");
+    Path out = tmp.resolve("emb-out.jsonl");
+    run("predict", "--model", bert.toString(), "--input", in.toString(), "--output",
+        out.toString(), "--threads", "1");
+    List<JsonNode> res = readOutput(out);
+    assertEquals(3, res.size());
+    JsonNode body = res.get(0).get("response").get("body");
+    assertEquals("list", body.get("object").asText());
+    assertEquals(2, body.get("data").size());
+    assertEquals(1, body.get("data").get(1).get("index").asInt());
+    assertEquals(64, body.get("data").get(0).get("embedding").size());
+    assertEquals("invalid_request_error", res.get(1).get("error").get("code").asText());
+    assertEquals("invalid_request_error", res.get(2).get("error").get("code").asText());
   }
 
   @Test
