@@ -1,0 +1,111 @@
+package dev.llmbatch.udf
+
+import java.nio.file.Files
+
+import dev.llmbatch.udf.executor.ExecutorModels
+import dev.llmbatch.udf.metrics.LlmBatchMetrics
+import dev.llmbatch.udf.ml.LlmChatTransformer
+import dev.llmbatch.udf.sql.LlmFunctions
+import org.apache.spark.SparkEnv
+import org.apache.spark.sql.{Row, SparkSession}
+import org.apache.spark.sql.functions.{col, spark_partition_id}
+import org.junit.runner.RunWith
+import org.scalatestplus.junit.JUnitRunner
+
+/**
+ * A real standalone cluster (Master + 2 Workers, 2 cores each, separate executor JVMs): with 16
+ * partitions each executor loads the model exactly once, both executors share the host's model
+ * cache, and the output is complete. A second job on the same executors loads nothing.
+ */
+@RunWith(classOf[JUnitRunner])
+class StandaloneClusterSuite extends SparkSuiteBase {
+  private var cluster: StandaloneCluster = _
+  private var session: SparkSession = _
+
+  override def beforeAll(): Unit = {
+    SharedSpark.stop()
+    cluster = new StandaloneCluster(workers = 2, coresPerWorker = 2)
+    session = SparkSession.builder()
+      .master(cluster.masterUrl)
+      .appName("llm-batch-cluster-suite")
+      .config("spark.ui.enabled", "false")
+      .config("spark.driver.host", "127.0.0.1")
+      .config("spark.driver.bindAddress", "127.0.0.1")
+      .config("spark.executor.cores", "2")
+      .config("spark.cores.max", "4")
+      .config("spark.executor.memory", "1g")
+      .config("spark.executor.extraClassPath", cluster.classpath)
+      .config("spark.executor.extraJavaOptions",
+        (cluster.jvmFlags :+ "-XX:TieredStopAtLevel=1").mkString(" "))
+      .config("spark.sql.adaptive.enabled", "false")
+      .getOrCreate()
+    val deadline = System.currentTimeMillis() + 120000
+    while (session.sparkContext.statusTracker.getExecutorInfos.length < 3) {
+      if (System.currentTimeMillis() > deadline) {
+        fail("The 2 executors did not register within 120 s\n" + cluster.log("worker-0") +
+          "\n" + cluster.executorLogs)
+      }
+      Thread.sleep(500)
+    }
+  }
+
+  override def afterAll(): Unit = {
+    try {
+      if (session != null) session.stop()
+      SharedSpark.stop()
+    } finally {
+      if (cluster != null) cluster.close()
+    }
+  }
+
+  test("executors run the udf module's classes from the test classpath") {
+    val ids = session.sparkContext.parallelize(1 to 8, 8).mapPartitions { _ =>
+      Iterator((SparkEnv.get.executorId, ExecutorModels.totalLoads()))
+    }.collect()
+    assert(ids.map(_._1).toSet.size == 2, ids.mkString(", "))
+  }
+
+  test("each executor loads the model once; 16 partitions, every row answered") {
+    val s = session
+    val metrics = LlmBatchMetrics.register(s.sparkContext)
+    val cacheDir = Files.createTempDirectory("llm-batch-cluster-cache")
+    // From a range, not a local Seq: Spark folds functions over local relations on the driver.
+    val input = s.range(0, 64, 1, 16).selectExpr("concat('row-', id) AS id",
+      """concat('[{"role":"user","content":"Question number ', id, '?"}]') AS messages""")
+    val chat = new LlmChatTransformer()
+      .setModelUri(TestModels.chat.toUri.toString)
+      .setModelOption("copyLocal", "true") // both executors race to copy into one host cache
+      .setModelOption("cacheDir", cacheDir.toString)
+      .setIdCol("id")
+      .setDefaultParams("""{"max_tokens": 3, "temperature": 0}""")
+      .setWindow(8)
+      .asInstanceOf[LlmChatTransformer]
+      .setMetrics(metrics)
+    val out = chat.transform(input).select(col("id"), col("response"), col("error"),
+      spark_partition_id().as("p")).collect()
+    assert(out.length == 64)
+    assert(out.map(_.getString(0)).toSet == (0 until 64).map(i => s"row-$i").toSet)
+    val errors = out.filter(!_.isNullAt(2)).map(_.getStruct(2))
+    assert(errors.isEmpty, errors.take(3).mkString("; ") + "\n" + cluster.executorLogs)
+    assert(out.forall(r => r.getStruct(1).getString(0).startsWith("chatcmpl-")))
+    val loads = metrics.modelLoadsByExecutor()
+    assert(loads.size() == 2, s"loads by executor: $loads")
+    assert(loads.values().stream().allMatch(_ == 1L), s"loads by executor: $loads")
+    assert(metrics.modelLoads() == 2)
+    assert(metrics.rows() == 64)
+    val copies = Files.list(cacheDir).iterator()
+    var folders = 0
+    while (copies.hasNext) if (Files.isDirectory(copies.next())) folders += 1
+    assert(folders == 1, "both executors share one verified copy in the host cache")
+
+    // A second job (SQL this time) reuses the executors' loaded models: no new loads.
+    val again = LlmBatchMetrics.register(s.sparkContext, "llmbatch.second.")
+    LlmFunctions.register(s, dev.llmbatch.udf.rows.Endpoint.CHAT, "llm_chat", chat.modelHandle(),
+      """{"max_tokens": 2}""", 0L, again)
+    input.createOrReplaceTempView("cluster_chats")
+    val n = s.sql("SELECT id, llm_chat(messages) AS r FROM cluster_chats")
+      .where("r.error IS NULL AND r.response IS NOT NULL").count()
+    assert(n == 64)
+    assert(again.modelLoads() == 0, s"second job loads: ${again.modelLoadsByExecutor()}")
+  }
+}
