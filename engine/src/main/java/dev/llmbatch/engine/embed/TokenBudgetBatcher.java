@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * Groups inputs into batches whose padded size ({@code rows × longest}) stays within a token
  * budget, after sorting by length so that rows of similar length share a batch and little compute
- * goes to padding. Results are put back in input order by the caller using {@link Batch#rows()}.
+ * goes to padding: once a batch is big enough to keep the matmuls efficient (an eighth of the
+ * budget), a row shorter than 3/4 of the batch's longest starts a new batch. Results are put back in input order by the caller using {@link Batch#rows()}.
  *
  * @param tokenBudget the most padded tokens one forward may hold
  * @param maxRows the most rows one forward may hold
@@ -48,9 +49,13 @@ public record TokenBudgetBatcher(int tokenBudget, int maxRows) {
     while (start < order.length) {
       int maxLen = lengths[order[start]];
       int end = start + 1;
-      // sorted descending: the first row is the longest, so rows × maxLen bounds the batch
+      // sorted descending: the first row is the longest, so rows × maxLen bounds the batch.
+      // Once a batch holds an efficient GEMM's worth of tokens (budget / 8), a row much shorter
+      // than the longest starts the next batch instead of being padded to it.
       while (end < order.length && end - start < maxRows
-          && (long) (end - start + 1) * maxLen <= tokenBudget) {
+          && (long) (end - start + 1) * maxLen <= tokenBudget
+          && (lengths[order[end]] * 4L >= maxLen * 3L
+              || (long) (end - start) * maxLen < tokenBudget / 8)) {
         end++;
       }
       int[] rows = new int[end - start];

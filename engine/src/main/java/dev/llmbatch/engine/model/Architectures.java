@@ -43,6 +43,17 @@ public final class Architectures {
     };
   }
 
+  /**
+   * Loads the encoder in {@code modelDir} (BERT, RoBERTa, XLM-RoBERTa, CamemBERT, MPNet) for
+   * embeddings; dispatches on {@code model_type} in {@link
+   * dev.llmbatch.engine.model.encoder.Encoders}.
+   */
+  public static Encoder loadEncoder(Path modelDir, LoadOptions options) {
+    dev.llmbatch.engine.runtime.TorchRuntime.engine(options.effectiveThreads());
+    return dev.llmbatch.engine.model.encoder.Encoders.load(modelDir,
+        dev.llmbatch.engine.runtime.TorchRuntime.device(options.device()), options.dtype());
+  }
+
   /** Parses {@code dir/config.json}, failing with the path and the cause. */
   public static JsonNode readConfig(Path dir) {
     Path file = dir.resolve("config.json");
