@@ -24,6 +24,9 @@ import picocli.CommandLine.Command;
         DemoCommand.class,
         InspectCommand.class,
         PredictCommand.class,
+        dev.llmbatch.jobs.cli.ImportOnnxEncoderCommand.class,
+        dev.llmbatch.jobs.cli.LogCommand.class,
+        dev.llmbatch.jobs.cli.PersistCommand.class,
     })
 public final class LlmBatchCli implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
