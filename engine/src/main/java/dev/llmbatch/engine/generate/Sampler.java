@@ -1,0 +1,212 @@
+package dev.llmbatch.engine.generate;
+
+import dev.llmbatch.engine.EngineException;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Picks the next token of one choice from its logits. Each choice owns a sampler whose random
+ * generator is seeded from (request seed, choice index) only, and draws exactly one number per
+ * sampled token, so a choice's tokens never depend on what else shares the batch.
+ *
+ * <p>Order, as in Hugging Face and vLLM: penalties, temperature, top_k, top_p (over the top_k
+ * survivors), then an inverse-CDF draw over the candidates sorted by logit (ties by lower id).
+ */
+public final class Sampler {
+  private static final long GOLDEN = 0x9E3779B97F4A7C15L;
+
+  private final SamplingParams params;
+  private final SplittableRandom random;
+
+  /** The sampler of choice {@code choiceIndex} of a request. */
+  public Sampler(SamplingParams params, int choiceIndex) {
+    this.params = params;
+    this.random = new SplittableRandom(mix(params.seed() + GOLDEN * (choiceIndex + 1L)));
+  }
+
+  /**
+   * The next token. {@code generatedCounts} (token id → times generated so far) feeds the penalties
+   * and may be empty. {@code logits} is not modified.
+   */
+  public int sample(float[] logits, Map<Integer, Integer> generatedCounts) {
+    float[] l = logits;
+    if (params.hasPenalties() && !generatedCounts.isEmpty()) {
+      l = logits.clone();
+      // OpenAI: mu[j] -= c[j] * frequency_penalty + (c[j] > 0) * presence_penalty
+      for (Map.Entry<Integer, Integer> e : generatedCounts.entrySet()) {
+        int id = e.getKey();
+        if (id >= 0 && id < l.length) {
+          l[id] -= (float) (e.getValue() * params.frequencyPenalty() + params.presencePenalty());
+        }
+      }
+    }
+    if (params.isGreedy()) {
+      return argmax(l);
+    }
+    double invT = 1.0 / params.temperature();
+    int k = params.topK() > 0 && params.topK() < l.length ? params.topK() : 0;
+    if (k == 0 && params.topP() >= 1) {
+      return drawFull(l, invT);
+    }
+    long[] order = k > 0 ? topK(l, k) : sortedAll(l);
+    return drawSorted(l, order, invT);
+  }
+
+  /** Index of the largest logit, the lowest index on ties; NaN logits are an engine failure. */
+  public static int argmax(float[] l) {
+    int best = 0;
+    float bv = Float.NEGATIVE_INFINITY;
+    for (int i = 0; i < l.length; i++) {
+      float v = l[i];
+      if (v != v) {
+        throw new EngineException("Cannot sample: the model produced NaN logits (token " + i + ")");
+      }
+      if (v > bv) {
+        bv = v;
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  // Softmax over the whole vocabulary, walked in id order: no sort needed.
+  private int drawFull(float[] l, double invT) {
+    double max = l[argmax(l)];
+    double sum = 0;
+    for (float v : l) {
+      sum += Math.exp((v - max) * invT);
+    }
+    double u = random.nextDouble() * sum;
+    double acc = 0;
+    int last = 0;
+    for (int i = 0; i < l.length; i++) {
+      double p = Math.exp((l[i] - max) * invT);
+      if (p > 0) {
+        last = i;
+        acc += p;
+        if (u < acc) {
+          return i;
+        }
+      }
+    }
+    return last;
+  }
+
+  // order: keys from key(), ascending = logits descending. top_p keeps the shortest prefix whose
+  // mass reaches top_p (at least one token), as HF's TopPLogitsWarper does.
+  private int drawSorted(float[] l, long[] order, double invT) {
+    int m = order.length;
+    double max = l[idOf(order[0])];
+    double[] p = new double[m];
+    double sum = 0;
+    for (int j = 0; j < m; j++) {
+      p[j] = Math.exp((l[idOf(order[j])] - max) * invT);
+      sum += p[j];
+    }
+    int keep = m;
+    if (params.topP() < 1) {
+      double acc = 0;
+      for (int j = 0; j < m; j++) {
+        acc += p[j] / sum;
+        if (acc >= params.topP()) {
+          keep = j + 1;
+          break;
+        }
+      }
+    }
+    double kept = 0;
+    for (int j = 0; j < keep; j++) {
+      kept += p[j];
+    }
+    double u = random.nextDouble() * kept;
+    double acc = 0;
+    for (int j = 0; j < keep; j++) {
+      acc += p[j];
+      if (u < acc) {
+        return idOf(order[j]);
+      }
+    }
+    return idOf(order[keep - 1]);
+  }
+
+  // A long whose ascending order is logit descending, then id ascending.
+  private static long key(float v, int id) {
+    if (v != v) {
+      throw new EngineException("Cannot sample: the model produced NaN logits (token " + id + ")");
+    }
+    int bits = Float.floatToIntBits(v == 0f ? 0f : v);
+    int sortable = bits ^ ((bits >> 31) & 0x7fffffff); // int order == float order
+    return ((long) ~sortable << 32) | (id & 0xffffffffL);
+  }
+
+  private static int idOf(long key) {
+    return (int) key;
+  }
+
+  private static long[] sortedAll(float[] l) {
+    long[] keys = new long[l.length];
+    for (int i = 0; i < l.length; i++) {
+      keys[i] = key(l[i], i);
+    }
+    Arrays.sort(keys);
+    return keys;
+  }
+
+  // The k smallest keys (k largest logits), sorted, via a bounded max-heap: O(V log k).
+  private static long[] topK(float[] l, int k) {
+    long[] heap = new long[k];
+    int size = 0;
+    for (int i = 0; i < l.length; i++) {
+      long kv = key(l[i], i);
+      if (size < k) {
+        heap[size] = kv;
+        siftUp(heap, size++);
+      } else if (kv < heap[0]) {
+        heap[0] = kv;
+        siftDown(heap, k);
+      }
+    }
+    Arrays.sort(heap);
+    return heap;
+  }
+
+  private static void siftUp(long[] h, int i) {
+    while (i > 0) {
+      int parent = (i - 1) >>> 1;
+      if (h[parent] >= h[i]) {
+        return;
+      }
+      long t = h[parent];
+      h[parent] = h[i];
+      h[i] = t;
+      i = parent;
+    }
+  }
+
+  private static void siftDown(long[] h, int size) {
+    int i = 0;
+    while (true) {
+      int c = 2 * i + 1;
+      if (c >= size) {
+        return;
+      }
+      if (c + 1 < size && h[c + 1] > h[c]) {
+        c++;
+      }
+      if (h[i] >= h[c]) {
+        return;
+      }
+      long t = h[c];
+      h[c] = h[i];
+      h[i] = t;
+      i = c;
+    }
+  }
+
+  private static long mix(long z) {
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+}
