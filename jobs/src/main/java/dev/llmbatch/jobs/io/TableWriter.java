@@ -41,7 +41,7 @@ public final class TableWriter {
       } else {
         w.save(out.path());
       }
-    } catch (org.apache.spark.sql.AnalysisException e) {
+    } catch (RuntimeException e) {
       if (e.getMessage() != null && e.getMessage().contains("already exists")) {
         throw new JobException("Cannot write the output " + out.describe() + ": it already exists"
             + " (use --resume to add only the missing rows, --mode overwrite to replace it, or a new"

@@ -45,7 +45,7 @@ public final class SummaryWriter {
   /** Reads a summary written by {@link #write}. */
   public static RunSummary read(String file, Configuration hadoop) {
     Path p = new Path(file);
-    try (var in = p.getFileSystem(hadoop).open(p)) {
+    try (java.io.InputStream in = p.getFileSystem(hadoop).open(p)) {
       return JSON.readValue(in, RunSummary.class);
     } catch (IOException e) {
       throw new JobException("Cannot read the run summary " + file + ": " + e.getMessage(), e);
