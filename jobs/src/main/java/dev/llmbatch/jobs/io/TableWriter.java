@@ -41,8 +41,9 @@ public final class TableWriter {
       } else {
         w.save(out.path());
       }
-    } catch (RuntimeException e) {
-      if (e.getMessage() != null && e.getMessage().contains("already exists")) {
+    } catch (Exception e) { // AnalysisException is checked in Java's eyes, thrown from Scala
+      if (e.getMessage() != null && e.getMessage().contains("PATH_ALREADY_EXISTS")
+          || e.getMessage() != null && e.getMessage().contains("already exists")) {
         throw new JobException("Cannot write the output " + out.describe() + ": it already exists"
             + " (use --resume to add only the missing rows, --mode overwrite to replace it, or a new"
             + " --output)", e);
