@@ -68,7 +68,8 @@ public final class SafetensorsFile implements AutoCloseable {
       long headerLen = lenBuf.getLong(0);
       if (headerLen < 2 || headerLen > MAX_HEADER_BYTES) {
         throw bad(path, "header length " + Long.toUnsignedString(headerLen) + " is outside 2.."
-            + MAX_HEADER_BYTES + " bytes; this is not a safetensors file or it is corrupt");
+            + MAX_HEADER_BYTES + " bytes; this is not a safetensors file or it is corrupt: copy or"
+            + " download it again");
       }
       if (8 + headerLen > size) {
         throw bad(path, "header length " + headerLen + " runs past the end of the " + size
@@ -81,8 +82,9 @@ public final class SafetensorsFile implements AutoCloseable {
       JsonNode root;
       try {
         root = JSON.readTree(new String(header.array(), StandardCharsets.UTF_8).trim());
-      } catch (IOException e) {
-        throw bad(path, "header is not valid JSON (" + e.getMessage() + ")");
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw bad(path, "header is not valid JSON (" + oneLine(e.getOriginalMessage())
+            + "); the file is corrupt: copy or download it again");
       }
       if (root == null || !root.isObject()) {
         throw bad(path, "header is not a JSON object");
@@ -117,7 +119,8 @@ public final class SafetensorsFile implements AutoCloseable {
     DType dtype = DType.parse(dtypeName);
     if (dtype == null) {
       throw bad(path, "tensor '" + name + "' has unknown dtype '" + dtypeName + "' (supported: "
-          + java.util.Arrays.toString(DType.values()) + ")");
+          + java.util.Arrays.toString(DType.values()) + "); convert the checkpoint to one of"
+          + " them, e.g. save_pretrained with torch_dtype=torch.bfloat16");
     }
     JsonNode shapeNode = entry.path("shape");
     if (!shapeNode.isArray()) {
@@ -176,6 +179,11 @@ public final class SafetensorsFile implements AutoCloseable {
             + ") and '" + cur.name() + "' [" + cur.begin() + ", " + cur.end() + ") overlap");
       }
     }
+  }
+
+  /** Collapses whitespace so that messages stay on one line. */
+  static String oneLine(String s) {
+    return String.valueOf(s).replaceAll("\\s+", " ").trim();
   }
 
   private static FlavorException bad(Path path, String reason) {

@@ -104,8 +104,9 @@ public final class WeightFiles implements AutoCloseable {
     try {
       root = new ObjectMapper().readTree(index.toFile());
     } catch (IOException e) {
-      throw new FlavorException("Cannot read " + index + ": not valid JSON (" + e.getMessage()
-          + ")", e);
+      throw new FlavorException("Cannot read " + index + ": not valid JSON ("
+          + SafetensorsFile.oneLine(e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+              ? j.getOriginalMessage() : e.getMessage()) + "); save the model again", e);
     }
     JsonNode map = root == null ? null : root.get("weight_map");
     if (map == null || !map.isObject()) {
