@@ -1,0 +1,112 @@
+package dev.llmbatch.engine.model.decoder;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import dev.llmbatch.engine.EngineException;
+import dev.llmbatch.engine.model.layers.Linear;
+import dev.llmbatch.engine.model.layers.Norm;
+import dev.llmbatch.engine.runtime.Weights;
+import dev.llmbatch.flavor.safetensors.WeightFiles;
+import java.nio.file.Path;
+import java.util.stream.Collectors;
+
+/**
+ * Reads an architecture's weights by checkpoint name into layer objects, counting what was loaded
+ * (parameters in matmuls, bytes held) for the {@link dev.llmbatch.engine.model.DecoderSpec}.
+ */
+final class Checkpoint {
+  private final WeightFiles files;
+  private final Weights weights;
+  private final String architecture;
+  private long matmulParameters;
+  private long bytes;
+
+  Checkpoint(WeightFiles files, NDManager manager, dev.llmbatch.engine.runtime.ComputeDtype dtype,
+      String architecture) {
+    this.files = files;
+    this.weights = new Weights(files, manager, dtype);
+    this.architecture = architecture;
+  }
+
+  boolean has(String name) {
+    return weights.has(name);
+  }
+
+  /** Loads {@code name} with the expected shape; a missing weight names itself and the files. */
+  NDArray tensor(String name, long... shape) {
+    if (!weights.has(name)) {
+      String where = files.files().stream().map(Path::getFileName).map(Path::toString)
+          .collect(Collectors.joining(", "));
+      throw new EngineException("Cannot load weight '" + name + "': it is not in " + where
+          + " (" + files.dir() + "), which config.json says holds a " + architecture
+          + " checkpoint; is the checkpoint complete and the model_type right?");
+    }
+    NDArray a = weights.get(name, shape);
+    bytes += a.size() * a.getDataType().getNumOfBytes();
+    return a;
+  }
+
+  /** {@code prefix.weight} (out, in) and, if {@code bias}, {@code prefix.bias} (out). */
+  Linear linear(String prefix, boolean bias, long out, long in) {
+    NDArray w = tensor(prefix + ".weight", out, in);
+    matmulParameters += w.size();
+    return new Linear(w, bias ? tensor(prefix + ".bias", out) : null);
+  }
+
+  /** Several projections of the same input fused row-wise into one (Σ out, in) matmul. */
+  Linear fused(String[] prefixes, boolean bias, long[] outs, long in) {
+    NDList ws = new NDList();
+    NDList bs = new NDList();
+    for (int i = 0; i < prefixes.length; i++) {
+      ws.add(tensor(prefixes[i] + ".weight", outs[i], in));
+      if (bias) {
+        bs.add(tensor(prefixes[i] + ".bias", outs[i]));
+      }
+    }
+    NDArray w = ai.djl.ndarray.NDArrays.concat(ws, 0); // (Σ out, in): a copy in the compute layout
+    NDArray b = bias ? ai.djl.ndarray.NDArrays.concat(bs, 0) : null;
+    ws.close(); // the originals (zero-copy views of the mapped file, or widened copies) are done
+    bs.close();
+    matmulParameters += w.size();
+    return new Linear(w, b);
+  }
+
+  /** GPT-2's Conv1D: weight stored (in, out), transposed once here to (out, in). */
+  Linear conv1d(String prefix, long in, long out) {
+    NDArray stored = tensor(prefix + ".weight", in, out);
+    NDArray w = stored.transpose().flatten().reshape(out, in); // contiguous (out, in)
+    stored.close();
+    matmulParameters += w.size();
+    return new Linear(w, tensor(prefix + ".bias", out));
+  }
+
+  /** {@code prefix.weight} (and {@code prefix.bias} for LayerNorm) of width {@code n}. */
+  Norm norm(Norm.Kind kind, String prefix, long n, float eps) {
+    NDArray w = tensor(prefix + ".weight", n);
+    NDArray b = kind == Norm.Kind.LAYER ? tensor(prefix + ".bias", n) : null;
+    return Norm.of(kind, w, b, eps);
+  }
+
+  /** The LM head: its own weight, or the embedding table when tied. */
+  Linear lmHead(String name, NDArray embedding, boolean tied, long vocab, long hidden) {
+    if (tied) {
+      matmulParameters += embedding.size();
+      return new Linear(embedding, null);
+    }
+    return linear(name.substring(0, name.length() - ".weight".length()), false, vocab, hidden);
+  }
+
+  long matmulParameters() {
+    return matmulParameters;
+  }
+
+  /** Parameters stored in the checkpoint files. */
+  long parameters() {
+    return files.parameterCount();
+  }
+
+  long bytes() {
+    return bytes;
+  }
+}

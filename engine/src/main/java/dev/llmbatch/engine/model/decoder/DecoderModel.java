@@ -1,0 +1,174 @@
+package dev.llmbatch.engine.model.decoder;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import dev.llmbatch.engine.EngineException;
+import dev.llmbatch.engine.model.CausalLm;
+import dev.llmbatch.engine.model.DecoderSpec;
+import dev.llmbatch.engine.model.KvCache;
+import dev.llmbatch.engine.model.StepInput;
+import dev.llmbatch.engine.model.layers.DecoderConfig;
+import dev.llmbatch.engine.model.layers.DecoderLayer;
+import dev.llmbatch.engine.model.layers.Linear;
+import dev.llmbatch.engine.model.layers.Norm;
+import dev.llmbatch.engine.model.layers.RotaryEmbedding;
+import dev.llmbatch.engine.model.layers.StepBatch;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A decoder-only LM assembled from the shared layers: embeddings (× scale, + learned positions),
+ * the pre-norm blocks, the final norm and the LM head (optionally soft-capped). Every architecture
+ * builds one of these; none overrides {@link #step}.
+ */
+public final class DecoderModel implements CausalLm {
+  private final DecoderConfig config;
+  private final NDManager manager;
+  private final NDArray embedTokens; // (V, hidden)
+  private final NDArray embedPositions; // (maxPos, hidden) or null
+  private final DecoderLayer[] layers;
+  private final Norm finalNorm;
+  private final Linear lmHead; // (V, hidden)
+  private final RotaryEmbedding rotary; // or null
+  private final DataType dtype;
+  private final int[] windows; // distinct per-layer windows
+  private final DecoderSpec spec;
+
+  DecoderModel(DecoderConfig config, NDManager manager, NDArray embedTokens,
+      NDArray embedPositions, DecoderLayer[] layers, Norm finalNorm, Linear lmHead,
+      RotaryEmbedding rotary, DecoderSpec spec) {
+    this.config = config;
+    this.manager = manager;
+    this.embedTokens = embedTokens;
+    this.embedPositions = embedPositions;
+    this.layers = layers;
+    this.finalNorm = finalNorm;
+    this.lmHead = lmHead;
+    this.rotary = rotary;
+    this.dtype = embedTokens.getDataType();
+    this.windows = Arrays.stream(config.slidingWindow()).distinct().toArray();
+    this.spec = spec;
+  }
+
+  /** The settled configuration. */
+  public DecoderConfig config() {
+    return config;
+  }
+
+  @Override
+  public DecoderSpec spec() {
+    return spec;
+  }
+
+  @Override
+  public KvCache allocateCache(int slots, int capacity) {
+    if (slots <= 0 || capacity <= 0) {
+      throw new EngineException("Invalid KV cache size: slots=" + slots + ", capacity=" + capacity
+          + " (both must be positive)");
+    }
+    return new SlotKvCache(this, manager, layers.length, slots, capacity,
+        config.numKeyValueHeads(), config.headDim(), dtype);
+  }
+
+  @Override
+  public float[][] step(KvCache kvCache, List<StepInput> inputs) {
+    SlotKvCache cache = check(kvCache, inputs);
+    try (NDManager m = manager.newSubManager()) {
+      StepBatch s = new StepBatch(m, inputs, cache.capacity(), cache.kvHeads(), cache.trashRow(),
+          rotary, windows, dtype);
+      // token embeddings (B·T, hidden) → (B, T, hidden)
+      NDArray x = embedTokens.get(m, new NDIndex("{}", s.tokenIds))
+          .reshape(s.b, s.t, config.hiddenSize());
+      if (config.embeddingScale() != 1f) {
+        // Gemma: the normalizer √hidden is rounded to the compute dtype first, as in HF
+        x = x.muli(config.embeddingScale());
+      }
+      if (embedPositions != null) {
+        NDArray pos = m.create(Arrays.stream(s.positions).asLongStream().toArray());
+        x = x.addi(embedPositions.get(m, new NDIndex("{}", pos))
+            .reshape(s.b, s.t, config.hiddenSize()));
+      }
+      // the decoder blocks
+      for (int i = 0; i < layers.length; i++) {
+        x = layers[i].forward(x, s, cache.keys(i), cache.values(i));
+      }
+      // only each row's last new token reaches the norm and the LM head: (B, hidden)
+      NDArray last = x.reshape((long) s.b * s.t, config.hiddenSize())
+          .get(m, new NDIndex("{}", s.lastRows));
+      NDArray logits = lmHead.apply(finalNorm.apply(last)); // (B, V)
+      if (config.finalLogitSoftcap() > 0) {
+        float c = config.finalLogitSoftcap();
+        logits = logits.divi(c).tanh().muli(c);
+      }
+      if (logits.getDataType() != DataType.FLOAT32) {
+        logits = logits.toType(DataType.FLOAT32, false);
+      }
+      return rows(logits, s.b);
+    } catch (EngineException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new EngineException("Cannot run a forward step of " + config.architecture() + " over "
+          + inputs.size() + " sequence(s): " + e, e);
+    }
+  }
+
+  /** (B, V) → float[B][V], reading the native buffer once. */
+  private float[][] rows(NDArray logits, int b) {
+    int v = config.vocabSize();
+    FloatBuffer fb = logits.toByteBuffer().asFloatBuffer();
+    float[][] out = new float[b][v];
+    for (int i = 0; i < b; i++) {
+      fb.get(out[i]);
+    }
+    return out;
+  }
+
+  private SlotKvCache check(KvCache kvCache, List<StepInput> inputs) {
+    if (!(kvCache instanceof SlotKvCache cache) || cache.owner() != this) {
+      throw new EngineException("Cannot step " + config.architecture()
+          + ": the KV cache was not allocated by this model (use allocateCache)");
+    }
+    if (inputs == null || inputs.isEmpty()) {
+      throw new EngineException("Cannot step " + config.architecture() + ": no inputs");
+    }
+    boolean[] seen = new boolean[cache.slots()];
+    for (int i = 0; i < inputs.size(); i++) {
+      StepInput in = inputs.get(i);
+      if (in.slot() >= cache.slots()) {
+        throw new EngineException("Cannot step input " + i + ": slot " + in.slot()
+            + " is outside the cache's " + cache.slots() + " slots");
+      }
+      if (seen[in.slot()]) {
+        throw new EngineException("Cannot step input " + i + ": slot " + in.slot()
+            + " appears twice in one step");
+      }
+      seen[in.slot()] = true;
+      int end = in.startPos() + in.tokens().length;
+      if (end > cache.capacity()) {
+        throw new EngineException("Cannot step input " + i + ": positions " + in.startPos() + ".."
+            + (end - 1) + " exceed the KV cache capacity " + cache.capacity() + " of slot "
+            + in.slot());
+      }
+      if (embedPositions != null && end > config.maxPositionEmbeddings()) {
+        throw new EngineException("Cannot step input " + i + ": position " + (end - 1)
+            + " exceeds the learned positions (max_position_embeddings="
+            + config.maxPositionEmbeddings() + ")");
+      }
+      for (int tok : in.tokens()) {
+        if (tok < 0 || tok >= config.vocabSize()) {
+          throw new EngineException("Cannot step input " + i + ": token id " + tok
+              + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+        }
+      }
+    }
+    return (SlotKvCache) kvCache;
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+  }
+}

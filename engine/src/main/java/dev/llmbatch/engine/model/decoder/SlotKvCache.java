@@ -1,0 +1,82 @@
+package dev.llmbatch.engine.model.decoder;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.llmbatch.engine.model.KvCache;
+
+/**
+ * Preallocated keys and values for {@code slots} sequences of up to {@code capacity} tokens: per
+ * layer two arrays of rows (S·Hkv·C + 1, D), row {@code (slot·Hkv + h)·C + pos}; the extra last row
+ * absorbs the writes of padding tokens. A slot's rows for one KV head are contiguous, so gathering a
+ * row's prefix yields (Hkv, L, D) ready for the score matmul.
+ */
+public final class SlotKvCache implements KvCache {
+  private final DecoderModel owner;
+  private final NDManager manager;
+  private final int slots;
+  private final int capacity;
+  private final int kvHeads;
+  private final NDArray[] keys; // per layer (S·Hkv·C + 1, D)
+  private final NDArray[] values;
+  private final long bytes;
+
+  SlotKvCache(DecoderModel owner, NDManager parent, int layers, int slots, int capacity,
+      int kvHeads, int headDim, DataType dtype) {
+    this.owner = owner;
+    this.manager = parent.newSubManager();
+    this.slots = slots;
+    this.capacity = capacity;
+    this.kvHeads = kvHeads;
+    this.keys = new NDArray[layers];
+    this.values = new NDArray[layers];
+    Shape shape = new Shape((long) slots * kvHeads * capacity + 1, headDim);
+    for (int i = 0; i < layers; i++) {
+      keys[i] = manager.zeros(shape, dtype);
+      values[i] = manager.zeros(shape, dtype);
+    }
+    this.bytes = 2L * layers * shape.size() * dtype.getNumOfBytes();
+  }
+
+  DecoderModel owner() {
+    return owner;
+  }
+
+  NDArray keys(int layer) {
+    return keys[layer];
+  }
+
+  NDArray values(int layer) {
+    return values[layer];
+  }
+
+  int kvHeads() {
+    return kvHeads;
+  }
+
+  /** The row padding tokens write to. */
+  long trashRow() {
+    return (long) slots * kvHeads * capacity;
+  }
+
+  @Override
+  public int slots() {
+    return slots;
+  }
+
+  @Override
+  public int capacity() {
+    return capacity;
+  }
+
+  @Override
+  public long bytes() {
+    return bytes;
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+  }
+}

@@ -1,0 +1,93 @@
+package dev.llmbatch.engine.model.layers;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
+
+/**
+ * Multi-head self-attention with grouped KV heads over the slot KV cache: fused q/k/v projection
+ * (optional bias), optional per-head q/k RMSNorm (Qwen3), rotary, a write of the new K/V rows into
+ * the cache, a gather of each row's cached prefix, scaled scores with optional soft-capping
+ * (Gemma2), an additive causal (+ sliding window) mask, softmax and the output projection.
+ *
+ * <p>GQA without copying K/V per query head: queries are laid out (B, Hkv, G·T, D), so one batched
+ * matmul against (B, Hkv, L, D) serves all G query heads of a KV head (query head h uses KV head
+ * h / G, as HF's repeat_kv).
+ */
+public final class Attention {
+  private final Linear qkv; // ((H + 2·Hkv)·D, hidden)
+  private final Linear o; // (hidden, H·D)
+  private final Norm qNorm; // over D, or null
+  private final Norm kNorm;
+  private final RotaryEmbedding rotary; // or null (learned positions)
+  private final int heads;
+  private final int kvHeads;
+  private final int headDim;
+  private final int window; // 0 = full attention
+  private final float scale;
+  private final float softcap; // 0 = none
+  private final long[] splits;
+
+  public Attention(Linear qkv, Linear o, Norm qNorm, Norm kNorm, RotaryEmbedding rotary,
+      int heads, int kvHeads, int headDim, int window, float scale, float softcap) {
+    this.qkv = qkv;
+    this.o = o;
+    this.qNorm = qNorm;
+    this.kNorm = kNorm;
+    this.rotary = rotary;
+    this.heads = heads;
+    this.kvHeads = kvHeads;
+    this.headDim = headDim;
+    this.window = window;
+    this.scale = scale;
+    this.softcap = softcap;
+    this.splits = new long[] {(long) heads * headDim, (long) (heads + kvHeads) * headDim};
+  }
+
+  /**
+   * x (B, T, hidden) → (B, T, hidden); writes this step's K/V into {@code keyCache}/{@code
+   * valueCache} (rows × D) first, then reads each row's prefix back.
+   */
+  public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache) {
+    int b = s.b;
+    int t = s.t;
+    int l = s.l;
+    int g = heads / kvHeads;
+    int d = headDim;
+    // q, k, v projections
+    NDList qkvParts = qkv.apply(x).split(splits, 2); // (B, T, H·D), (B, T, Hkv·D) × 2
+    NDArray q = qkvParts.get(0).reshape(b, t, heads, d); // (B, T, H, D)
+    NDArray k = qkvParts.get(1).reshape(b, t, kvHeads, d); // (B, T, Hkv, D)
+    NDArray v = qkvParts.get(2); // (B, T, Hkv·D)
+    if (qNorm != null) {
+      q = qNorm.apply(q);
+      k = kNorm.apply(k);
+    }
+    // rotary position embedding
+    if (rotary != null) {
+      q = rotary.apply(q, s.cos, s.sinSigned);
+      k = rotary.apply(k, s.cos, s.sinSigned);
+    }
+    // append the new K/V to each row's slot (padding goes to the trash row)
+    NDIndex write = new NDIndex("{}", s.writeRows);
+    keyCache.set(write, k.reshape(-1, d)); // (B·T·Hkv, D)
+    valueCache.set(write, v.reshape(-1, d));
+    // gather each row's keys/values 0..L−1: (B·Hkv·L, D) → (B, Hkv, L, D)
+    NDIndex read = new NDIndex("{}", s.readRows);
+    NDArray keys = keyCache.get(s.manager, read).reshape(b, kvHeads, l, d);
+    NDArray values = valueCache.get(s.manager, read).reshape(b, kvHeads, l, d);
+    // queries grouped under their KV head: (B, T, Hkv, G, D) → (B, Hkv, G·T, D)
+    NDArray qg = q.muli(scale).reshape(b, t, kvHeads, g, d).transpose(0, 2, 3, 1, 4)
+        .reshape(b, kvHeads, (long) g * t, d);
+    NDArray scores = qg.matMul(keys.transpose(0, 1, 3, 2)); // (B, Hkv, G·T, L)
+    if (softcap > 0) {
+      scores = scores.divi(softcap).tanh().muli(softcap);
+    }
+    scores = scores.reshape(b, kvHeads, g, t, l).addi(s.mask(window)); // + (B, 1, 1, T, L)
+    NDArray probs = scores.softmax(-1).reshape(b, kvHeads, (long) g * t, l);
+    NDArray out = probs.matMul(values); // (B, Hkv, G·T, D)
+    // back to (B, T, H·D): (B, Hkv, G, T, D) → (B, T, Hkv, G, D)
+    out = out.reshape(b, kvHeads, g, t, d).transpose(0, 3, 1, 2, 4).reshape(b, t, (long) heads * d);
+    return o.apply(out); // (B, T, hidden)
+  }
+}

@@ -1,0 +1,42 @@
+package dev.llmbatch.engine.model.layers;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * A pre-norm transformer block: {@code h = x + attn(norm₁(x)); out = h + mlp(norm₂(h))}, with
+ * Gemma2's extra norms on each branch's output when present.
+ */
+public final class DecoderLayer {
+  private final Norm inputNorm; // input_layernorm / ln_1
+  private final Attention attention;
+  private final Norm postAttentionNorm; // Gemma2 post_attention_layernorm, or null
+  private final Norm preMlpNorm; // post_attention_layernorm (Llama) / pre_feedforward_layernorm / ln_2
+  private final Mlp mlp;
+  private final Norm postMlpNorm; // Gemma2 post_feedforward_layernorm, or null
+
+  public DecoderLayer(Norm inputNorm, Attention attention, Norm postAttentionNorm,
+      Norm preMlpNorm, Mlp mlp, Norm postMlpNorm) {
+    this.inputNorm = inputNorm;
+    this.attention = attention;
+    this.postAttentionNorm = postAttentionNorm;
+    this.preMlpNorm = preMlpNorm;
+    this.mlp = mlp;
+    this.postMlpNorm = postMlpNorm;
+  }
+
+  /** x (B, T, hidden) → (B, T, hidden). */
+  public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache) {
+    // self-attention with residual connection
+    NDArray a = attention.forward(inputNorm.apply(x), s, keyCache, valueCache);
+    if (postAttentionNorm != null) {
+      a = postAttentionNorm.apply(a);
+    }
+    NDArray h = x.add(a); // (B, T, hidden)
+    // feed-forward with residual connection
+    NDArray f = mlp.apply(preMlpNorm.apply(h));
+    if (postMlpNorm != null) {
+      f = postMlpNorm.apply(f);
+    }
+    return h.addi(f);
+  }
+}

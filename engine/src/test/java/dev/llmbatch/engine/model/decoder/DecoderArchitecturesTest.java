@@ -1,0 +1,172 @@
+package dev.llmbatch.engine.model.decoder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.llmbatch.engine.EngineException;
+import dev.llmbatch.engine.model.Architectures;
+import dev.llmbatch.engine.model.CausalLm;
+import dev.llmbatch.engine.model.DecoderSpec;
+import dev.llmbatch.engine.model.KvCache;
+import dev.llmbatch.engine.model.LoadOptions;
+import dev.llmbatch.engine.model.StepInput;
+import dev.llmbatch.engine.runtime.ComputeDtype;
+import dev.llmbatch.engine.testing.TinyDecoders;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every architecture on a tiny random checkpoint: the ragged, cached step must give the logits of a
+ * plain full forward whatever the batch, slot or chunking. Tolerance: |Δ logit| ≤ 2e-5 × max(1,
+ * max |logit|) (FP32; only summation order differs, and Gemma's scaled embeddings make logits ~10²).
+ */
+class DecoderArchitecturesTest {
+  static final float TOL = 2e-5f;
+  static final LoadOptions ONE_THREAD = new LoadOptions("cpu", ComputeDtype.FP32, 1);
+
+  @TempDir Path tmp;
+
+  static List<String> types() {
+    return TinyDecoders.MODEL_TYPES;
+  }
+
+  static int[] tokens(long seed, int n) {
+    SplittableRandom r = new SplittableRandom(seed);
+    int[] t = new int[n];
+    for (int i = 0; i < n; i++) {
+      t[i] = r.nextInt(TinyDecoders.VOCAB);
+    }
+    return t;
+  }
+
+  /** Logits of the last token of {@code seq}, from one prefill into a fresh slot 0. */
+  static float[] alone(CausalLm m, int[] seq) {
+    try (KvCache c = m.allocateCache(1, 32)) {
+      return m.step(c, List.of(new StepInput(0, 0, seq)))[0];
+    }
+  }
+
+  static void close(float[] expected, float[] actual, String what) {
+    assertEquals(expected.length, actual.length, what);
+    float worst = 0;
+    float scale = 1;
+    for (int i = 0; i < expected.length; i++) {
+      worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
+      scale = Math.max(scale, Math.abs(expected[i]));
+    }
+    assertTrue(worst <= TOL * scale, what + ": max |Δ| = " + worst + " at max |logit| " + scale);
+  }
+
+  @ParameterizedTest
+  @MethodSource("types")
+  void cachedDecodeBatchingSlotsAndChunksAllGiveTheFullForward(String type) {
+    Path dir = TinyDecoders.write(type, tmp.resolve(type));
+    try (CausalLm m = Architectures.loadCausalLm(dir, ONE_THREAD)) {
+      DecoderSpec spec = m.spec();
+      assertEquals(type, spec.modelType());
+      assertEquals(TinyDecoders.VOCAB, spec.vocabSize());
+      int[] a = tokens(1, 14);
+      int[] b = tokens(2, 9);
+      int[] c = tokens(3, 3);
+      float[] fullA = alone(m, a);
+      assertTrue(Arrays.stream(box(fullA)).distinct().count() > 10, "logits are not constant");
+      try (KvCache cache = m.allocateCache(4, 32)) {
+        // mixed lengths in one step, in slots other than 0, equal each sequence alone
+        float[][] out = m.step(cache, List.of(new StepInput(3, 0, a), new StepInput(1, 0, b),
+            new StepInput(2, 0, c)));
+        close(fullA, out[0], type + " batched row a");
+        close(alone(m, b), out[1], type + " batched row b");
+        close(alone(m, c), out[2], type + " batched row c");
+        // decode a one token at a time beside a prefill chunk of another sequence
+        int[] more = tokens(4, 6);
+        int[] d = tokens(5, 12);
+        int posA = a.length;
+        for (int s = 0; s < more.length; s++) {
+          List<StepInput> in = new ArrayList<>();
+          in.add(new StepInput(3, posA, new int[] {more[s]}));
+          if (s < 2) { // d arrives in two chunks of 6 while a decodes: prefill and decode mixed
+            in.add(new StepInput(0, 6 * s, Arrays.copyOfRange(d, 6 * s, 6 * s + 6)));
+          }
+          float[][] r = m.step(cache, in);
+          posA++;
+          int[] prefix = concat(a, Arrays.copyOf(more, s + 1));
+          close(alone(m, prefix), r[0], type + " cached decode step " + s);
+          if (s == 1) {
+            close(alone(m, d), r[1], type + " chunked prefill");
+          }
+        }
+        // a slot is reused from position 0 by a new sequence: nothing of the old one leaks in
+        float[] reused = m.step(cache, List.of(new StepInput(3, 0, c)))[0];
+        close(alone(m, c), reused, type + " reused slot");
+      }
+    }
+  }
+
+  @Test
+  void unsupportedModelTypeListsTheSupportedOnes() throws IOException {
+    Files.createDirectories(tmp);
+    Files.writeString(tmp.resolve("config.json"), "{\"model_type\": \"mamba\"}");
+    EngineException e = assertThrows(EngineException.class,
+        () -> Architectures.loadCausalLm(tmp, ONE_THREAD));
+    assertTrue(e.getMessage().contains("'mamba'"), e.getMessage());
+    for (String t : TinyDecoders.MODEL_TYPES) {
+      assertTrue(e.getMessage().contains(t), e.getMessage());
+    }
+  }
+
+  @Test
+  void aMissingWeightIsNamedWithItsFile() throws IOException {
+    Path dir = TinyDecoders.write("qwen2", tmp.resolve("q"));
+    // rewrite the checkpoint without one bias
+    var config = TinyDecoders.config("qwen2", TinyDecoders.VOCAB, 48);
+    var shapes = new java.util.LinkedHashMap<>(TinyDecoders.shapes("qwen2", config));
+    shapes.remove("model.layers.1.self_attn.k_proj.bias");
+    TinyDecoders.writeSafetensors(dir.resolve("model.safetensors"), shapes, 1);
+    EngineException e = assertThrows(EngineException.class,
+        () -> Architectures.loadCausalLm(dir, ONE_THREAD));
+    assertTrue(e.getMessage().contains("'model.layers.1.self_attn.k_proj.bias'")
+        && e.getMessage().contains("model.safetensors"), e.getMessage());
+  }
+
+  @Test
+  void stepRejectsBadInputsWithReasons() {
+    Path dir = TinyDecoders.write("llama", tmp.resolve("l"));
+    try (CausalLm m = Architectures.loadCausalLm(dir, ONE_THREAD);
+        KvCache cache = m.allocateCache(2, 8)) {
+      EngineException over = assertThrows(EngineException.class,
+          () -> m.step(cache, List.of(new StepInput(0, 5, new int[] {1, 2, 3, 4}))));
+      assertTrue(over.getMessage().contains("capacity 8"), over.getMessage());
+      EngineException twice = assertThrows(EngineException.class, () -> m.step(cache,
+          List.of(new StepInput(1, 0, new int[] {1}), new StepInput(1, 0, new int[] {2}))));
+      assertTrue(twice.getMessage().contains("slot 1"), twice.getMessage());
+      EngineException vocab = assertThrows(EngineException.class,
+          () -> m.step(cache, List.of(new StepInput(0, 0, new int[] {TinyDecoders.VOCAB}))));
+      assertTrue(vocab.getMessage().contains("token id " + TinyDecoders.VOCAB),
+          vocab.getMessage());
+    }
+  }
+
+  private static Float[] box(float[] v) {
+    Float[] b = new Float[v.length];
+    for (int i = 0; i < v.length; i++) {
+      b[i] = v[i];
+    }
+    return b;
+  }
+
+  private static int[] concat(int[] x, int[] y) {
+    int[] out = Arrays.copyOf(x, x.length + y.length);
+    System.arraycopy(y, 0, out, x.length, y.length);
+    return out;
+  }
+}

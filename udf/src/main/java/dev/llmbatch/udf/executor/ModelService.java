@@ -1,0 +1,52 @@
+package dev.llmbatch.udf.executor;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmbatch.engine.api.ChatRequest;
+import dev.llmbatch.engine.api.CompletionRequest;
+import dev.llmbatch.engine.api.EmbeddingRequest;
+import dev.llmbatch.engine.api.OpenAiJson;
+import dev.llmbatch.engine.api.RequestKey;
+import dev.llmbatch.engine.serve.LoadedModel;
+import dev.llmbatch.udf.rows.Endpoint;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The inference service of one loaded model in an executor: every task thread submits here and
+ * waits on its futures, while the engine's one scheduler thread batches the requests of all
+ * concurrent tasks (four task slots on one device share one batch and one copy of the weights).
+ */
+public final class ModelService implements AutoCloseable {
+  private final ModelKey key;
+  private final LoadedModel model;
+
+  ModelService(ModelKey key, LoadedModel model) {
+    this.key = key;
+    this.model = model;
+  }
+
+  /** Where this model lives. */
+  public ModelKey key() {
+    return key;
+  }
+
+  /**
+   * Submits one request body. A body the engine's request records reject completes
+   * exceptionally with that {@code ApiException}; nothing here throws for a bad request.
+   */
+  public CompletableFuture<?> submit(Endpoint endpoint, ObjectNode body, RequestKey requestKey) {
+    try {
+      return switch (endpoint) {
+        case CHAT -> model.chat(OpenAiJson.read(body, ChatRequest.class), requestKey);
+        case COMPLETIONS -> model.complete(OpenAiJson.read(body, CompletionRequest.class), requestKey);
+        case EMBEDDINGS -> model.embed(OpenAiJson.read(body, EmbeddingRequest.class), requestKey);
+      };
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    model.close();
+  }
+}

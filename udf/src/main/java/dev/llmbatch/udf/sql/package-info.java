@@ -1,0 +1,2 @@
+/** SQL functions {@code llm_chat}, {@code llm_complete} and {@code llm_embed} for {@code spark.sql}. */
+package dev.llmbatch.udf.sql;
