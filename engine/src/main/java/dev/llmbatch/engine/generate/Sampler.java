@@ -3,26 +3,30 @@ package dev.llmbatch.engine.generate;
 import dev.llmbatch.engine.EngineException;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * Picks the next token of one choice from its logits. Each choice owns a sampler whose random
- * generator is seeded from (request seed, choice index) only, and draws exactly one number per
- * sampled token, so a choice's tokens never depend on what else shares the batch.
+ * stream is keyed by (request seed, choice index) only, so a choice's tokens never depend on what
+ * else shares the batch.
  *
  * <p>Order, as in Hugging Face and vLLM: penalties, temperature, top_k, top_p (over the top_k
- * survivors), then an inverse-CDF draw over the candidates sorted by logit (ties by lower id).
+ * survivors), then a draw. The draw is the Gumbel-max trick, {@code argmax(l_i / T + g_i)} with
+ * {@code g_i} Gumbel noise from a counter-based hash of (stream, step, token id): exactly a sample of
+ * {@code softmax(l / T)}, and robust to the last-bit differences that batched matmuls put into
+ * logits (a flip needs the two best perturbed scores within ~1e-6 of each other), where an
+ * inverse-CDF walk over 150k cumulative probabilities flips often.
  */
 public final class Sampler {
   private static final long GOLDEN = 0x9E3779B97F4A7C15L;
 
   private final SamplingParams params;
-  private final SplittableRandom random;
+  private final long stream;
+  private long step;
 
   /** The sampler of choice {@code choiceIndex} of a request. */
   public Sampler(SamplingParams params, int choiceIndex) {
     this.params = params;
-    this.random = new SplittableRandom(mix(params.seed() + GOLDEN * (choiceIndex + 1L)));
+    this.stream = mix(params.seed() + GOLDEN * (choiceIndex + 1L));
   }
 
   /**
@@ -41,16 +45,17 @@ public final class Sampler {
         }
       }
     }
+    long key = mix(stream + GOLDEN * ++step); // one key per sampled token of this choice
     if (params.isGreedy()) {
       return argmax(l);
     }
     double invT = 1.0 / params.temperature();
     int k = params.topK() > 0 && params.topK() < l.length ? params.topK() : 0;
     if (k == 0 && params.topP() >= 1) {
-      return drawFull(l, invT);
+      return drawFull(l, invT, key);
     }
     long[] order = k > 0 ? topK(l, k) : sortedAll(l);
-    return drawSorted(l, order, invT);
+    return drawSorted(l, order, invT, key);
   }
 
   /** Index of the largest logit, the lowest index on ties; NaN logits are an engine failure. */
@@ -70,42 +75,40 @@ public final class Sampler {
     return best;
   }
 
-  // Softmax over the whole vocabulary, walked in id order: no sort needed.
-  private int drawFull(float[] l, double invT) {
-    double max = l[argmax(l)];
-    double sum = 0;
-    for (float v : l) {
-      sum += Math.exp((v - max) * invT);
-    }
-    double u = random.nextDouble() * sum;
-    double acc = 0;
-    int last = 0;
+  // Gumbel-max over the whole vocabulary: no sort needed.
+  private static int drawFull(float[] l, double invT, long key) {
+    int best = -1;
+    double bestScore = Double.NEGATIVE_INFINITY;
     for (int i = 0; i < l.length; i++) {
-      double p = Math.exp((l[i] - max) * invT);
-      if (p > 0) {
-        last = i;
-        acc += p;
-        if (u < acc) {
-          return i;
-        }
+      double z = l[i] * invT;
+      if (z != z) {
+        throw new EngineException("Cannot sample: the model produced NaN logits (token " + i + ")");
+      }
+      if (z + MAX_GUMBEL <= bestScore || z == Double.NEGATIVE_INFINITY) {
+        continue; // cannot win even with the largest noise the hash can produce
+      }
+      double score = z + gumbel(key, i);
+      if (score > bestScore) {
+        bestScore = score;
+        best = i;
       }
     }
-    return last;
+    return best < 0 ? argmax(l) : best; // every logit -inf: degenerate, take the first
   }
 
   // order: keys from key(), ascending = logits descending. top_p keeps the shortest prefix whose
-  // mass reaches top_p (at least one token), as HF's TopPLogitsWarper does.
-  private int drawSorted(float[] l, long[] order, double invT) {
+  // mass reaches top_p (at least one token), as HF's TopPLogitsWarper does; then Gumbel-max.
+  private int drawSorted(float[] l, long[] order, double invT, long key) {
     int m = order.length;
-    double max = l[idOf(order[0])];
-    double[] p = new double[m];
-    double sum = 0;
-    for (int j = 0; j < m; j++) {
-      p[j] = Math.exp((l[idOf(order[j])] - max) * invT);
-      sum += p[j];
-    }
     int keep = m;
     if (params.topP() < 1) {
+      double max = l[idOf(order[0])];
+      double[] p = new double[m];
+      double sum = 0;
+      for (int j = 0; j < m; j++) {
+        p[j] = Math.exp((l[idOf(order[j])] - max) * invT);
+        sum += p[j];
+      }
       double acc = 0;
       for (int j = 0; j < m; j++) {
         acc += p[j] / sum;
@@ -115,19 +118,26 @@ public final class Sampler {
         }
       }
     }
-    double kept = 0;
+    int best = idOf(order[0]);
+    double bestScore = Double.NEGATIVE_INFINITY;
     for (int j = 0; j < keep; j++) {
-      kept += p[j];
-    }
-    double u = random.nextDouble() * kept;
-    double acc = 0;
-    for (int j = 0; j < keep; j++) {
-      acc += p[j];
-      if (u < acc) {
-        return idOf(order[j]);
+      int id = idOf(order[j]);
+      double score = l[id] * invT + gumbel(key, id);
+      if (score > bestScore) {
+        bestScore = score;
+        best = id;
       }
     }
-    return idOf(order[keep - 1]);
+    return best;
+  }
+
+  // Largest Gumbel value gumbel() can return: -log(-log(1 - 2^-54)).
+  private static final double MAX_GUMBEL = 37.5;
+
+  // Standard Gumbel noise for (key, token id): -log(-log(u)), u uniform in (0, 1) from a hash.
+  private static double gumbel(long key, int id) {
+    double u = ((mix(key + GOLDEN * (id + 1L)) >>> 11) + 0.5) * 0x1.0p-53;
+    return -Math.log(-Math.log(u));
   }
 
   // A long whose ascending order is logit descending, then id ascending.

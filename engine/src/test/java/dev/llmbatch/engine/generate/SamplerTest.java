@@ -1,0 +1,123 @@
+package dev.llmbatch.engine.generate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.llmbatch.engine.EngineException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class SamplerTest {
+  private static SamplingParams params(double t, double topP, int topK, long seed) {
+    return new SamplingParams(t, topP, topK, 16, 1, seed, List.of(), false, 0, 0);
+  }
+
+  private static float[] randomLogits(int v, long seed) {
+    Random r = new Random(seed);
+    float[] l = new float[v];
+    for (int i = 0; i < v; i++) {
+      l[i] = (float) (r.nextGaussian() * 2);
+    }
+    return l;
+  }
+
+  private static int[] draw(SamplingParams p, int choice, float[] logits, int count) {
+    Sampler s = new Sampler(p, choice);
+    int[] out = new int[count];
+    for (int i = 0; i < count; i++) {
+      out[i] = s.sample(logits, Map.of());
+    }
+    return out;
+  }
+
+  @Test
+  void greedyIsArgmaxWithLowestIdOnTies() {
+    float[] l = {1f, 3f, 3f, -2f};
+    assertEquals(1, new Sampler(params(0, 1, 0, 1), 0).sample(l, Map.of()));
+    assertEquals(1, new Sampler(params(0.7, 1, 1, 1), 0).sample(l, Map.of())); // top_k 1
+  }
+
+  @Test
+  void sameSeedAndChoiceDrawTheSameTokensAndChoicesDiffer() {
+    float[] l = randomLogits(500, 3);
+    SamplingParams p = params(1.0, 0.9, 50, 42);
+    assertArrayEquals(draw(p, 0, l, 200), draw(p, 0, l, 200));
+    assertFalse(java.util.Arrays.equals(draw(p, 0, l, 200), draw(p, 1, l, 200)));
+    assertFalse(java.util.Arrays.equals(draw(p, 0, l, 200), draw(params(1, 0.9, 50, 43), 0, l, 200)));
+  }
+
+  @Test
+  void temperatureOneFollowsTheSoftmax() {
+    // p(1) = e^{ln 3} / (1 + e^{ln 3}) = 0.75
+    float[] l = {0f, (float) Math.log(3)};
+    int[] t = draw(params(1.0, 1, 0, 7), 0, l, 20000);
+    double ones = java.util.Arrays.stream(t).filter(x -> x == 1).count() / 20000.0;
+    assertEquals(0.75, ones, 0.015);
+  }
+
+  @Test
+  void topKAndTopPKeepOnlyTheirCandidates() {
+    float[] l = randomLogits(1000, 5);
+    int[] order = java.util.stream.IntStream.range(0, l.length).boxed()
+        .sorted((a, b) -> Float.compare(l[b], l[a])).mapToInt(Integer::intValue).toArray();
+    for (int tok : draw(params(2.0, 1, 3, 9), 0, l, 2000)) {
+      assertTrue(tok == order[0] || tok == order[1] || tok == order[2], "top_k=3 drew " + tok);
+    }
+    // top_p: the nucleus is the shortest prefix (by logit) reaching the mass.
+    double max = l[order[0]];
+    double sum = 0;
+    for (float v : l) {
+      sum += Math.exp(v - max);
+    }
+    double acc = 0;
+    int nucleus = 0;
+    while (acc < 0.5) {
+      acc += Math.exp(l[order[nucleus++]] - max) / sum;
+    }
+    java.util.Set<Integer> allowed = new java.util.HashSet<>();
+    for (int i = 0; i < nucleus; i++) {
+      allowed.add(order[i]);
+    }
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    for (int tok : draw(params(1.0, 0.5, 0, 11), 0, l, 5000)) {
+      assertTrue(allowed.contains(tok), "top_p=0.5 drew " + tok + " outside the nucleus");
+      seen.add(tok);
+    }
+    assertEquals(allowed, seen, "every nucleus token is drawn at some point");
+  }
+
+  @Test
+  void penaltiesLowerRepeatedTokens() {
+    float[] l = {0f, 1f, 0.5f};
+    Map<Integer, Integer> counts = new HashMap<>(Map.of(1, 2));
+    SamplingParams p = new SamplingParams(0, 1, 0, 16, 1, 0, List.of(), false, 0.3, 0.2);
+    // token 1: 1 - (2 * 0.2 + 0.3) = 0.3 < 0.5 -> token 2 wins
+    assertEquals(2, new Sampler(p, 0).sample(l, counts));
+    assertArrayEquals(new float[] {0f, 1f, 0.5f}, l, "logits are not modified");
+  }
+
+  @Test
+  void nanLogitsAreAnEngineFailure() {
+    float[] l = {0f, Float.NaN};
+    assertThrows(EngineException.class, () -> new Sampler(params(0, 1, 0, 1), 0).sample(l, Map.of()));
+  }
+
+  @Test
+  void paramsAreValidated() {
+    assertThrows(IllegalArgumentException.class, () -> params(-0.1, 1, 0, 0));
+    assertThrows(IllegalArgumentException.class, () -> params(1, 0, 0, 0));
+    assertThrows(IllegalArgumentException.class, () -> params(1, 1, -1, 0));
+    assertThrows(IllegalArgumentException.class,
+        () -> new SamplingParams(1, 1, 0, 0, 1, 0, List.of(), false, 0, 0));
+    assertThrows(IllegalArgumentException.class,
+        () -> new SamplingParams(1, 1, 0, 1, 0, 0, List.of(), false, 0, 0));
+    assertThrows(IllegalArgumentException.class,
+        () -> new SamplingParams(1, 1, 0, 1, 1, 0, List.of("a", "b", "c", "d", "e"), false, 0, 0));
+  }
+}
