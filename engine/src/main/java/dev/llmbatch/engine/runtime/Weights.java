@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.EngineException;
+import dev.llmbatch.engine.runtime.lora.LoraAdapter;
 import dev.llmbatch.flavor.safetensors.DType;
 import dev.llmbatch.flavor.safetensors.TensorInfo;
 import dev.llmbatch.flavor.safetensors.WeightFiles;
@@ -25,14 +26,25 @@ public final class Weights {
   private final WeightFiles files;
   private final NDManager manager;
   private final ComputeDtype dtype;
+  /** Merged into the weights it targets as they load; null for none. */
+  private final LoraAdapter lora;
   /** Mapped buffers backing zero-copy arrays: kept reachable while the arrays live. */
   private final List<ByteBuffer> pinned = new ArrayList<>();
 
   /** Loads from {@code files} into arrays owned by {@code manager} (whose device is the target). */
   public Weights(WeightFiles files, NDManager manager, ComputeDtype dtype) {
+    this(files, manager, dtype, null);
+  }
+
+  /**
+   * As above, merging the PEFT LoRA {@code adapter} (may be null) into each weight it targets on
+   * the host, in FP32, before the compute-dtype conversion and the device copy.
+   */
+  public Weights(WeightFiles files, NDManager manager, ComputeDtype dtype, LoraAdapter adapter) {
     this.files = files;
     this.manager = manager;
     this.dtype = dtype;
+    this.lora = adapter;
   }
 
   /** The checkpoint. */
@@ -92,6 +104,12 @@ public final class Weights {
             + " is not supported by DJL's PyTorch engine");
         default -> throw new EngineException("Cannot load weight '" + t.name()
             + "': unsupported dtype " + t.dtype());
+      }
+      if (lora != null && lora.touches(t.name())) {
+        NDArray fp32 = host.getDataType() == DataType.FLOAT32 ? host
+            : host.toType(DataType.FLOAT32, false);
+        host = lora.apply(t.name(), fp32, tmp);
+        zeroCopy = false;
       }
       NDArray out = host;
       if (host.getDataType() != target) {
