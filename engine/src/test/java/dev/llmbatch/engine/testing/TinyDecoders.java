@@ -58,6 +58,23 @@ public final class TinyDecoders {
     return dir;
   }
 
+  /**
+   * Writes a random checkpoint for an arbitrary {@code config} (a config.json as a map whose
+   * {@code model_type} is one of {@link #MODEL_TYPES}) into {@code dir}, e.g. a ~100M-parameter
+   * Llama for benchmarks.
+   */
+  public static Path write(Path dir, Map<String, Object> config, long seed) {
+    Map<String, long[]> shapes = shapes((String) config.get("model_type"), config);
+    try {
+      Files.createDirectories(dir);
+      JSON.writeValue(dir.resolve("config.json").toFile(), config);
+      writeSafetensors(dir.resolve("model.safetensors"), shapes, seed);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return dir;
+  }
+
   /** The config.json of a tiny {@code modelType}: exercises what differs per architecture. */
   public static Map<String, Object> config(String modelType, int vocab, int hidden) {
     Map<String, Object> c = new LinkedHashMap<>();

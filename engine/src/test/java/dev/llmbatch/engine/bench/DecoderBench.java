@@ -1,0 +1,134 @@
+package dev.llmbatch.engine.bench;
+
+import dev.llmbatch.engine.model.Architectures;
+import dev.llmbatch.engine.model.CausalLm;
+import dev.llmbatch.engine.model.DecoderSpec;
+import dev.llmbatch.engine.model.KvCache;
+import dev.llmbatch.engine.model.LoadOptions;
+import dev.llmbatch.engine.model.StepInput;
+import dev.llmbatch.engine.runtime.ComputeDtype;
+import dev.llmbatch.engine.runtime.TorchRuntime;
+import dev.llmbatch.engine.testing.TinyDecoders;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The raw decoder forward benchmark (a program, not a test): for a tiny and a ~100M-parameter
+ * random Llama, prefill tokens/s with MFU against the FP32 peak F, and decode tokens/s at batch 1,
+ * 8 and 32 with each one's fraction of its roofline B / max(W/BW, 2·P·B/F); F, BW and libtorch's
+ * sgemm are measured in the same run. Run: {@code submit-scripts/bench decoder [--quick]}.
+ * System property {@code threads} overrides the engine threads (default: available cores).
+ */
+public final class DecoderBench {
+  private DecoderBench() {}
+
+  public static void main(String[] args) throws Exception {
+    boolean quick = Arrays.asList(args).contains("--quick");
+    int threads = Integer.getInteger("threads", Runtime.getRuntime().availableProcessors());
+    TorchRuntime.engine(threads);
+    System.out.printf("machine: %d cores available, %s %s, Java %s, vector lanes %d, libtorch %s,"
+        + " engine threads %d%n", Runtime.getRuntime().availableProcessors(),
+        System.getProperty("os.name"), System.getProperty("os.arch"),
+        System.getProperty("java.version"), Roofline.lanes(), TorchRuntime.engine().getVersion(),
+        threads);
+    for (String env : List.of("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "KMP_BLOCKTIME",
+        "MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "ONEDNN_MAX_CPU_ISA", "LD_PRELOAD")) {
+      if (System.getenv(env) != null) {
+        System.out.println("env " + env + "=" + System.getenv(env));
+      }
+    }
+    double f = Roofline.fmaPeakGflops(threads) * 1e9;
+    double bw = Roofline.triadGbs(threads) * 1e9;
+    double sgemm = Roofline.sgemmGflops(2048) * 1e9;
+    System.out.printf("F (vector FMA peak, %d threads) = %.1f GFLOP/s%n", threads, f / 1e9);
+    System.out.printf("BW (triad, %d threads)          = %.1f GB/s%n", threads, bw / 1e9);
+    System.out.printf("libtorch sgemm 2048^3           = %.1f GFLOP/s (%.0f%% of F)%n",
+        sgemm / 1e9, 100 * sgemm / f);
+
+    Path tmp = Files.createTempDirectory("decoder-bench");
+    Map<String, Object> tiny = TinyDecoders.config("llama", 32000, 64);
+    tiny.remove("rope_scaling");
+    Map<String, Object> base = TinyDecoders.config("llama", 32000, 768);
+    base.put("intermediate_size", 2048);
+    base.put("num_hidden_layers", 12);
+    base.put("num_attention_heads", 12);
+    base.put("num_key_value_heads", 4);
+    base.put("max_position_embeddings", 2048);
+    base.put("tie_word_embeddings", false);
+    base.remove("rope_scaling");
+    run("tiny", TinyDecoders.write(tmp.resolve("tiny"), tiny, 1), threads, f, bw, quick);
+    run("100M", TinyDecoders.write(tmp.resolve("base"), base, 2), threads, f, bw, quick);
+  }
+
+  private static void run(String name, Path dir, int threads, double f, double bw,
+      boolean quick) {
+    try (CausalLm m = Architectures.loadCausalLm(dir,
+        new LoadOptions("cpu", ComputeDtype.FP32, threads))) {
+      DecoderSpec spec = m.spec();
+      long p = spec.matmulParameters();
+      double w = p * 4.0; // decode reads every matmul weight once per step (embeddings: B rows)
+      System.out.printf("%n== %s Llama: P(matmul) = %.1fM, W = %.0f MB, layers %d, %s%n", name,
+          p / 1e6, w / 1e6, spec.numLayers(), spec.computeDtype());
+      int t = quick ? 128 : 512;
+      int ctx = 64;
+      int steps = quick ? 8 : (name.equals("tiny") ? 64 : 24);
+      SplittableRandom rnd = new SplittableRandom(7);
+      // prefill: one sequence of t tokens
+      double[] prefill = new double[quick ? 2 : 4];
+      try (KvCache cache = m.allocateCache(1, t)) {
+        int[] prompt = rnd.ints(t, 0, spec.vocabSize()).toArray();
+        m.step(cache, List.of(new StepInput(0, 0, prompt)));
+        for (int i = 0; i < prefill.length; i++) {
+          long t0 = System.nanoTime();
+          m.step(cache, List.of(new StepInput(0, 0, prompt)));
+          prefill[i] = (System.nanoTime() - t0) / 1e9;
+        }
+      }
+      double ps = median(prefill);
+      // 2·P per token, plus q·k and p·v: 4·L·d_model per (token, earlier token), t²/2 pairs
+      double flops = 2.0 * p * t + 4.0 * spec.numLayers() * hiddenOf(dir) * t * t / 2.0;
+      System.out.printf("prefill %d tokens: %.0f tokens/s, MFU %.1f%% of F (%.1f GFLOP/s)%n", t,
+          t / ps, 100 * flops / ps / f, flops / ps / 1e9);
+      // decode at batch 1, 8, 32 after a prefill of ctx tokens per slot
+      for (int b : new int[] {1, 8, 32}) {
+        try (KvCache cache = m.allocateCache(b, ctx + steps + 4)) {
+          List<StepInput> pre = new ArrayList<>();
+          for (int i = 0; i < b; i++) {
+            pre.add(new StepInput(i, 0, rnd.ints(ctx, 0, spec.vocabSize()).toArray()));
+          }
+          m.step(cache, pre);
+          double[] times = new double[steps];
+          for (int s = 0; s < steps; s++) {
+            List<StepInput> in = new ArrayList<>();
+            for (int i = 0; i < b; i++) {
+              in.add(new StepInput(i, ctx + s, new int[] {rnd.nextInt(spec.vocabSize())}));
+            }
+            long t0 = System.nanoTime();
+            m.step(cache, in);
+            times[s] = (System.nanoTime() - t0) / 1e9;
+          }
+          double step = median(Arrays.copyOfRange(times, 2, steps));
+          double bound = b / Math.max(w / bw, 2.0 * p * b / f);
+          System.out.printf("decode batch %2d: %.0f tokens/s (step %.2f ms), roofline %.0f"
+              + " tokens/s -> %.0f%% of roofline%n", b, b / step, step * 1e3, bound,
+              100 * (b / step) / bound);
+        }
+      }
+    }
+  }
+
+  private static int hiddenOf(Path dir) {
+    return Architectures.readConfig(dir).get("hidden_size").asInt();
+  }
+
+  private static double median(double[] v) {
+    double[] s = v.clone();
+    Arrays.sort(s);
+    return s[s.length / 2];
+  }
+}

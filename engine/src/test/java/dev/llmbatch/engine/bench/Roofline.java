@@ -1,0 +1,144 @@
+package dev.llmbatch.engine.bench;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.llmbatch.engine.runtime.TorchRuntime;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The machine's limits, measured in the same run as the model figures: F (peak FP32 FLOP/s from a
+ * vector FMA loop on every core), BW (a STREAM triad over arrays far larger than the caches) and
+ * libtorch's sgemm through DJL. Needs {@code --add-modules jdk.incubator.vector}.
+ */
+final class Roofline {
+  private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+  private Roofline() {}
+
+  /** Lanes of the preferred vector (16 with AVX-512). */
+  static int lanes() {
+    return S.length();
+  }
+
+  /** Peak FP32 GFLOP/s: 12 independent FMA chains per thread (hides FMA latency on 2 ports). */
+  static double fmaPeakGflops(int threads) throws Exception {
+    long iters = 40_000_000L;
+    fmaChains(1_000_000L); // JIT warm-up
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+      long t0 = System.nanoTime();
+      parallel(threads, () -> fmaChains(iters));
+      double s = (System.nanoTime() - t0) / 1e9;
+      best = Math.max(best, 2.0 * 12 * S.length() * iters * threads / s / 1e9);
+    }
+    return best;
+  }
+
+  private static float fmaChains(long iters) {
+    FloatVector m = FloatVector.broadcast(S, 0.999999f);
+    FloatVector a = FloatVector.broadcast(S, 1e-7f);
+    FloatVector c0 = FloatVector.broadcast(S, 1f);
+    FloatVector c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+    for (long i = 0; i < iters; i++) {
+      c0 = c0.fma(m, a);
+      c1 = c1.fma(m, a);
+      c2 = c2.fma(m, a);
+      c3 = c3.fma(m, a);
+      c4 = c4.fma(m, a);
+      c5 = c5.fma(m, a);
+      c6 = c6.fma(m, a);
+      c7 = c7.fma(m, a);
+      c8 = c8.fma(m, a);
+      c9 = c9.fma(m, a);
+      c10 = c10.fma(m, a);
+      c11 = c11.fma(m, a);
+    }
+    return c0.add(c1).add(c2).add(c3).add(c4).add(c5).add(c6).add(c7).add(c8).add(c9).add(c10)
+        .add(c11).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+  }
+
+  /** STREAM triad a = b + s·c over 3 × 64 MiB per thread; GB/s counting 3 × 4 bytes per element. */
+  static double triadGbs(int threads) throws Exception {
+    int n = 16 << 20;
+    float[][] a = new float[threads][n];
+    float[][] b = new float[threads][n];
+    float[][] c = new float[threads][n];
+    for (int t = 0; t < threads; t++) {
+      Arrays.fill(b[t], 1f);
+      Arrays.fill(c[t], 2f);
+    }
+    double best = 0;
+    for (int rep = 0; rep < 6; rep++) {
+      long t0 = System.nanoTime();
+      List<Callable<Float>> jobs = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int k = t;
+        jobs.add(() -> triad(a[k], b[k], c[k], 3f));
+      }
+      run(jobs);
+      double s = (System.nanoTime() - t0) / 1e9;
+      best = Math.max(best, 12.0 * n * threads / s / 1e9);
+    }
+    return best;
+  }
+
+  private static float triad(float[] a, float[] b, float[] c, float s) {
+    FloatVector sv = FloatVector.broadcast(S, s);
+    for (int i = 0; i < S.loopBound(a.length); i += S.length()) {
+      FloatVector.fromArray(S, c, i).fma(sv, FloatVector.fromArray(S, b, i)).intoArray(a, i);
+    }
+    return a[a.length / 2];
+  }
+
+  /** libtorch sgemm through DJL: GFLOP/s of an n×n×n FP32 matmul, best of several. */
+  static double sgemmGflops(int n) {
+    try (NDManager m = TorchRuntime.engine().newBaseManager()) {
+      NDArray a = m.randomUniform(-1, 1, new Shape(n, n));
+      NDArray b = m.randomUniform(-1, 1, new Shape(n, n));
+      a.matMul(b).close();
+      double best = 0;
+      for (int rep = 0; rep < 5; rep++) {
+        long t0 = System.nanoTime();
+        NDArray c = a.matMul(b);
+        c.toFloatArray(); // forces completion (a no-op on CPU, a sync on GPU)
+        double s = (System.nanoTime() - t0) / 1e9;
+        c.close();
+        best = Math.max(best, 2.0 * n * n * n / s / 1e9);
+      }
+      return best;
+    }
+  }
+
+  private static void parallel(int threads, Callable<Float> job) throws Exception {
+    List<Callable<Float>> jobs = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      jobs.add(job);
+    }
+    run(jobs);
+  }
+
+  private static void run(List<Callable<Float>> jobs) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(jobs.size());
+    try {
+      float sink = 0;
+      for (Future<Float> f : pool.invokeAll(jobs)) {
+        sink += f.get();
+      }
+      if (sink == 42.4242f) {
+        System.out.print("");
+      }
+    } finally {
+      pool.shutdown();
+    }
+  }
+}
