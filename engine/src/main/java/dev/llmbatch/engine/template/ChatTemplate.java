@@ -212,6 +212,9 @@ public final class ChatTemplate {
     PyishJinjava jinjava = new PyishJinjava(config, limits.maxOutputChars());
     jinjava.setResourceLocator(NO_RESOURCES);
     jinjava.registerFilter(new TojsonFilter());
+    jinjava.registerFilter(new ItemsFilter());
+    PyTests.all().forEach(jinjava::registerExpTest);
+    jinjava.registerTag(new FilteredForTag());
     jinjava.registerFunction(new ELFunctionDefinition(
         "", "raise_exception", RenderState.class, "raiseException", Object.class));
     jinjava.registerFunction(new ELFunctionDefinition(

@@ -15,6 +15,7 @@ import jinjava.de.odysseus.el.tree.impl.ast.AstBinary;
 import jinjava.de.odysseus.el.tree.impl.ast.AstBracket;
 import jinjava.de.odysseus.el.tree.impl.ast.AstDot;
 import jinjava.de.odysseus.el.tree.impl.ast.AstNode;
+import jinjava.de.odysseus.el.tree.impl.ast.AstUnary;
 
 /**
  * Jinjava's expression parser with two Python features it lacks: {@code *} repeating strings
@@ -34,6 +35,20 @@ final class PyishParser extends ExtendedParser {
   @Override
   protected AstBinary createAstBinary(AstNode left, AstNode right, AstBinary.Operator operator) {
     return super.createAstBinary(left, right, operator == AstBinary.MUL ? repeat : operator);
+  }
+
+  /**
+   * Jinja2's {@code not} binds looser than comparisons and tests: {@code not x is defined} is
+   * {@code not (x is defined)} and {@code not a == 1} is {@code not (a == 1)}; Jinjava applied
+   * it to the operand alone.
+   */
+  @Override
+  protected AstNode eq(boolean required) throws ScanException, ParseException {
+    if (at(Symbol.NOT)) {
+      consumeToken();
+      return createAstUnary(eq(true), AstUnary.NOT);
+    }
+    return super.eq(required);
   }
 
   /**
