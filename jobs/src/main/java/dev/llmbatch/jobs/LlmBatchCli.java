@@ -22,6 +22,10 @@ import picocli.CommandLine.Command;
         CommandLine.HelpCommand.class,
         DemoCommand.class,
         InspectCommand.class,
+        dev.llmbatch.jobs.cli.ChatCommand.class,
+        dev.llmbatch.jobs.cli.CompletionsCommand.class,
+        dev.llmbatch.jobs.cli.EmbeddingsCommand.class,
+        dev.llmbatch.jobs.cli.BatchCommand.class,
     })
 public final class LlmBatchCli implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,19 +1,14 @@
 package dev.llmbatch.jobs.batch;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmbatch.engine.api.ApiError;
 import dev.llmbatch.engine.api.ApiException;
 import dev.llmbatch.engine.api.BatchRequestLine;
 import dev.llmbatch.engine.api.BatchResponseLine;
-import dev.llmbatch.engine.api.ChatCompletion;
-import dev.llmbatch.engine.api.ChatRequest;
-import dev.llmbatch.engine.api.CompletionRequest;
-import dev.llmbatch.engine.api.EmbeddingRequest;
-import dev.llmbatch.engine.api.EmbeddingResponse;
 import dev.llmbatch.engine.api.OpenAiJson;
 import dev.llmbatch.engine.api.RequestKey;
-import dev.llmbatch.engine.api.TextCompletion;
-import dev.llmbatch.engine.serve.LoadedModel;
+import dev.llmbatch.udf.rows.Endpoint;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -25,28 +20,42 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
 /**
- * Serves the lines of an OpenAI Batch API file against one {@link LoadedModel}. Up to
- * {@code window} requests are in flight at once (so the engine can batch them) and results come
- * back in input order. A line that cannot be served becomes an error line; it never fails the
- * partition. Blank lines are skipped, as OpenAI does.
+ * Serves the lines of an OpenAI Batch API file through a {@link Submitter}. Up to {@code window}
+ * requests are in flight at once (so the engine can batch them) and results come back in input
+ * order. A line that cannot be served becomes an error line; it never fails the partition. Blank
+ * lines are skipped, as OpenAI does. Job-level parameters fill what a line's body leaves unset, and
+ * every response's {@code created} is the job's start, so a rerun writes the same bytes.
  */
 public final class BatchLineServer {
-  private final LoadedModel model;
+  /** Serves one request body (the udf module's executor model service). */
+  @FunctionalInterface
+  public interface Submitter {
+    CompletableFuture<?> submit(Endpoint endpoint, ObjectNode body, RequestKey key);
+  }
+
+  private final Submitter model;
   private final long jobSeed;
   private final int window;
+  private final ObjectNode jobDefaults;
+  private final long created;
 
   /**
    * @param jobSeed the job's seed: rows without their own {@code seed} sample with a seed derived
    *     from it and their {@code custom_id}
    * @param window most requests in flight
+   * @param jobDefaults job-level request fields (OpenAI names), below each line's own
+   * @param created the job's start, epoch seconds
    */
-  public BatchLineServer(LoadedModel model, long jobSeed, int window) {
+  public BatchLineServer(Submitter model, long jobSeed, int window, ObjectNode jobDefaults,
+      long created) {
     if (window < 1) {
       throw new IllegalArgumentException("Invalid window: " + window + " (must be at least 1)");
     }
     this.model = model;
     this.jobSeed = jobSeed;
     this.window = window;
+    this.jobDefaults = jobDefaults == null ? OpenAiJson.mapper().createObjectNode() : jobDefaults;
+    this.created = created;
   }
 
   /** The served lines for {@code lines}, lazily, in order. */
@@ -108,36 +117,43 @@ public final class BatchLineServer {
   }
 
   private CompletableFuture<?> dispatch(BatchRequestLine req, RequestKey key) {
-    JsonNode body = req.body();
     String url = req.url() == null ? "" : req.url();
-    switch (url) {
-      case BatchRequestLine.CHAT_URL:
-        return model.chat(OpenAiJson.read(body, ChatRequest.class), key);
-      case BatchRequestLine.COMPLETIONS_URL:
-        return model.complete(OpenAiJson.read(body, CompletionRequest.class), key);
-      case BatchRequestLine.EMBEDDINGS_URL:
-        return model.embed(OpenAiJson.read(body, EmbeddingRequest.class), key);
-      default:
-        throw ApiException.invalidRequest("Invalid url: '" + url + "' (use one of "
-            + BatchRequestLine.CHAT_URL + ", " + BatchRequestLine.COMPLETIONS_URL + ", "
-            + BatchRequestLine.EMBEDDINGS_URL + ")");
+    Endpoint endpoint = switch (url) {
+      case BatchRequestLine.CHAT_URL -> Endpoint.CHAT;
+      case BatchRequestLine.COMPLETIONS_URL -> Endpoint.COMPLETIONS;
+      case BatchRequestLine.EMBEDDINGS_URL -> Endpoint.EMBEDDINGS;
+      default -> throw ApiException.invalidRequest("Invalid url: '" + url + "' (use one of "
+          + BatchRequestLine.CHAT_URL + ", " + BatchRequestLine.COMPLETIONS_URL + ", "
+          + BatchRequestLine.EMBEDDINGS_URL + ")");
+    };
+    JsonNode body = req.body();
+    if (body == null || !body.isObject()) {
+      throw ApiException.invalidRequest("Invalid body: expected a JSON object, got "
+          + (body == null ? "nothing" : body.getNodeType().toString().toLowerCase()));
     }
+    ObjectNode merged = jobDefaults.deepCopy();
+    if (endpoint == Endpoint.EMBEDDINGS) {
+      merged.removeAll(); // sampling parameters mean nothing to an embeddings request
+    }
+    merged.setAll((ObjectNode) body);
+    return model.submit(endpoint, merged, key);
   }
 
-  private static ServedLine ok(RequestKey key, Object body) {
+  private ServedLine ok(RequestKey key, Object response) {
+    JsonNode body = OpenAiJson.mapper().valueToTree(response);
+    if (body instanceof ObjectNode o && o.has("created")) {
+      o.put("created", created);
+    }
     String json = OpenAiJson.write(BatchResponseLine.ok(key, body));
-    if (body instanceof ChatCompletion c) {
-      return new ServedLine(key.key(), json, null, c.usage().promptTokens(),
-          c.usage().completionTokens(), c.model(), c.systemFingerprint());
-    }
-    if (body instanceof TextCompletion t) {
-      return new ServedLine(key.key(), json, null, t.usage().promptTokens(),
-          t.usage().completionTokens(), t.model(), t.systemFingerprint());
-    }
-    if (body instanceof EmbeddingResponse e) {
-      return new ServedLine(key.key(), json, null, e.usage().promptTokens(), 0, e.model(), null);
-    }
-    return new ServedLine(key.key(), json, null, 0, 0, null, null);
+    JsonNode usage = body.path("usage");
+    return new ServedLine(key.key(), json, null, usage.path("prompt_tokens").asLong(0),
+        usage.path("completion_tokens").asLong(0), text(body, "model"),
+        text(body, "system_fingerprint"));
+  }
+
+  private static String text(JsonNode n, String field) {
+    JsonNode v = n.get(field);
+    return v == null || v.isNull() ? null : v.asText();
   }
 
   private static ServedLine failed(RequestKey key, ApiError error) {

@@ -1,10 +1,12 @@
 package dev.llmbatch.jobs.batch;
 
-import dev.llmbatch.engine.serve.LoadedModel;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmbatch.engine.api.OpenAiJson;
 import dev.llmbatch.jobs.summary.RunCounters;
-import java.io.Serializable;
+import dev.llmbatch.udf.ModelHandle;
+import dev.llmbatch.udf.executor.ExecutorModels;
+import dev.llmbatch.udf.executor.ModelService;
 import java.util.Iterator;
-import java.util.function.Supplier;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -19,19 +21,26 @@ public final class BatchPartition implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(BatchPartition.class);
 
-  /** The executor's model: serializable, loaded lazily once per JVM by whoever implements it. */
-  public interface ModelSource extends Supplier<LoadedModel>, Serializable {}
-
-  private final ModelSource model;
+  private final ModelHandle model;
   private final RunCounters counters;
   private final long jobSeed;
   private final int window;
+  private final String jobDefaults;
+  private final long created;
 
-  public BatchPartition(ModelSource model, RunCounters counters, long jobSeed, int window) {
+  /**
+   * @param model the model; each executor loads it once (udf's {@code ExecutorModels})
+   * @param jobDefaults job-level request fields as a JSON object
+   * @param created the job's start, epoch seconds
+   */
+  public BatchPartition(ModelHandle model, RunCounters counters, long jobSeed, int window,
+      String jobDefaults, long created) {
     this.model = model;
     this.counters = counters;
     this.jobSeed = jobSeed;
     this.window = window;
+    this.jobDefaults = jobDefaults;
+    this.created = created;
   }
 
   @Override
@@ -49,7 +58,15 @@ public final class BatchPartition implements MapPartitionsFunction<Row, Row> {
         return r.isNullAt(0) ? "" : r.getString(0);
       }
     };
-    Iterator<ServedLine> served = new BatchLineServer(model.get(), jobSeed, window).serve(lines);
+    ModelService service = ExecutorModels.acquire(model).service();
+    ObjectNode defaults;
+    try {
+      defaults = (ObjectNode) OpenAiJson.mapper().readTree(jobDefaults);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("Invalid job defaults " + jobDefaults, e);
+    }
+    Iterator<ServedLine> served = new BatchLineServer(service::submit, jobSeed, window, defaults,
+        created).serve(lines);
     return new Iterator<>() {
       long n;
       long errors;

@@ -1,6 +1,5 @@
 package dev.llmbatch.jobs.cli;
 
-import dev.llmbatch.jobs.JobException;
 import dev.llmbatch.jobs.config.ConfFile;
 import dev.llmbatch.jobs.config.JobConf;
 import dev.llmbatch.jobs.config.JobKind;
@@ -30,14 +29,10 @@ abstract class JobCommand implements Callable<Integer> {
     return JobConf.resolve(kind(), cli, file);
   }
 
+  /** Runs the job; a failure propagates to the CLI's handler, which prints it on one line. */
   @Override
   public Integer call() {
-    try {
-      RunSummary summary = Jobs.run(conf());
-      return summary.status().equals("succeeded") ? 0 : 1;
-    } catch (JobException e) {
-      System.err.println("llm-batch " + kind().command() + ": " + e.getMessage());
-      return 2;
-    }
+    RunSummary summary = Jobs.run(conf());
+    return summary.status().equals("succeeded") ? 0 : 1;
   }
 }

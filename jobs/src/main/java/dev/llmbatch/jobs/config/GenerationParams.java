@@ -49,7 +49,11 @@ public record GenerationParams(
     }
   }
 
-  /** The set parameters as an OpenAI request fragment ({@code max_tokens}, {@code top_p}, ...). */
+  /**
+   * The set parameters as request defaults in OpenAI's names ({@code max_tokens}, {@code top_p},
+   * ...). The job's {@code seed} is not among them: it is the job seed from which each row without
+   * its own seed derives one (with its key), so rows sample differently yet reproducibly.
+   */
   public Map<String, Object> asOpenAi() {
     Map<String, Object> m = new LinkedHashMap<>();
     put(m, "temperature", temperature);
@@ -57,7 +61,6 @@ public record GenerationParams(
     put(m, "stop", stop);
     put(m, "top_p", topP);
     put(m, "top_k", topK);
-    put(m, "seed", seed);
     put(m, "n", n);
     put(m, "ignore_eos", ignoreEos);
     put(m, "presence_penalty", presencePenalty);

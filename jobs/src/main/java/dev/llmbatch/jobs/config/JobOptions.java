@@ -14,9 +14,9 @@ public final class JobOptions {
   // --- model
   /** Model URI: a local MLflow model folder, file:, s3a:, runs:/ or models:/. Required. */
   public static final String MODEL = "model";
-  /** Device for executors' models: cpu, gpu or gpu:N. */
+  /** Device for executors' models: auto (the task's Spark-assigned GPU, else CPU), cpu, gpu, gpu:N. */
   public static final String DEVICE = "device";
-  public static final String DEVICE_DEFAULT = "cpu";
+  public static final String DEVICE_DEFAULT = "auto";
 
   // --- input
   /** Input path (file or folder; s3a:// works). One of input / input-table. */

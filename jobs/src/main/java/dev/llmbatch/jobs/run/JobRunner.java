@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.get_json_object;
 import static org.apache.spark.sql.functions.trim;
 
+import dev.llmbatch.engine.api.OpenAiJson;
 import dev.llmbatch.jobs.JobException;
 import dev.llmbatch.jobs.batch.BatchPartition;
 import dev.llmbatch.jobs.config.JobConf;
@@ -17,6 +18,7 @@ import dev.llmbatch.jobs.summary.ProgressListener;
 import dev.llmbatch.jobs.summary.RunCounters;
 import dev.llmbatch.jobs.summary.RunSummary;
 import dev.llmbatch.jobs.summary.SummaryWriter;
+import dev.llmbatch.udf.LlmBatchOptions;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Map;
@@ -126,8 +128,9 @@ public final class JobRunner {
 
   private Dataset<Row> serveBatch(Dataset<Row> lines, RunCounters counters, long created) {
     long jobSeed = conf.params().seed() == null ? 0L : conf.params().seed();
-    BatchPartition fn = new BatchPartition(model.executorModel(conf, created), counters, jobSeed,
-        256);
+    String defaults = OpenAiJson.write(conf.params().asOpenAi());
+    BatchPartition fn = new BatchPartition(model.handle(conf), counters, jobSeed,
+        LlmBatchOptions.WINDOW_DEFAULT, defaults, created);
     return lines.select("value").mapPartitions(fn,
         Encoders.row(new StructType().add("value", DataTypes.StringType)));
   }

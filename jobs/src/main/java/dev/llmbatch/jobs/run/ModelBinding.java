@@ -1,7 +1,7 @@
 package dev.llmbatch.jobs.run;
 
-import dev.llmbatch.jobs.batch.BatchPartition;
 import dev.llmbatch.jobs.config.JobConf;
+import dev.llmbatch.udf.ModelHandle;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -17,6 +17,6 @@ public interface ModelBinding {
    */
   Dataset<Row> serveTable(Dataset<Row> rows, JobConf conf, long createdEpochSeconds);
 
-  /** The executor-side model for a batch job (serializable, loaded once per executor JVM). */
-  BatchPartition.ModelSource executorModel(JobConf conf, long createdEpochSeconds);
+  /** The model handle for a batch job (serializable; each executor loads the model once). */
+  ModelHandle handle(JobConf conf);
 }
