@@ -12,10 +12,19 @@ abstract class JobsSparkBase extends AnyFunSuite with BeforeAndAfterAll {
   @transient protected var spark: SparkSession = _
   private var tmp: Path = _
 
+  /** Extra Spark settings for a suite's session (e.g. s3a endpoints). */
+  protected def extraConf: Map[String, String] = Map.empty
+
+  /** The suite's temp root (created before the session). */
+  protected def tmpRoot: Path = {
+    if (tmp == null) tmp = Files.createTempDirectory("llm-batch-jobs-")
+    tmp
+  }
+
   override protected def beforeAll(): Unit = {
     super.beforeAll()
-    tmp = Files.createTempDirectory("llm-batch-jobs-")
-    spark = SparkSession.builder()
+    tmpRoot
+    val b = SparkSession.builder()
       .master("local[2]")
       .appName(getClass.getSimpleName)
       .config("spark.ui.enabled", "false")
@@ -23,7 +32,7 @@ abstract class JobsSparkBase extends AnyFunSuite with BeforeAndAfterAll {
       .config("spark.driver.bindAddress", "127.0.0.1")
       .config("spark.sql.shuffle.partitions", "2")
       .config("spark.sql.warehouse.dir", tmp.resolve("warehouse").toString)
-      .getOrCreate()
+    spark = extraConf.foldLeft(b) { case (acc, (k, v)) => acc.config(k, v) }.getOrCreate()
   }
 
   override protected def afterAll(): Unit = {

@@ -10,6 +10,7 @@ import dev.llmbatch.jobs.batch.BatchPartition;
 import dev.llmbatch.jobs.config.JobConf;
 import dev.llmbatch.jobs.config.JobKind;
 import dev.llmbatch.jobs.config.JobOptions;
+import dev.llmbatch.jobs.config.OutputSpec;
 import dev.llmbatch.jobs.io.Resume;
 import dev.llmbatch.jobs.io.TableReader;
 import dev.llmbatch.jobs.io.TableWriter;
@@ -92,7 +93,7 @@ public final class JobRunner {
     sc.addSparkListener(listener);
     String status = "failed";
     try {
-      TableWriter.write(out, conf.output());
+      TableWriter.write(out, conf.kind() == JobKind.BATCH ? batchOutput() : conf.output());
       status = "succeeded";
     } finally {
       sc.removeSparkListener(listener);
@@ -112,6 +113,13 @@ public final class JobRunner {
       System.out.println("  summary      " + file);
     }
     return summary;
+  }
+
+  /** Batch output lines are written as they are: one JSON text per line. */
+  private OutputSpec batchOutput() {
+    OutputSpec o = conf.output();
+    return new OutputSpec(o.path(), o.table(), "text", o.partitionBy(), o.mode(), o.resume(),
+        o.summary());
   }
 
   /** Non-blank lines of a batch file, with their custom_id for resume. */
