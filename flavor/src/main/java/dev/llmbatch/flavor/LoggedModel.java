@@ -161,6 +161,19 @@ public final class LoggedModel {
     return Optional.ofNullable(peftDir);
   }
 
+  /**
+   * The folder of a component listed in the flavor ({@code components/<name>}), if it exists in the
+   * artifact; the name is checked to stay inside the model folder.
+   */
+  public Optional<Path> componentDir(String name) {
+    if (flavor().component(name).isEmpty()) {
+      return Optional.empty();
+    }
+    Path dir = ModelPaths.inside(root, COMPONENTS_DIR + "/" + name, "components",
+        root.resolve(MLmodel.FILE_NAME));
+    return Files.isDirectory(dir) ? Optional.of(dir) : Optional.empty();
+  }
+
   /** config.json. */
   public HfConfig config() {
     return config;

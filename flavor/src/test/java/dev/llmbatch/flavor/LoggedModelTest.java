@@ -150,6 +150,17 @@ class LoggedModelTest {
   }
 
   @Test
+  void componentFoldersStayInsideRoot() {
+    Path root = FlavorFixtures.pipelineChatModel(tmp.resolve("comp"));
+    rewriteMlmodel(root, "    - tokenizer\n", "    - tokenizer\n    - ../../../etc\n");
+    LoggedModel m = LoggedModel.open(root, emptyCache());
+    assertEquals(root.resolve("components/tokenizer"), m.componentDir("tokenizer").orElseThrow());
+    assertTrue(m.componentDir("processor").isEmpty());
+    FlavorException e = assertThrows(FlavorException.class, () -> m.componentDir("../../../etc"));
+    assertOneLine(e.getMessage(), "components", "outside the model folder");
+  }
+
+  @Test
   void missingModelFolderSaysHowToFix() throws IOException {
     Path root = FlavorFixtures.pipelineChatModel(tmp.resolve("nomodel"));
     Files.move(root.resolve("model"), tmp.resolve("moved"));

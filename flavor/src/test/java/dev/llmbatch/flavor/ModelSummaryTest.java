@@ -34,7 +34,7 @@ class ModelSummaryTest {
     assertEquals("llm/v1/chat", s.inferenceTask());
     assertEquals("LlamaForCausalLM", s.architecture());
     assertEquals("llama", s.modelType());
-    int vocab = 5 + dev.llmbatch.flavor.sample.SampleModels.sampleWords().size();
+    int vocab = 5 + dev.llmbatch.flavor.sample.SampleTokenizers.sampleWords().size();
     assertEquals(tinyLlamaParams(vocab), s.parameters());
     assertEquals("F32", s.storedDtype());
     assertEquals("torch.float32", s.torchDtype());

@@ -2,6 +2,7 @@ package dev.llmbatch.jobs;
 
 import dev.llmbatch.jobs.cli.DemoCommand;
 import dev.llmbatch.jobs.cli.InspectCommand;
+import dev.llmbatch.jobs.cli.PredictCommand;
 import dev.llmbatch.jobs.cli.VersionProvider;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -22,10 +23,14 @@ import picocli.CommandLine.Command;
         CommandLine.HelpCommand.class,
         DemoCommand.class,
         InspectCommand.class,
+<<<<<<< .merge_file_mLs2dN
         dev.llmbatch.jobs.cli.ChatCommand.class,
         dev.llmbatch.jobs.cli.CompletionsCommand.class,
         dev.llmbatch.jobs.cli.EmbeddingsCommand.class,
         dev.llmbatch.jobs.cli.BatchCommand.class,
+=======
+        PredictCommand.class,
+>>>>>>> .merge_file_Bnv0VK
     })
 public final class LlmBatchCli implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

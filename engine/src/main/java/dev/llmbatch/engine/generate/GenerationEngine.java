@@ -4,6 +4,7 @@ import dev.llmbatch.engine.api.ApiError;
 import dev.llmbatch.engine.api.ApiException;
 import dev.llmbatch.engine.model.CausalLm;
 import dev.llmbatch.engine.model.KvCache;
+import dev.llmbatch.engine.model.StepInput;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -166,7 +167,7 @@ public final class GenerationEngine implements AutoCloseable {
     }
     float[][] logits;
     try {
-      logits = model.step(cache, step.inputs());
+      logits = forward(step);
     } catch (RuntimeException | Error e) {
       logits = isolateFailure(step, e);
     }
@@ -178,6 +179,36 @@ public final class GenerationEngine implements AutoCloseable {
       }
     }
     complete(scheduler.update(step, logits));
+  }
+
+  /**
+   * Runs a step's forward. Decode tokens and prefill chunks go to the model as two calls when both
+   * are present: the decoder pads a ragged batch to (rows, longest row), so one 64-token chunk in a
+   * step with 15 decode rows would cost 16 x 64 token-positions instead of 79. Two calls read the
+   * weights twice but never pay that padding.
+   */
+  private float[][] forward(Step step) {
+    List<StepInput> inputs = step.inputs();
+    List<Integer> decode = new ArrayList<>();
+    List<Integer> chunks = new ArrayList<>();
+    for (int i = 0; i < inputs.size(); i++) {
+      (inputs.get(i).tokens().length == 1 ? decode : chunks).add(i);
+    }
+    if (decode.isEmpty() || chunks.isEmpty()) {
+      return model.step(cache, inputs);
+    }
+    float[][] logits = new float[inputs.size()][];
+    for (List<Integer> part : List.of(decode, chunks)) {
+      List<StepInput> in = new ArrayList<>(part.size());
+      for (int i : part) {
+        in.add(inputs.get(i));
+      }
+      float[][] out = model.step(cache, in);
+      for (int k = 0; k < part.size(); k++) {
+        logits[part.get(k)] = out[k];
+      }
+    }
+    return logits;
   }
 
   /**

@@ -141,7 +141,7 @@ public final class ChatTemplate {
       throw state.failure();
     }
     for (TemplateError error : result.getErrors()) {
-      if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+      if (isFatal(error)) {
         throw new ChatTemplateException("Cannot render chat template: " + describe(error));
       }
     }
@@ -163,10 +163,20 @@ public final class ChatTemplate {
       com.hubspot.jinjava.interpret.JinjavaInterpreter.popCurrent();
     }
     for (TemplateError error : interpreter.getErrors()) {
-      if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+      if (isFatal(error)) {
         throw new ChatTemplateException("Cannot compile chat template: " + describe(error));
       }
     }
+  }
+
+  /**
+   * Jinjava reports most failures as soft errors and renders on; Python raises. Fatal ones, and
+   * runaway macro recursion (Python's RecursionError), fail the render. Undefined names stay
+   * silent, as with Jinja2's default Undefined.
+   */
+  private static boolean isFatal(TemplateError error) {
+    return error.getSeverity() == TemplateError.ErrorType.FATAL
+        || (error.getMessage() != null && error.getMessage().startsWith("Max recursion limit"));
   }
 
   private static String describe(TemplateError error) {
@@ -203,6 +213,7 @@ public final class ChatTemplate {
             .withEnableRecursiveMacroCalls(true)
             .withMaxMacroRecursionDepth(100)
             .withFailOnUnknownTokens(false)
+            .withIterateOverMapKeys(true) // {% for k in dict %} yields keys, as in Python
             .withExecutionMode(PyOutputStrategy.MODE)
             .withProcessors(
                 JinjavaProcessors.newBuilder()

@@ -2,6 +2,7 @@ package dev.llmbatch.engine.template;
 
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.lib.tag.ForTag;
+import com.hubspot.jinjava.tree.Node;
 import com.hubspot.jinjava.tree.TagNode;
 import com.hubspot.jinjava.tree.parse.TagToken;
 import com.hubspot.jinjava.util.ForLoop;
@@ -13,9 +14,10 @@ import java.util.Map;
 import org.apache.commons.lang3.tuple.Pair;
 
 /**
- * Jinjava's {@code for} plus Jinja2's loop filter, {@code {% for k, v in d|items if k != "x" %}}:
- * items failing the condition are dropped before the loop starts, so {@code loop.index},
- * {@code loop.last} and friends count only the kept ones, as in Jinja2.
+ * Jinjava's {@code for} plus two Jinja2 features it lacks: the loop filter,
+ * {@code {% for k, v in d|items if k != "x" %}} (items failing the condition are dropped before
+ * the loop starts, so {@code loop.index}, {@code loop.last} and friends count only the kept ones),
+ * and the {@code {% else %}} branch of an empty loop.
  */
 final class FilteredForTag extends ForTag {
   private static final long serialVersionUID = 1L;
@@ -24,15 +26,46 @@ final class FilteredForTag extends ForTag {
   public String interpretUnchecked(TagNode tagNode, JinjavaInterpreter interpreter) {
     Pair<List<String>, String> varsAndExpression =
         getLoopVarsAndExpression((TagToken) tagNode.getMaster());
+    List<String> vars = varsAndExpression.getLeft();
     String expression = varsAndExpression.getRight();
     int split = topLevelIf(expression);
-    if (split < 0) {
-      return super.interpretUnchecked(tagNode, interpreter);
-    }
-    List<String> vars = varsAndExpression.getLeft();
-    String condition = expression.substring(split + 4).trim();
+    List<Node> elseBranch = detachElse(tagNode);
     Object collection = interpreter.resolveELExpression(
-        expression.substring(0, split).trim(), tagNode.getLineNumber());
+        split < 0 ? expression : expression.substring(0, split).trim(), tagNode.getLineNumber());
+    if (split >= 0) {
+      collection = filter(tagNode, interpreter, vars, collection,
+          expression.substring(split + 4).trim());
+    }
+    if (elseBranch != null && !ObjectIterator.getLoop(collection).hasNext()) {
+      StringBuilder out = new StringBuilder();
+      for (Node node : elseBranch) {
+        out.append(node.render(interpreter).getValue());
+      }
+      return out.toString();
+    }
+    return renderForCollection(tagNode, interpreter, vars, collection);
+  }
+
+  /**
+   * Jinja2's {@code {% for %}...{% else %}...{% endfor %}}: the else part renders only when the
+   * loop had nothing to iterate. Jinjava keeps it inside the loop body, so it is cut off here
+   * (the parsed tree belongs to this render alone).
+   */
+  private static List<Node> detachElse(TagNode tagNode) {
+    List<Node> children = tagNode.getChildren();
+    for (int i = 0; i < children.size(); i++) {
+      Node child = children.get(i);
+      if (child instanceof TagNode && "else".equals(((TagNode) child).getName())) {
+        List<Node> elseBranch = new ArrayList<>(children.subList(i + 1, children.size()));
+        children.subList(i, children.size()).clear();
+        return elseBranch;
+      }
+    }
+    return null;
+  }
+
+  private List<Object> filter(TagNode tagNode, JinjavaInterpreter interpreter, List<String> vars,
+      Object collection, String condition) {
     List<Object> kept = new ArrayList<>();
     ForLoop loop = ObjectIterator.getLoop(collection);
     try (JinjavaInterpreter.InterpreterScopeClosable scope = interpreter.enterScope()) {
@@ -45,7 +78,7 @@ final class FilteredForTag extends ForTag {
         }
       }
     }
-    return renderForCollection(tagNode, interpreter, vars, kept);
+    return kept;
   }
 
   /** Binds loop variables as the for loop does: one name, or unpacking a pair or list. */

@@ -63,12 +63,38 @@ final class JinjaSource {
       char endMod = (char) end[1];
       if (kind != Kind.COMMENT) {
         out.append(kind == Kind.BLOCK ? "{%" : "{{")
-            .append(src, bodyStart, bodyEnd)
+            .append(separateClosingBraces(src.substring(bodyStart, bodyEnd)))
             .append(kind == Kind.BLOCK ? "%}" : "}}");
       }
       pos = bodyEnd + (endMod != 0 ? 1 : 0) + 2;
       afterTag(kind, endMod);
     }
+  }
+
+  /**
+   * Jinjava's tag scanner ends a tag at the first "}}" even inside a dict literal
+   * ({@code {{ {'a': {'b': 1}} }}}), where Jinja2 balances brackets; a space between the braces
+   * (outside string literals) means the same expression.
+   */
+  static String separateClosingBraces(String body) {
+    StringBuilder b = new StringBuilder(body.length());
+    char quote = 0;
+    for (int i = 0; i < body.length(); i++) {
+      char c = body.charAt(i);
+      b.append(c);
+      if (quote != 0) {
+        if (c == '\\' && i + 1 < body.length()) {
+          b.append(body.charAt(++i));
+        } else if (c == quote) {
+          quote = 0;
+        }
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (c == '}' && i + 1 < body.length() && body.charAt(i + 1) == '}') {
+        b.append(' ');
+      }
+    }
+    return b.toString();
   }
 
   private int nextTagStart(int from) {

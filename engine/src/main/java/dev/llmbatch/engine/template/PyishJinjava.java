@@ -51,6 +51,36 @@ final class PyishJinjava extends Jinjava {
     }
   }
 
+  /** Python's {@code %} on numbers: the result takes the divisor's sign ({@code 7 % -3 == -2}). */
+  static final AstBinary.Operator FLOOR_MOD =
+      new AstBinary.SimpleOperator() {
+        @Override
+        protected Object apply(TypeConverter converter, Object a, Object b) {
+          if (isIntegral(a) && isIntegral(b)) {
+            long d = ((Number) b).longValue();
+            if (d == 0) {
+              throw RenderState.fail("Cannot render chat template: integer modulo by zero");
+            }
+            return Math.floorMod(((Number) a).longValue(), d);
+          }
+          if (a instanceof Number && b instanceof Number) {
+            double x = ((Number) a).doubleValue();
+            double y = ((Number) b).doubleValue();
+            return x - y * Math.floor(x / y);
+          }
+          return NumberOperations.mod(converter, a, b);
+        }
+
+        @Override
+        public String toString() {
+          return "%";
+        }
+      };
+
+  private static boolean isIntegral(Object o) {
+    return o instanceof Long || o instanceof Integer || o instanceof Short || o instanceof Byte;
+  }
+
   /** Python's {@code *}: str or list times int repeats (n <= 0 gives empty), else numeric. */
   static final class RepeatOperator extends AstBinary.SimpleOperator {
     private final long maxRepeatChars;

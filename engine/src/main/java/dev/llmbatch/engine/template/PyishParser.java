@@ -34,7 +34,9 @@ final class PyishParser extends ExtendedParser {
 
   @Override
   protected AstBinary createAstBinary(AstNode left, AstNode right, AstBinary.Operator operator) {
-    return super.createAstBinary(left, right, operator == AstBinary.MUL ? repeat : operator);
+    AstBinary.Operator op = operator == AstBinary.MUL ? repeat
+        : operator == AstBinary.MOD ? PyishJinjava.FLOOR_MOD : operator;
+    return super.createAstBinary(left, right, op);
   }
 
   /**

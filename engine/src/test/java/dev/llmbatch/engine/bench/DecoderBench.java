@@ -21,7 +21,7 @@ import java.util.SplittableRandom;
  * The raw decoder forward benchmark (a program, not a test): for a tiny and a ~100M-parameter
  * random Llama, prefill tokens/s with MFU against the FP32 peak F, and decode tokens/s at batch 1,
  * 8 and 32 with each one's fraction of its roofline B / max(W/BW, 2·P·B/F); F, BW and libtorch's
- * sgemm are measured in the same run. Run: {@code submit-scripts/bench decoder [--quick]}.
+ * sgemm are measured in the same run. Run: {@code submit-scripts/bench decoder [--quick] [--limits-only]}.
  * System property {@code threads} overrides the engine threads (default: available cores).
  */
 public final class DecoderBench {
@@ -49,6 +49,9 @@ public final class DecoderBench {
     System.out.printf("BW (triad, %d threads)          = %.1f GB/s%n", threads, bw / 1e9);
     System.out.printf("libtorch sgemm 2048^3           = %.1f GFLOP/s (%.0f%% of F)%n",
         sgemm / 1e9, 100 * sgemm / f);
+    if (Arrays.asList(args).contains("--limits-only")) {
+      return;
+    }
 
     Path tmp = Files.createTempDirectory("decoder-bench");
     Map<String, Object> tiny = TinyDecoders.config("llama", 32000, 64);

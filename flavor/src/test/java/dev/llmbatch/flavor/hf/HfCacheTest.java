@@ -1,7 +1,10 @@
 package dev.llmbatch.flavor.hf;
 
 import static dev.llmbatch.flavor.testing.Messages.assertOneLine;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.llmbatch.flavor.FlavorException;
@@ -31,6 +34,11 @@ class HfCacheTest {
     assertEquals(snap, cache.snapshot("org/name", "main"));
     assertEquals(snap, cache.snapshot("org/name", null));
     assertEquals("llama", HfConfig.read(snap).modelType());
+    Path link = snap.resolve("config.json");
+    assertTrue(Files.isSymbolicLink(link));
+    Path target = assertDoesNotThrow(() -> Files.readSymbolicLink(link));
+    assertFalse(target.isAbsolute(), "huggingface_hub writes relative links: " + target);
+    assertTrue(target.toString().startsWith("../../blobs/"), target.toString());
   }
 
   @Test

@@ -4,6 +4,7 @@ import dev.llmbatch.flavor.safetensors.DType;
 import dev.llmbatch.flavor.safetensors.SafetensorsWriter;
 import dev.llmbatch.flavor.safetensors.SafetensorsWriter.Tensor;
 import dev.llmbatch.flavor.sample.SampleModels;
+import dev.llmbatch.flavor.sample.SampleTokenizers;
 import dev.llmbatch.flavor.sample.SampleModels.LlamaSizes;
 import java.io.IOException;
 import java.io.InputStream;
@@ -57,8 +58,8 @@ public final class FlavorFixtures {
    */
   public static Path pipelineChatModel(Path root) {
     writeText(root.resolve("MLmodel"), mlmodelText(MLFLOW2_PIPELINE_CHAT));
-    int vocab = SampleModels.writeWordLevelTokenizer(root.resolve("components/tokenizer"),
-        SampleModels.sampleWords(), SampleModels.CHATML_TEMPLATE);
+    int vocab = SampleTokenizers.writeWordLevel(root.resolve("components/tokenizer"),
+        SampleTokenizers.sampleWords(), SampleTokenizers.CHATML_TEMPLATE);
     SampleModels.writeLlama(root.resolve("model"), LlamaSizes.tiny(vocab), DType.F32, 1);
     return root;
   }
@@ -95,8 +96,8 @@ public final class FlavorFixtures {
   public static Path checkpointChatModel(Path root) {
     writeText(root.resolve("MLmodel"), mlmodelText(MLFLOW2_CHECKPOINT_CHAT));
     Path model = root.resolve("model");
-    int vocab = SampleModels.writeWordLevelTokenizer(model, SampleModels.sampleWords(),
-        SampleModels.CHATML_TEMPLATE);
+    int vocab = SampleTokenizers.writeWordLevel(model, SampleTokenizers.sampleWords(),
+        SampleTokenizers.CHATML_TEMPLATE);
     SampleModels.writeLlama(model, LlamaSizes.tiny(vocab), DType.BF16, 3);
     return root;
   }
@@ -109,8 +110,8 @@ public final class FlavorFixtures {
   public static Path referenceOnlyChatModel(Path root, Path cacheRoot) {
     writeText(root.resolve("MLmodel"), mlmodelText(REFERENCE_CHAT));
     fakeHubCache(cacheRoot, REFERENCE_REPO, REVISION, dir -> {
-      int vocab = SampleModels.writeWordLevelTokenizer(dir, SampleModels.sampleWords(),
-          SampleModels.CHATML_TEMPLATE);
+      int vocab = SampleTokenizers.writeWordLevel(dir, SampleTokenizers.sampleWords(),
+          SampleTokenizers.CHATML_TEMPLATE);
       SampleModels.writeLlama(dir, LlamaSizes.tiny(vocab), DType.BF16, 4);
     });
     return root;
@@ -119,8 +120,8 @@ public final class FlavorFixtures {
   /** MLflow 2.3 legacy model: weights in {@code pipeline/}, model_config in inference_config.txt. */
   public static Path legacyPipelineModel(Path root) {
     writeText(root.resolve("MLmodel"), mlmodelText(LEGACY_PIPELINE));
-    int vocab = SampleModels.writeWordLevelTokenizer(root.resolve("components/tokenizer"),
-        SampleModels.sampleWords(), null);
+    int vocab = SampleTokenizers.writeWordLevel(root.resolve("components/tokenizer"),
+        SampleTokenizers.sampleWords(), null);
     SampleModels.writeLlama(root.resolve("pipeline"), LlamaSizes.tiny(vocab), DType.F32, 5);
     writeText(root.resolve("components/inference_config.txt"), "{\"max_new_tokens\": 20}");
     return root;

@@ -26,7 +26,9 @@ public final class Attention {
   private final int window; // 0 = full attention
   private final float scale;
   private final float softcap; // 0 = none
-  private final long[] splits;
+  private final long[] splitQKV; // head-axis split points of q | k | v
+  private final long[] splitQkV; // q+k | v
+  private final long[] splitQK; // q | k
 
   public Attention(Linear qkv, Linear o, Norm qNorm, Norm kNorm, RotaryEmbedding rotary,
       int heads, int kvHeads, int headDim, int window, float scale, float softcap) {
@@ -41,7 +43,9 @@ public final class Attention {
     this.window = window;
     this.scale = scale;
     this.softcap = softcap;
-    this.splits = new long[] {(long) heads * headDim, (long) (heads + kvHeads) * headDim};
+    this.splitQKV = new long[] {heads, heads + kvHeads};
+    this.splitQkV = new long[] {heads + kvHeads};
+    this.splitQK = new long[] {heads};
   }
 
   /**
@@ -54,19 +58,31 @@ public final class Attention {
     int l = s.l;
     int g = heads / kvHeads;
     int d = headDim;
-    // q, k, v projections
-    NDList qkvParts = qkv.apply(x).split(splits, 2); // (B, T, H·D), (B, T, Hkv·D) × 2
-    NDArray q = qkvParts.get(0).reshape(b, t, heads, d); // (B, T, H, D)
-    NDArray k = qkvParts.get(1).reshape(b, t, kvHeads, d); // (B, T, Hkv, D)
-    NDArray v = qkvParts.get(2); // (B, T, Hkv·D)
-    if (qNorm != null) {
-      q = qNorm.apply(q);
-      k = kNorm.apply(k);
-    }
-    // rotary position embedding
-    if (rotary != null) {
-      q = rotary.apply(q, s.cos, s.sinSigned);
-      k = rotary.apply(k, s.cos, s.sinSigned);
+    // q, k, v projections: (B, T, (H + 2·Hkv)·D) → heads (B, T, H + 2·Hkv, D)
+    NDArray qkvHeads = qkv.apply(x).reshape(b, t, heads + 2L * kvHeads, d);
+    NDArray q;
+    NDArray k;
+    NDArray v;
+    if (qNorm == null && rotary != null) {
+      // q and k rotate together: one rotary op sequence instead of two per layer
+      NDList parts = qkvHeads.split(splitQkV, 2); // (B, T, H + Hkv, D), (B, T, Hkv, D)
+      NDList qk = rotary.apply(parts.get(0), s.cos, s.sinSigned).split(splitQK, 2);
+      q = qk.get(0); // (B, T, H, D)
+      k = qk.get(1); // (B, T, Hkv, D)
+      v = parts.get(1);
+    } else {
+      NDList parts = qkvHeads.split(splitQKV, 2); // (B, T, H, D), (B, T, Hkv, D) × 2
+      q = parts.get(0);
+      k = parts.get(1);
+      v = parts.get(2);
+      if (qNorm != null) {
+        q = qNorm.apply(q); // Qwen3: per-head RMSNorm over D before rotary
+        k = kNorm.apply(k);
+      }
+      if (rotary != null) {
+        q = rotary.apply(q, s.cos, s.sinSigned);
+        k = rotary.apply(k, s.cos, s.sinSigned);
+      }
     }
     // append the new K/V to each row's slot (padding goes to the trash row)
     NDIndex write = new NDIndex("{}", s.writeRows);

@@ -1,0 +1,228 @@
+package dev.llmbatch.engine.embed;
+
+import dev.llmbatch.engine.EngineException;
+import dev.llmbatch.engine.model.Encoder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Embeds texts with a loaded {@link Encoder}: tokenise, truncate, batch by token budget (longest
+ * first), pool on the device, apply {@code dimensions}, and return rows in input order with exact
+ * token counts. A row that cannot be served gets an error and never fails the others.
+ *
+ * <p>Rules (documented for users):
+ * <ul>
+ *   <li><b>Truncation</b>: an input longer than {@code max_seq_length} tokens (special tokens
+ *       included) keeps its first tokens and its trailing special token(s) ({@code [SEP]}), as
+ *       Hugging Face's truncation does. {@code prompt_tokens} counts the tokens actually fed.
+ *   <li><b>Empty and all-whitespace strings</b> are rejected per row with
+ *       {@code invalid_request_error}, as OpenAI's API and TEI reject empty input: their
+ *       "embedding" would be the special tokens' alone, the same for every such row, and is never
+ *       what the caller meant.
+ *   <li><b>dimensions</b>: the first {@code dimensions} components, then L2-normalised again
+ *       (OpenAI's behaviour); larger than the model's width, or below 1, is
+ *       {@code invalid_request_error}.
+ * </ul>
+ */
+public final class EmbeddingService {
+  private static final Logger LOG = LoggerFactory.getLogger(EmbeddingService.class);
+
+  /** Default padded tokens per forward: large enough to keep GEMMs efficient, small for memory. */
+  public static final int DEFAULT_TOKEN_BUDGET = 8192;
+  /** Default rows per forward. */
+  public static final int DEFAULT_MAX_ROWS = 256;
+
+  private final Encoder encoder;
+  private final TokenEncoder tokenizer;
+  private final PoolingChoice choice;
+  private final TokenBudgetBatcher batcher;
+  private final int trailingSpecials;
+
+  /** A service over {@code encoder} with a resolved pooling choice. */
+  public EmbeddingService(Encoder encoder, TokenEncoder tokenizer, PoolingChoice choice,
+      TokenBudgetBatcher batcher) {
+    this.encoder = encoder;
+    this.tokenizer = tokenizer;
+    this.choice = choice;
+    this.batcher = batcher;
+    this.trailingSpecials = trailingSpecials(tokenizer);
+    if (choice.maxSeqLength() <= trailingSpecials + 1) {
+      throw new EngineException("Invalid max_seq_length " + choice.maxSeqLength()
+          + ": it leaves no room for text between the special tokens");
+    }
+  }
+
+  /**
+   * A service whose pooling comes from {@code modelDir}'s sentence-transformers files (or the
+   * default), with {@code overrides}; the choice is logged once, here.
+   */
+  public static EmbeddingService create(Encoder encoder, TokenEncoder tokenizer, Path modelDir,
+      PoolingChoice.Overrides overrides, TokenBudgetBatcher batcher) {
+    PoolingChoice c = PoolingChoice.resolve(modelDir, encoder.spec().maxPositions(), overrides);
+    LOG.info("Embeddings with {}: {}", encoder.spec().architecture(), c);
+    return new EmbeddingService(encoder, tokenizer, c, batcher);
+  }
+
+  /** The pooling, normalisation and truncation in force. */
+  public PoolingChoice choice() {
+    return choice;
+  }
+
+  /** The encoder served. */
+  public Encoder encoder() {
+    return encoder;
+  }
+
+  /**
+   * One input.
+   *
+   * @param text the string to embed
+   * @param dimensions the requested width, or null for the model's
+   */
+  public record Item(String text, Integer dimensions) {}
+
+  /**
+   * One output row.
+   *
+   * @param embedding the vector, or null on error
+   * @param promptTokens tokens fed to the model (after truncation, special tokens included)
+   * @param truncated whether the input was cut to max_seq_length
+   * @param errorCode OpenAI error code ({@code invalid_request_error}, {@code server_error}), or null
+   * @param errorMessage what went wrong, or null
+   */
+  public record Row(float[] embedding, int promptTokens, boolean truncated, String errorCode,
+      String errorMessage) {
+    /** Whether the row was served. */
+    public boolean ok() {
+      return errorCode == null;
+    }
+  }
+
+  /**
+   * Figures for one call.
+   *
+   * @param batches forwards run
+   * @param realTokens tokens fed, summed over rows
+   * @param paddedTokens tokens computed including padding
+   */
+  public record Stats(int batches, long realTokens, long paddedTokens) {
+    /** realTokens / paddedTokens (1.0 = no padding). */
+    public double paddingEfficiency() {
+      return paddedTokens == 0 ? 1.0 : (double) realTokens / paddedTokens;
+    }
+  }
+
+  /** Rows in input order, and figures. */
+  public record Result(List<Row> rows, Stats stats) {}
+
+  /** Embeds {@code texts}, all at the same {@code dimensions} (null = full width). */
+  public Result embed(List<String> texts, Integer dimensions) {
+    List<Item> items = new ArrayList<>(texts.size());
+    texts.forEach(t -> items.add(new Item(t, dimensions)));
+    return embedItems(items);
+  }
+
+  /** Embeds {@code items}; each row's errors stay in that row. */
+  public Result embedItems(List<Item> items) {
+    int n = items.size();
+    Row[] rows = new Row[n];
+    int[][] ids = new int[n][];
+    boolean[] truncated = new boolean[n];
+    List<Integer> live = new ArrayList<>();
+    int width = encoder.spec().hiddenSize();
+    for (int i = 0; i < n; i++) {
+      Item it = items.get(i);
+      if (it.text() == null || it.text().isBlank()) {
+        rows[i] = error("invalid_request_error", "Invalid input[" + i + "]: the string is "
+            + (it.text() == null ? "null" : it.text().isEmpty() ? "empty" : "all whitespace")
+            + "; embeddings need at least one non-whitespace character");
+        continue;
+      }
+      if (it.dimensions() != null && (it.dimensions() < 1 || it.dimensions() > width)) {
+        rows[i] = error("invalid_request_error", "Invalid dimensions " + it.dimensions()
+            + ": this model's embeddings have " + width + " dimensions; use 1.." + width);
+        continue;
+      }
+      try {
+        int[] full = tokenizer.encode(it.text());
+        truncated[i] = full.length > choice.maxSeqLength();
+        ids[i] = truncated[i] ? truncate(full) : full;
+        live.add(i);
+      } catch (RuntimeException e) {
+        rows[i] = error("invalid_request_error", "Cannot tokenize input[" + i + "]: " + e.getMessage());
+      }
+    }
+    int[] lengths = live.stream().mapToInt(i -> ids[i].length).toArray();
+    List<TokenBudgetBatcher.Batch> plan = batcher.plan(lengths);
+    long real = 0;
+    long padded = 0;
+    for (TokenBudgetBatcher.Batch b : plan) {
+      List<int[]> batch = new ArrayList<>(b.rows().length);
+      for (int r : b.rows()) {
+        batch.add(ids[live.get(r)]);
+      }
+      try {
+        float[][] vectors = encoder.embed(batch, choice.pooling(), choice.normalize());
+        for (int k = 0; k < b.rows().length; k++) {
+          int i = live.get(b.rows()[k]);
+          rows[i] = new Row(shorten(vectors[k], items.get(i).dimensions()), ids[i].length,
+              truncated[i], null, null);
+        }
+        real += b.realTokens();
+        padded += b.paddedTokens();
+      } catch (EngineException e) {
+        LOG.warn("Embedding batch of {} rows failed: {}", b.rows().length, e.getMessage());
+        for (int r : b.rows()) {
+          rows[live.get(r)] = error("server_error", e.getMessage());
+        }
+      }
+    }
+    return new Result(Arrays.asList(rows), new Stats(plan.size(), real, padded));
+  }
+
+  /** First tokens, then the trailing special token(s): {@code [CLS] t1 … tk [SEP]}. */
+  int[] truncate(int[] full) {
+    int max = choice.maxSeqLength();
+    int[] out = Arrays.copyOf(full, max);
+    System.arraycopy(full, full.length - trailingSpecials, out, max - trailingSpecials,
+        trailingSpecials);
+    return out;
+  }
+
+  /** First {@code dims} components, re-normalised; the full vector when {@code dims} is null. */
+  static float[] shorten(float[] v, Integer dims) {
+    if (dims == null || dims == v.length) {
+      return v;
+    }
+    float[] out = Arrays.copyOf(v, dims);
+    double norm = 0;
+    for (float x : out) {
+      norm += (double) x * x;
+    }
+    float scale = (float) (1.0 / Math.max(Math.sqrt(norm), 1e-12));
+    for (int i = 0; i < dims; i++) {
+      out[i] *= scale;
+    }
+    return out;
+  }
+
+  /** The number of special tokens the tokenizer appends after the text ({@code [SEP]}: 1). */
+  private static int trailingSpecials(TokenEncoder tokenizer) {
+    int[] empty = tokenizer.encode("");
+    int[] some = tokenizer.encode("a");
+    int n = 0;
+    while (n < empty.length && n < some.length
+        && empty[empty.length - 1 - n] == some[some.length - 1 - n]) {
+      n++;
+    }
+    return n;
+  }
+
+  private static Row error(String code, String message) {
+    return new Row(null, 0, false, code, message);
+  }
+}
