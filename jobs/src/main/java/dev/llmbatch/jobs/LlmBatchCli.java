@@ -23,14 +23,11 @@ import picocli.CommandLine.Command;
         CommandLine.HelpCommand.class,
         DemoCommand.class,
         InspectCommand.class,
-<<<<<<< .merge_file_mLs2dN
         dev.llmbatch.jobs.cli.ChatCommand.class,
         dev.llmbatch.jobs.cli.CompletionsCommand.class,
         dev.llmbatch.jobs.cli.EmbeddingsCommand.class,
         dev.llmbatch.jobs.cli.BatchCommand.class,
-=======
         PredictCommand.class,
->>>>>>> .merge_file_Bnv0VK
     })
 public final class LlmBatchCli implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
