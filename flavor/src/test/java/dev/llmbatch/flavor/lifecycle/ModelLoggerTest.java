@@ -15,6 +15,7 @@ import dev.llmbatch.flavor.TransformersFlavor;
 import dev.llmbatch.flavor.hf.HfCache;
 import dev.llmbatch.flavor.safetensors.DType;
 import dev.llmbatch.flavor.sample.SampleModels;
+import dev.llmbatch.flavor.sample.SampleTokenizers;
 import dev.llmbatch.flavor.sample.SampleModels.LlamaSizes;
 import dev.llmbatch.flavor.uri.MlflowEnvironment;
 import dev.llmbatch.flavor.uri.ModelUriResolver;
@@ -33,7 +34,7 @@ class ModelLoggerTest {
   @TempDir Path tmp;
 
   static Path llamaCheckpoint(Path dir, String chatTemplate) {
-    int vocab = SampleModels.writeWordLevelTokenizer(dir, SampleModels.sampleWords(), chatTemplate);
+    int vocab = SampleTokenizers.writeWordLevel(dir, SampleTokenizers.sampleWords(), chatTemplate);
     SampleModels.writeLlama(dir, LlamaSizes.tiny(vocab), DType.BF16, 3);
     return dir;
   }
@@ -52,7 +53,7 @@ class ModelLoggerTest {
 
   @Test
   void logsACheckpointAsAFlavorWithEveryCheckpointModeKeyAndRegistersIt() throws IOException {
-    Path ckpt = llamaCheckpoint(tmp.resolve("ckpt"), SampleModels.CHATML_TEMPLATE);
+    Path ckpt = llamaCheckpoint(tmp.resolve("ckpt"), SampleTokenizers.CHATML_TEMPLATE);
     Path out = tmp.resolve("logged/chat");
     ModelLogger.Result r = new ModelLogger(env()).log(request(ckpt, "llm/v1/chat", out, null, "chat"));
     assertEquals(out, r.output());
@@ -113,7 +114,7 @@ class ModelLoggerTest {
   @Test
   void theTaskIsCheckedAgainstTheArchitectureAtLogTime() {
     Path bert = tmp.resolve("bert");
-    int vocab = SampleModels.writeWordLevelTokenizer(bert, SampleModels.sampleWords(), null);
+    int vocab = SampleTokenizers.writeWordLevel(bert, SampleTokenizers.sampleWords(), null);
     SampleModels.writeBert(bert, vocab, 1);
     for (String task : List.of("text-generation", "llm/v1/chat")) {
       Path out = tmp.resolve("out-" + task.replace('/', '_'));
@@ -147,7 +148,7 @@ class ModelLoggerTest {
 
   @Test
   void referenceOnlyWritesNoWeightsAndPinsTheRevision() throws IOException {
-    Path ckpt = llamaCheckpoint(tmp.resolve("ckpt"), SampleModels.CHATML_TEMPLATE);
+    Path ckpt = llamaCheckpoint(tmp.resolve("ckpt"), SampleTokenizers.CHATML_TEMPLATE);
     Path out = tmp.resolve("ref");
     ModelLogger.Result r = new ModelLogger(env()).log(new LogRequest(ckpt, "llm/v1/chat", out,
         null, Map.of(), "acme/tiny-chat@" + SHA, null, "bfloat16", null, false));

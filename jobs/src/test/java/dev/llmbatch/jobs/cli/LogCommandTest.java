@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmbatch.flavor.safetensors.DType;
 import dev.llmbatch.flavor.sample.SampleModels;
+import dev.llmbatch.flavor.sample.SampleTokenizers;
 import dev.llmbatch.flavor.sample.SampleModels.LlamaSizes;
 import dev.llmbatch.jobs.LlmBatchCli;
 import java.io.PrintWriter;
@@ -38,8 +39,8 @@ class LogCommandTest {
   @Test
   void logsRegistersAndInspects() throws Exception {
     Path ckpt = tmp.resolve("ckpt");
-    int vocab = SampleModels.writeWordLevelTokenizer(ckpt, SampleModels.sampleWords(),
-        SampleModels.CHATML_TEMPLATE);
+    int vocab = SampleTokenizers.writeWordLevel(ckpt, SampleTokenizers.sampleWords(),
+        SampleTokenizers.CHATML_TEMPLATE);
     SampleModels.writeLlama(ckpt, LlamaSizes.tiny(vocab), DType.BF16, 9);
     Map<String, String> env = Map.of("MLFLOW_TRACKING_URI", tmp.resolve("mlruns").toString());
     Path out = tmp.resolve("out");
@@ -64,7 +65,7 @@ class LogCommandTest {
   @Test
   void aWrongTaskFailsWithOneLineListingTheValidTasks() {
     Path bert = tmp.resolve("bert");
-    int vocab = SampleModels.writeWordLevelTokenizer(bert, SampleModels.sampleWords(), null);
+    int vocab = SampleTokenizers.writeWordLevel(bert, SampleTokenizers.sampleWords(), null);
     SampleModels.writeBert(bert, vocab, 2);
     Run r = run(Map.of(), "log", "--checkpoint", bert.toString(), "--task", "text-generation",
         "--output", tmp.resolve("o").toString());

@@ -18,6 +18,7 @@ import dev.llmbatch.flavor.safetensors.SafetensorsWriter;
 import dev.llmbatch.flavor.safetensors.SafetensorsWriter.Tensor;
 import dev.llmbatch.flavor.safetensors.WeightFiles;
 import dev.llmbatch.flavor.sample.SampleModels;
+import dev.llmbatch.flavor.sample.SampleTokenizers;
 import dev.llmbatch.flavor.sample.SampleModels.LlamaSizes;
 import dev.llmbatch.flavor.uri.MlflowEnvironment;
 import java.nio.ByteBuffer;
@@ -42,8 +43,8 @@ class LoraFlavorTest {
   @Test
   void aLoggedPeftModelLoadsWithTheAdapterMerged() throws Exception {
     Path ckpt = tmp.resolve("ckpt");
-    int vocab = SampleModels.writeWordLevelTokenizer(ckpt, SampleModels.sampleWords(),
-        SampleModels.CHATML_TEMPLATE);
+    int vocab = SampleTokenizers.writeWordLevel(ckpt, SampleTokenizers.sampleWords(),
+        SampleTokenizers.CHATML_TEMPLATE);
     SampleModels.writeLlama(ckpt, LlamaSizes.tiny(vocab), DType.BF16, 5);
     int r = 4;
     double alpha = 16;
