@@ -49,8 +49,8 @@ class S3Suite extends JobsSparkBase {
       s"s3proxy.credential=$secret",
       "jclouds.provider=filesystem",
       s"jclouds.filesystem.basedir=$base").mkString("\n"))
-    val java = Path.of(System.getProperty("java.home"), "bin", "java").toString
-    val pb = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+    val javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString
+    val pb = new ProcessBuilder(javaBin, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
       "org.gaul.s3proxy.Main", "--properties", props.toString)
     pb.environment().put("LOG_LEVEL", "info")
     pb.redirectErrorStream(true).redirectOutput(tmpRoot.resolve("s3proxy.log").toFile)
