@@ -54,13 +54,14 @@ class SubmitWrapperIT {
           .orElseThrow(() -> new AssertionError("no shaded jar in " + target
               + ": run the failsafe phase after package"));
     }
-    Path sparkHome = fakeSparkHome(target.resolve("classpath-provided.txt"));
+    Path sparkHome = fakeSparkHome(target.resolve("classpath-provided.txt"),
+        target.resolve("classpath-runtime.txt"));
 
     int masterPort = freePort();
     String master = "spark://127.0.0.1:" + masterPort;
     start(sparkHome, "master.log", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
         "--port", Integer.toString(masterPort), "--webui-port", Integer.toString(freePort()));
-    waitForPort(masterPort, "master.log");
+    waitForPort(masterPort, "master.log", started.get(0));
     start(sparkHome, "worker.log", "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
         "--cores", "2", "--memory", "2g", "--webui-port", Integer.toString(freePort()),
         "--work-dir", tmp.resolve("work").toString(), master);
@@ -109,11 +110,22 @@ class SubmitWrapperIT {
     }
   }
 
-  /** SPARK_HOME with jars/ linking the Maven Spark jars and a bin/spark-submit over them. */
-  private Path fakeSparkHome(Path providedClasspath) throws IOException {
+  /**
+   * SPARK_HOME with jars/ linking the Maven Spark jars (plus the slf4j and log4j jars a Spark
+   * distribution ships) and a bin/spark-submit over them.
+   */
+  private Path fakeSparkHome(Path providedClasspath, Path runtimeClasspath) throws IOException {
     Path home = tmp.resolve("spark-home");
     Path jars = Files.createDirectories(home.resolve("jars"));
-    for (String jar : Files.readString(providedClasspath).trim().split(":")) {
+    List<String> all = new ArrayList<>(List.of(Files.readString(providedClasspath).trim()
+        .split(":")));
+    for (String jar : Files.readString(runtimeClasspath).trim().split(":")) {
+      String name = Path.of(jar).getFileName().toString();
+      if (name.startsWith("slf4j-api") || name.startsWith("log4j-")) {
+        all.add(jar);
+      }
+    }
+    for (String jar : all) {
       Path j = Path.of(jar);
       Path link = jars.resolve(j.getFileName());
       if (!Files.exists(link)) {
@@ -153,9 +165,9 @@ class SubmitWrapperIT {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
-  private void waitForPort(int port, String logName) throws Exception {
+  private void waitForPort(int port, String logName, Process owner) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-    while (System.nanoTime() < deadline) {
+    while (System.nanoTime() < deadline && owner.isAlive()) {
       try (Socket s = new Socket()) {
         s.connect(new InetSocketAddress("127.0.0.1", port), 500);
         return;
