@@ -111,8 +111,8 @@ class SubmitWrapperIT {
   }
 
   /**
-   * SPARK_HOME with jars/ linking the Maven Spark jars (plus the slf4j and log4j jars a Spark
-   * distribution ships) and a bin/spark-submit over them.
+   * SPARK_HOME with jars/ linking the Maven Spark jars (plus the slf4j, log4j, netty and Jackson
+   * jars a Spark distribution ships) and a bin/spark-submit over them.
    */
   private Path fakeSparkHome(Path providedClasspath, Path runtimeClasspath) throws IOException {
     Path home = tmp.resolve("spark-home");
@@ -121,7 +121,10 @@ class SubmitWrapperIT {
         .split(":")));
     for (String jar : Files.readString(runtimeClasspath).trim().split(":")) {
       String name = Path.of(jar).getFileName().toString();
-      if (name.startsWith("slf4j-api") || name.startsWith("log4j-")) {
+      // Spark's own dependencies that the build resolved at compile scope (the AWS SDK pulls
+      // netty, flavor pulls Jackson): a Spark distribution ships them in jars/.
+      if (name.startsWith("slf4j-api") || name.startsWith("log4j-") || name.startsWith("netty-")
+          || name.startsWith("jackson-")) {
         all.add(jar);
       }
     }
