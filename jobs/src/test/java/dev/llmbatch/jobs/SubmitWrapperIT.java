@@ -142,6 +142,8 @@ class SubmitWrapperIT {
         + " -cp \"$SPARK_HOME/jars/*\" org.apache.spark.deploy.SparkSubmit \"$@\"\n");
     submit.toFile().setExecutable(true);
     Files.createDirectories(home.resolve("conf"));
+    // A RELEASE file marks a binary distribution: the launcher then takes jars/ as the classpath.
+    Files.writeString(home.resolve("RELEASE"), "Spark 4.1.1 (jars from the Maven build)\n");
     return home;
   }
 
@@ -153,6 +155,7 @@ class SubmitWrapperIT {
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().put("SPARK_HOME", sparkHome.toString());
+    pb.environment().put("SPARK_SCALA_VERSION", "2.13");
     pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
     pb.redirectErrorStream(true).redirectOutput(tmp.resolve(logName).toFile());
     started.add(pb.start());
