@@ -111,20 +111,21 @@ class SubmitWrapperIT {
   }
 
   /**
-   * SPARK_HOME with jars/ linking the Maven Spark jars (plus the slf4j, log4j, netty and Jackson
-   * jars a Spark distribution ships) and a bin/spark-submit over them.
+   * SPARK_HOME with jars/ linking the Maven Spark jars (and the Spark dependencies the build
+   * resolved at compile scope) and a bin/spark-submit over them.
    */
   private Path fakeSparkHome(Path providedClasspath, Path runtimeClasspath) throws IOException {
     Path home = tmp.resolve("spark-home");
     Path jars = Files.createDirectories(home.resolve("jars"));
     List<String> all = new ArrayList<>(List.of(Files.readString(providedClasspath).trim()
         .split(":")));
+    // Spark's own dependencies that the build resolved at compile scope (netty via the AWS SDK,
+    // Jackson and commons via flavor, ...) ship in a distribution's jars/ too; what only the
+    // shaded jar carries (our code, DJL, the AWS SDK, Jinjava, picocli) stays out.
+    List<String> ours = List.of("/dev/llmbatch/", "/ai/djl/", "/software/amazon/",
+        "/org/apache/hadoop/hadoop-aws/", "/com/hubspot/", "/info/picocli/", "/me/tongfei/");
     for (String jar : Files.readString(runtimeClasspath).trim().split(":")) {
-      String name = Path.of(jar).getFileName().toString();
-      // Spark's own dependencies that the build resolved at compile scope (the AWS SDK pulls
-      // netty, flavor pulls Jackson): a Spark distribution ships them in jars/.
-      if (name.startsWith("slf4j-api") || name.startsWith("log4j-") || name.startsWith("netty-")
-          || name.startsWith("jackson-")) {
+      if (ours.stream().noneMatch(jar::contains)) {
         all.add(jar);
       }
     }
