@@ -122,7 +122,7 @@ class SubmitWrapperIT {
     // Spark's own dependencies that the build resolved at compile scope (netty via the AWS SDK,
     // Jackson and commons via flavor, ...) ship in a distribution's jars/ too; what only the
     // shaded jar carries (our code, DJL, the AWS SDK, Jinjava, picocli) stays out.
-    List<String> ours = List.of("/dev/llmbatch/", "/ai/djl/", "/software/amazon/",
+    List<String> ours = List.of("/target/", "/dev/llmbatch/", "/ai/djl/", "/software/amazon/",
         "/org/apache/hadoop/hadoop-aws/", "/com/hubspot/", "/info/picocli/", "/me/tongfei/");
     for (String jar : Files.readString(runtimeClasspath).trim().split(":")) {
       if (ours.stream().noneMatch(jar::contains)) {
