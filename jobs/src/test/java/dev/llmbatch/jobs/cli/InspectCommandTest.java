@@ -126,7 +126,12 @@ class InspectCommandTest {
 
     Run demo = run("demo", "--output", tmp.resolve("demo").toString());
     assertEquals(0, demo.code(), demo.err());
-    assertTrue(demo.out().contains("layout:          PIPELINE"), demo.out());
+    // the README's first command: an embeddings job (real all-MiniLM-L6-v2) and a chat job
+    assertTrue(demo.out().contains("embeddings") && demo.out().contains("(8 rows, 0 errors)"),
+        demo.out());
     assertTrue(tmp.resolve("demo/model/MLmodel").toFile().isFile());
+    for (String job : new String[] {"embeddings", "chat"}) {
+      assertTrue(tmp.resolve("demo/" + job + "/_llm_batch_summary.json").toFile().isFile(), job);
+    }
   }
 }

@@ -28,6 +28,7 @@ class LogCommandTest {
 
   private Run run(Map<String, String> env, String... args) {
     CommandLine cmd = LlmBatchCli.commandLine();
+    cmd.getCommandSpec().removeSubcommand("log");
     cmd.addSubcommand("log", new LogCommand(env));
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();

@@ -28,6 +28,7 @@ class PersistCommandTest {
 
   private Run run(Map<String, String> env, String... args) {
     CommandLine cmd = LlmBatchCli.commandLine();
+    cmd.getCommandSpec().removeSubcommand("persist");
     cmd.addSubcommand("persist", new PersistCommand(env));
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
