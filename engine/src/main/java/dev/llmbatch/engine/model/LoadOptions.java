@@ -2,6 +2,7 @@ package dev.llmbatch.engine.model;
 
 import dev.llmbatch.engine.EngineException;
 import dev.llmbatch.engine.runtime.ComputeDtype;
+import java.nio.file.Path;
 
 /**
  * How to load a model.
@@ -10,8 +11,14 @@ import dev.llmbatch.engine.runtime.ComputeDtype;
  * @param dtype what to compute in (FP32 on CPU; FP16 only on a GPU)
  * @param threads libtorch intra-op threads; 0 = one per available core. Only the first engine start
  *     in a JVM sets it.
+ * @param peftDir a PEFT LoRA adapter folder merged into the weights at load, or null
  */
-public record LoadOptions(String device, ComputeDtype dtype, int threads) {
+public record LoadOptions(String device, ComputeDtype dtype, int threads, Path peftDir) {
+  /** Options without an adapter. */
+  public LoadOptions(String device, ComputeDtype dtype, int threads) {
+    this(device, dtype, threads, null);
+  }
+
   public LoadOptions {
     if (device == null || device.isBlank()) {
       device = "cpu";
@@ -31,6 +38,11 @@ public record LoadOptions(String device, ComputeDtype dtype, int threads) {
   /** FP32 on CPU with one thread per core. */
   public static LoadOptions cpu() {
     return new LoadOptions("cpu", ComputeDtype.FP32, 0);
+  }
+
+  /** These options with the LoRA adapter in {@code peftDir} (null for none) merged at load. */
+  public LoadOptions withPeft(Path peftDir) {
+    return new LoadOptions(device, dtype, threads, peftDir);
   }
 
   /** Threads to give libtorch: the option, or the available cores. */

@@ -94,6 +94,11 @@ record ModelParts(
       int[] eosIds = eosIds(gc, eos, tokenizer, logged);
       boolean cpu = options.device().trim().equalsIgnoreCase("cpu");
       if (isEmbeddings(logged, task)) {
+        if (logged.peftDir().isPresent()) {
+          throw new EngineException("Cannot load model " + logged.root() + ": it carries a PEFT"
+              + " adapter (" + logged.peftDir().get() + "), which llm-batch merges only into"
+              + " decoder LMs; merge it into the encoder's weights before logging");
+        }
         TorchRuntime.engine(options.threads());
         Encoder encoder = Encoders.load(logged.weightsDir(), TorchRuntime.device(options.device()),
             cpu ? ComputeDtype.FP32 : ComputeDtype.FP16);
@@ -107,7 +112,8 @@ record ModelParts(
         }
       } else {
         model = Architectures.loadCausalLm(logged.weightsDir(), new LoadOptions(options.device(),
-            cpu ? ComputeDtype.FP32 : ComputeDtype.FP16, options.threads()));
+            cpu ? ComputeDtype.FP32 : ComputeDtype.FP16, options.threads(),
+            logged.peftDir().orElse(null)));
       }
       String fingerprint = fingerprint(logged, model, options);
       return new ModelParts(name, task, fingerprint, tokenizer, template, noTemplate, vars, pt,

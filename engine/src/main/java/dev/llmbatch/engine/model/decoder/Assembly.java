@@ -7,6 +7,7 @@ import dev.llmbatch.engine.model.DecoderSpec;
 import dev.llmbatch.engine.model.LoadOptions;
 import dev.llmbatch.engine.model.layers.DecoderConfig;
 import dev.llmbatch.engine.runtime.TorchRuntime;
+import dev.llmbatch.engine.runtime.lora.LoraAdapter;
 import dev.llmbatch.flavor.FlavorException;
 import dev.llmbatch.flavor.safetensors.WeightFiles;
 import java.nio.file.Path;
@@ -24,9 +25,21 @@ final class Assembly {
     TorchRuntime.engine(options.effectiveThreads());
     Device device = TorchRuntime.device(options.device());
     NDManager manager = TorchRuntime.engine().newBaseManager(device);
-    try (WeightFiles files = WeightFiles.open(dir)) {
-      Checkpoint ck = new Checkpoint(files, manager, options.dtype(), config.architecture());
-      return builder.build(ck, manager);
+    try (WeightFiles files = WeightFiles.open(dir);
+        LoraAdapter adapter = options.peftDir() == null ? null
+            : LoraAdapter.open(options.peftDir())) {
+      Checkpoint ck = new Checkpoint(files, manager, options.dtype(), config.architecture(),
+          adapter);
+      DecoderModel model = builder.build(ck, manager);
+      if (adapter != null) {
+        try {
+          adapter.checkAllApplied(); // every adapted weight merged, or the model is not served
+        } catch (RuntimeException e) {
+          model.close();
+          throw e;
+        }
+      }
+      return model;
     } catch (FlavorException e) {
       manager.close();
       throw new EngineException("Cannot load " + config.architecture() + " from " + dir + ": "

@@ -22,10 +22,11 @@ final class Checkpoint {
   private long matmulParameters;
   private long bytes;
 
+  /** {@code adapter} (may be null): a LoRA adapter merged into each weight it targets. */
   Checkpoint(WeightFiles files, NDManager manager, dev.llmbatch.engine.runtime.ComputeDtype dtype,
-      String architecture) {
+      String architecture, dev.llmbatch.engine.runtime.lora.LoraAdapter adapter) {
     this.files = files;
-    this.weights = new Weights(files, manager, dtype);
+    this.weights = new Weights(files, manager, dtype, adapter);
     this.architecture = architecture;
   }
 

@@ -6,6 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmbatch.engine.model.Architectures;
+import dev.llmbatch.engine.model.CausalLm;
+import dev.llmbatch.engine.model.KvCache;
+import dev.llmbatch.engine.model.LoadOptions;
+import dev.llmbatch.engine.model.StepInput;
 import dev.llmbatch.engine.runtime.ComputeDtype;
 import dev.llmbatch.engine.runtime.TorchRuntime;
 import dev.llmbatch.engine.runtime.Weights;
@@ -104,6 +109,35 @@ class LoraFlavorTest {
       assertArrayEquals(bf16(files.data(k), 8 * 16), weights.get(k).toFloatArray(), 0f);
       lora.checkAllApplied();
       assertTrue(lora.unapplied().isEmpty());
+
+      // End to end: the decoder loaded with the flavor's adapter computes exactly what a plain
+      // checkpoint holding W + B·A·scale (written out here) computes, and differs from the base.
+      Path merged = Files.createDirectories(tmp.resolve("merged"));
+      Files.copy(model.weightsDir().resolve("config.json"), merged.resolve("config.json"));
+      Map<String, Tensor> all = new LinkedHashMap<>();
+      for (String name : files.tensors().keySet()) {
+        long[] shape = files.info(name).shape();
+        all.put(name, Tensor.f32(shape, weights.get(name).toFloatArray()));
+      }
+      SafetensorsWriter.write(merged.resolve("model.safetensors"), all, Map.of("format", "pt"));
+      LoadOptions cpu = new LoadOptions("cpu", ComputeDtype.FP32, 1);
+      int[] prompt = {1, 5, 9, 2, 7};
+      float[] adapted = lastLogits(model.weightsDir(), cpu.withPeft(model.peftDir().get()), prompt);
+      float[] reference = lastLogits(merged, cpu, prompt);
+      float[] base = lastLogits(model.weightsDir(), cpu, prompt);
+      assertArrayEquals(reference, adapted, 1e-4f);
+      double diff = 0;
+      for (int i = 0; i < base.length; i++) {
+        diff = Math.max(diff, Math.abs(base[i] - adapted[i]));
+      }
+      assertTrue(diff > 1e-3, "the adapter must change the logits, max |Δ| = " + diff);
+    }
+  }
+
+  private static float[] lastLogits(Path dir, LoadOptions options, int[] prompt) {
+    try (CausalLm lm = Architectures.loadCausalLm(dir, options);
+        KvCache cache = lm.allocateCache(1, 16)) {
+      return lm.step(cache, List.of(new StepInput(0, 0, prompt)))[0];
     }
   }
 
