@@ -2,6 +2,8 @@ package dev.llmbatch.engine.model.encoder;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
+import dev.llmbatch.engine.model.layers.LayerNorm;
+import dev.llmbatch.engine.model.layers.Linear;
 
 /**
  * One post-LN transformer encoder layer, shared by BERT, RoBERTa and MPNet (they differ only in
@@ -30,7 +32,7 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
     long h = x.getShape().get(2);
     long d = h / numHeads;
     // self-attention
-    NDArray qkvOut = qkv.forward(x); // (B, T, 3H)
+    NDArray qkvOut = qkv.apply(x); // (B, T, 3H)
     NDArray heads = qkvOut.reshape(b, t, 3, numHeads, d).transpose(2, 0, 3, 1, 4); // (3, B, nh, T, d)
     NDArray q = heads.get(0); // (B, nh, T, d)
     NDArray k = heads.get(1);
@@ -39,10 +41,10 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
     NDArray probs = scores.addi(bias).softmax(-1);
     NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, h); // (B, T, H)
     // residual connection, then LayerNorm (post-LN)
-    NDArray attended = attnNorm.forward(attnOut.forward(ctx).addi(x));
+    NDArray attended = attnNorm.apply(attnOut.apply(ctx).addi(x));
     // MLP
-    NDArray inner = activation(intermediate.forward(attended)); // (B, T, I)
-    return outNorm.forward(output.forward(inner).addi(attended)); // (B, T, H)
+    NDArray inner = activation(intermediate.apply(attended)); // (B, T, I)
+    return outNorm.apply(output.apply(inner).addi(attended)); // (B, T, H)
   }
 
   private NDArray activation(NDArray x) {
@@ -60,7 +62,7 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
 
   /** Matmul parameters of this layer. */
   long matmulParameters() {
-    return qkv.matmulParameters() + attnOut.matmulParameters() + intermediate.matmulParameters()
-        + output.matmulParameters();
+    return qkv.weight().size() + attnOut.weight().size() + intermediate.weight().size()
+        + output.weight().size();
   }
 }

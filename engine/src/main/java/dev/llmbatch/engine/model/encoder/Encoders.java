@@ -8,6 +8,8 @@ import ai.djl.ndarray.NDManager;
 import dev.llmbatch.engine.EngineException;
 import dev.llmbatch.engine.model.Encoder;
 import dev.llmbatch.engine.model.EncoderSpec;
+import dev.llmbatch.engine.model.layers.LayerNorm;
+import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.runtime.ComputeDtype;
 import dev.llmbatch.engine.runtime.TorchRuntime;
 import dev.llmbatch.engine.runtime.Weights;

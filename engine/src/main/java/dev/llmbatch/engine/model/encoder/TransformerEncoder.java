@@ -9,6 +9,8 @@ import dev.llmbatch.engine.EngineException;
 import dev.llmbatch.engine.model.Encoder;
 import dev.llmbatch.engine.model.EncoderSpec;
 import dev.llmbatch.engine.model.Pooling;
+import dev.llmbatch.engine.model.layers.LayerNorm;
+import dev.llmbatch.engine.model.layers.Linear;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -103,7 +105,7 @@ final class TransformerEncoder implements Encoder {
     try (NDManager m = manager.newSubManager()) {
       Batch in = Batch.of(batch, config, m);
       NDArray cls = forward(in, m).get(":, 0, :"); // (B, H)
-      return split(pooler.forward(cls).tanh().toType(DataType.FLOAT32, false).toFloatArray(),
+      return split(pooler.apply(cls).tanh().toType(DataType.FLOAT32, false).toFloatArray(),
           batch.size());
     }
   }
@@ -118,7 +120,7 @@ final class TransformerEncoder implements Encoder {
     if (tokenTypeEmbedding != null) {
       x = x.addi(tokenTypeEmbedding); // all inputs are single segments: token_type_ids = 0
     }
-    x = embeddingsNorm.forward(x);
+    x = embeddingsNorm.apply(x);
     // additive key mask (B, 1, 1, T): 0 for real tokens, MASKED for padding
     NDArray bias = in.mask().toType(x.getDataType(), false).neg().add(1).muli(MASKED)
         .reshape(b, 1, 1, t);

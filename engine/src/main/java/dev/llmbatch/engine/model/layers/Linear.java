@@ -22,6 +22,11 @@ public final class Linear {
     return weight;
   }
 
+  /** The bias (out), or null. */
+  public NDArray bias() {
+    return bias;
+  }
+
   /** Parameters held (weight and bias). */
   public long parameters() {
     return weight.size() + (bias == null ? 0 : bias.size());
