@@ -127,10 +127,12 @@ public final class FlavorFixtures {
     return root;
   }
 
-  /** Writes the real bert-base-uncased tokenizer files (from bert-tiny) into {@code dir}. */
+  /**
+   * Writes the real bert-base-uncased tokenizer files (from bert-tiny) into {@code dir}. No
+   * vocab.txt: tokenizer.json holds the same vocabulary and is all the engine reads.
+   */
   public static Path bertTokenizer(Path dir) {
-    for (String f : List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-        "vocab.txt")) {
+    for (String f : List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")) {
       copyResource(RES + "bert-tiny-tokenizer/" + f, dir.resolve(f));
     }
     return dir;
