@@ -8,6 +8,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.Set;
 
 /**
@@ -34,7 +35,9 @@ public final class Scheduler {
   private final ChoiceText.Factory texts;
   private final Deque<Sequence> waiting = new ArrayDeque<>();
   private final Set<Sequence> running = new LinkedHashSet<>(); // admission order
-  private final Deque<Integer> freeSlots = new ArrayDeque<>();
+  // lowest free slot first: live sequences stay packed at the low slots, so a decode step's rows
+  // are (nearly) consecutive and read the KV cache as a view (see model.layers.StepPlan)
+  private final PriorityQueue<Integer> freeSlots = new PriorityQueue<>();
   private final Map<GenerationRequest, RequestState> states = new IdentityHashMap<>();
   private long reservedTokens;
 

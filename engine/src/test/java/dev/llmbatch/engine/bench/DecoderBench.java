@@ -120,8 +120,58 @@ public final class DecoderBench {
           System.out.printf("decode batch %2d: %.0f tokens/s (step %.2f ms), roofline %.0f"
               + " tokens/s -> %.0f%% of roofline%n", b, b / step, step * 1e3, bound,
               100 * (b / step) / bound);
+          double gemm = gemmsAlone(dir, b, quick ? 5 : 9);
+          System.out.printf("  its linears alone (libtorch linear, same shapes, own weights):"
+              + " %.2f ms -> %.0f%% of roofline; the rest of the step %.2f ms%n", gemm * 1e3,
+              100 * (b / gemm) / bound, (step - gemm) * 1e3);
         }
       }
+    }
+  }
+
+  /**
+   * Median seconds of one decode step's matrix products alone — every layer's q/k/v, o, gate/up
+   * and down projections and the LM head, each {@code libtorch linear} over its own random weight
+   * of the model's shape (so weights stream from memory as in the step) on {@code b} rows: the
+   * ceiling any step built on libtorch's matmul can reach, whatever the rest costs.
+   */
+  private static double gemmsAlone(Path dir, int b, int runs) {
+    var cfg = Architectures.readConfig(dir);
+    long h = cfg.get("hidden_size").asLong();
+    long heads = cfg.get("num_attention_heads").asLong();
+    long kvHeads = cfg.path("num_key_value_heads").asLong(heads);
+    long d = cfg.path("head_dim").asLong(h / heads);
+    long ffn = cfg.get("intermediate_size").asLong();
+    long vocab = cfg.get("vocab_size").asLong();
+    int layers = cfg.get("num_hidden_layers").asInt();
+    List<long[]> shapes = new ArrayList<>(); // (out, in)
+    for (int i = 0; i < layers; i++) {
+      shapes.add(new long[] {(heads + 2 * kvHeads) * d, h});
+      shapes.add(new long[] {h, heads * d});
+      shapes.add(new long[] {2 * ffn, h});
+      shapes.add(new long[] {h, ffn});
+    }
+    shapes.add(new long[] {vocab, h});
+    try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager(
+        ai.djl.Device.cpu(), "PyTorch")) {
+      List<ai.djl.ndarray.NDArray> ws = new ArrayList<>();
+      List<ai.djl.ndarray.NDArray> xs = new ArrayList<>();
+      for (long[] sh : shapes) {
+        ws.add(m.randomNormal(new ai.djl.ndarray.types.Shape(sh[0], sh[1])));
+        xs.add(m.randomNormal(new ai.djl.ndarray.types.Shape(b, sh[1])));
+      }
+      double[] t = new double[runs];
+      for (int r = -2; r < runs; r++) {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < ws.size(); i++) {
+          ai.djl.ndarray.NDArray x = xs.get(i);
+          x.getNDArrayInternal().linear(x, ws.get(i), null).singletonOrThrow().close();
+        }
+        if (r >= 0) {
+          t[r] = (System.nanoTime() - t0) / 1e9;
+        }
+      }
+      return median(t);
     }
   }
 

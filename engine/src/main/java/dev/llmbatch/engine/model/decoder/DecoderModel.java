@@ -15,6 +15,7 @@ import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.model.layers.Norm;
 import dev.llmbatch.engine.model.layers.RotaryEmbedding;
 import dev.llmbatch.engine.model.layers.StepBatch;
+import dev.llmbatch.engine.model.layers.StepPlan;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.List;
@@ -77,8 +78,9 @@ public final class DecoderModel implements CausalLm {
   public float[][] step(KvCache kvCache, List<StepInput> inputs) {
     SlotKvCache cache = check(kvCache, inputs);
     try (NDManager m = manager.newSubManager()) {
-      StepBatch s = new StepBatch(m, inputs, cache.capacity(), cache.kvHeads(), cache.trashRow(),
-          rotary, windows, dtype);
+      StepPlan plan = StepPlan.of(inputs);
+      StepBatch s = new StepBatch(m, plan.rows(), plan.inert(), plan.reported(),
+          cache.capacity(), cache.kvHeads(), cache.trashRow(), rotary, windows, dtype);
       // token embeddings (B·T, hidden) → (B, T, hidden)
       NDArray x = embedTokens.get(m, new NDIndex("{}", s.tokenIds))
           .reshape(s.b, s.t, config.hiddenSize());
@@ -93,9 +95,11 @@ public final class DecoderModel implements CausalLm {
       }
       // the decoder blocks
       for (int i = 0; i < layers.length; i++) {
-        x = layers[i].forward(x, s, cache.keys(i), cache.values(i));
+        x = layers[i].forward(x, s, cache.keys(i), cache.values(i), cache.keySlots(i),
+            cache.valueSlots(i));
       }
-      // only each row's last new token reaches the norm and the LM head: (B, hidden)
+      // only each input's last new token reaches the norm and the LM head, in input order:
+      // (inputs, hidden); placeholder rows are dropped here
       NDArray last = x.reshape((long) s.b * s.t, config.hiddenSize())
           .get(m, new NDIndex("{}", s.lastRows));
       NDArray logits = lmHead.apply(finalNorm.apply(last)); // (B, V)
@@ -106,7 +110,7 @@ public final class DecoderModel implements CausalLm {
       if (logits.getDataType() != DataType.FLOAT32) {
         logits = logits.toType(DataType.FLOAT32, false);
       }
-      return rows(logits, s.b);
+      return rows(logits, inputs.size());
     } catch (EngineException e) {
       throw e;
     } catch (RuntimeException e) {

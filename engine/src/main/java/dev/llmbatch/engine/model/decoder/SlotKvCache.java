@@ -2,6 +2,7 @@ package dev.llmbatch.engine.model.decoder;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.model.KvCache;
@@ -20,6 +21,8 @@ public final class SlotKvCache implements KvCache {
   private final int kvHeads;
   private final NDArray[] keys; // per layer (S·Hkv·C + 1, D)
   private final NDArray[] values;
+  private final NDArray[] keySlots; // per layer, views (S, Hkv, C, D) of keys / values
+  private final NDArray[] valueSlots;
   private final long bytes;
 
   SlotKvCache(DecoderModel owner, NDManager parent, int layers, int slots, int capacity,
@@ -32,9 +35,15 @@ public final class SlotKvCache implements KvCache {
     this.keys = new NDArray[layers];
     this.values = new NDArray[layers];
     Shape shape = new Shape((long) slots * kvHeads * capacity + 1, headDim);
+    this.keySlots = new NDArray[layers];
+    this.valueSlots = new NDArray[layers];
+    NDIndex body = new NDIndex(":{}", shape.get(0) - 1);
     for (int i = 0; i < layers; i++) {
       keys[i] = manager.zeros(shape, dtype);
       values[i] = manager.zeros(shape, dtype);
+      // views (no copy) over all rows but the trash row: (S, Hkv, C, D)
+      keySlots[i] = keys[i].get(body).reshape(slots, kvHeads, capacity, headDim);
+      valueSlots[i] = values[i].get(body).reshape(slots, kvHeads, capacity, headDim);
     }
     this.bytes = 2L * layers * shape.size() * dtype.getNumOfBytes();
   }
@@ -49,6 +58,14 @@ public final class SlotKvCache implements KvCache {
 
   NDArray values(int layer) {
     return values[layer];
+  }
+
+  NDArray keySlots(int layer) {
+    return keySlots[layer];
+  }
+
+  NDArray valueSlots(int layer) {
+    return valueSlots[layer];
   }
 
   int kvHeads() {

@@ -54,6 +54,15 @@ public final class Attention {
    * valueCache} (rows × D) first, then reads each row's prefix back.
    */
   public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache) {
+    return forward(x, s, keyCache, valueCache, slotView(keyCache, s), slotView(valueCache, s));
+  }
+
+  /**
+   * As {@link #forward(NDArray, StepBatch, NDArray, NDArray)}, given also the caches' (S, Hkv, C,
+   * D) views over their first S·Hkv·C rows (the KV cache keeps them, so a step makes none).
+   */
+  public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache,
+      NDArray keySlots, NDArray valueSlots) {
     int b = s.b;
     int t = s.t;
     int l = s.l;
@@ -89,13 +98,15 @@ public final class Attention {
     NDIndex write = new NDIndex("{}", s.writeRows);
     keyCache.set(write, k.reshape(-1, d)); // (B·T·Hkv, D)
     valueCache.set(write, v.reshape(-1, d));
-    // gather each row's keys/values 0..L−1: (B·Hkv·L, D) → (B, Hkv, L, D)
-    NDIndex read = new NDIndex("{}", s.readRows);
-    NDArray keys = keyCache.get(s.manager, read).reshape(b, kvHeads, l, d);
-    NDArray values = valueCache.get(s.manager, read).reshape(b, kvHeads, l, d);
-    // queries grouped under their KV head: (B, T, Hkv, G, D) → (B, Hkv, G·T, D)
-    NDArray qg = q.muli(scale).reshape(b, t, kvHeads, g, d).transpose(0, 2, 3, 1, 4)
-        .reshape(b, kvHeads, (long) g * t, d);
+    // each row's keys/values 0..L−1 (B, Hkv, L, D): a view when the rows hold consecutive slots
+    NDArray keys = keySlots.get(s.manager, s.kvRead);
+    NDArray values = valueSlots.get(s.manager, s.kvRead);
+    // queries grouped under their KV head: (B, T, Hkv, G, D) → (B, Hkv, G·T, D); with one new
+    // token per row that is a plain reshape (query head h = kv·G + g), no transposed copy
+    NDArray qg = t == 1
+        ? q.muli(scale).reshape(b, kvHeads, g, d)
+        : q.muli(scale).reshape(b, t, kvHeads, g, d).transpose(0, 2, 3, 1, 4)
+            .reshape(b, kvHeads, (long) g * t, d);
     NDArray scores = qg.matMul(keys.transpose(0, 1, 3, 2)); // (B, Hkv, G·T, L)
     if (softcap > 0) {
       scores = scores.divi(softcap).tanh().muli(softcap);
@@ -104,8 +115,17 @@ public final class Attention {
     NDArray probs = softmax(scores).reshape(b, kvHeads, (long) g * t, l);
     NDArray out = probs.matMul(values); // (B, Hkv, G·T, D)
     // back to (B, T, H·D): (B, Hkv, G, T, D) → (B, T, Hkv, G, D)
-    out = out.reshape(b, kvHeads, g, t, d).transpose(0, 3, 1, 2, 4).reshape(b, t, (long) heads * d);
+    out = t == 1
+        ? out.reshape(b, 1, (long) heads * d)
+        : out.reshape(b, kvHeads, g, t, d).transpose(0, 3, 1, 2, 4).reshape(b, t, (long) heads * d);
     return o.apply(out); // (B, T, hidden)
+  }
+
+  /** The (S, Hkv, C, D) view over a cache's first S·Hkv·C rows (the last row is the trash row). */
+  public NDArray slotView(NDArray cache, StepBatch s) {
+    long rows = cache.getShape().get(0) - 1;
+    return cache.get(s.manager, new NDIndex(":{}", rows))
+        .reshape(rows / ((long) kvHeads * s.capacity), kvHeads, s.capacity, headDim);
   }
 
   /** Softmax over keys, in float32 whatever the compute dtype (as HF's eager attention). */

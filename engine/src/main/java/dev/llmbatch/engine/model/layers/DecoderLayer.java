@@ -26,8 +26,16 @@ public final class DecoderLayer {
 
   /** x (B, T, hidden) → (B, T, hidden). */
   public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache) {
+    return forward(x, s, keyCache, valueCache, attention.slotView(keyCache, s),
+        attention.slotView(valueCache, s));
+  }
+
+  /** As above, with the caches' (S, Hkv, C, D) slot views (see {@link Attention}). */
+  public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache,
+      NDArray keySlots, NDArray valueSlots) {
     // self-attention with residual connection
-    NDArray a = attention.forward(inputNorm.apply(x), s, keyCache, valueCache);
+    NDArray a = attention.forward(inputNorm.apply(x), s, keyCache, valueCache, keySlots,
+        valueSlots);
     if (postAttentionNorm != null) {
       a = postAttentionNorm.apply(a);
     }

@@ -2,6 +2,7 @@ package dev.llmbatch.engine.model.layers;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.model.StepInput;
@@ -11,62 +12,84 @@ import java.util.Map;
 
 /**
  * What every layer of one ragged step shares, computed once in Java: new tokens padded to (B, T)
- * with per-row positions, the KV-cache rows each new token writes and each row reads, additive
- * causal (+ sliding-window) masks, and the rotary cos/sin. All arrays belong to the step's manager.
+ * with per-row positions, the KV-cache rows each new token writes, how each row's cached prefix is
+ * read, additive causal (+ sliding-window) masks, and the rotary cos/sin. All arrays belong to the
+ * step's manager.
  *
  * <p>KV-cache layout per layer: rows of head_dim floats, row {@code ((slot·Hkv + h)·C + pos)}, plus
- * one trash row at the end that padding tokens write to.
+ * one trash row at the end that padding tokens write to. Its first S·Hkv·C rows are therefore a
+ * (S, Hkv, C, D) tensor: when the step's rows hold consecutive slots in order, every layer reads
+ * its keys and values as a <em>view</em> {@code [s0:s0+B, :, :L]} of it, with no copy; otherwise
+ * it gathers the B slots (one index on the slot axis). {@link StepPlan} orders rows by slot
+ * and fills small slot gaps with inert rows so that decode steps take the view.
+ *
+ * <p>An inert row ({@code inert[i]}) is a placeholder for a slot that does not step: it writes
+ * to the trash row, attends to key 0 only and its output is ignored, so it never changes the
+ * slot's cache.
  */
 public final class StepBatch {
   public final NDManager manager;
   public final int b; // rows
   public final int t; // padded new tokens per row
-  public final int l; // keys gathered per row: max(startPos + len)
+  public final int l; // keys read per row: max(startPos + len)
+  public final int capacity; // C, tokens per slot in the KV cache
   public final int[] lengths; // new tokens per row
   public final int[] positions; // (B·T) position of each (padded) new token
   public final NDArray tokenIds; // (B·T) int64, padding = the row's last token
   public final NDArray writeRows; // (B·T·Hkv) int64 cache rows
-  public final NDArray readRows; // (B·Hkv·L) int64 cache rows
-  public final NDArray lastRows; // (B) int64 index of each row's last new token in B·T
+  public final NDIndex kvRead; // on (S, Hkv, C, D): slice [s0:s0+B, :, :L] or gather [slots, :, :L]
+  public final boolean contiguous; // kvRead is a view
+  public final NDArray lastRows; // (R) index in B·T of each reported row's last new token
   public final NDArray cos; // (B, T, 1, R) or null
   public final NDArray sinSigned; // (B, T, 1, R) or null
   private final DataType dtype;
   private final Map<Integer, NDArray> masks = new HashMap<>(); // window → (B, 1, 1, T, L)
 
-  /**
-   * Plans a step. {@code capacity} is C, {@code kvHeads} Hkv, {@code trashRow} the cache's last
-   * row, {@code windows} the distinct per-layer windows (0 = full), {@code dtype} the compute
-   * type of masks and cos/sin.
-   */
+  /** A step whose rows are {@code inputs} as given, every one reported in that order. */
   public StepBatch(NDManager manager, List<StepInput> inputs, int capacity, int kvHeads,
       long trashRow, RotaryEmbedding rotary, int[] windows, DataType dtype) {
+    this(manager, inputs, null, null, capacity, kvHeads, trashRow, rotary, windows, dtype);
+  }
+
+  /**
+   * Plans a step. {@code inert} marks placeholder rows (null: none); {@code reported} lists the
+   * rows whose last-token output {@link #lastRows} selects, in the caller's order (null: all rows
+   * in order). {@code capacity} is C, {@code kvHeads} Hkv, {@code trashRow} the cache's last row
+   * (= S·Hkv·C), {@code windows} the distinct per-layer windows (0 = full), {@code dtype} the
+   * compute type of masks and cos/sin.
+   */
+  public StepBatch(NDManager manager, List<StepInput> inputs, boolean[] inert, int[] reported,
+      int capacity, int kvHeads, long trashRow, RotaryEmbedding rotary, int[] windows,
+      DataType dtype) {
     this.manager = manager;
     this.dtype = dtype;
     this.b = inputs.size();
+    this.capacity = capacity;
     int maxT = 0;
     int maxL = 0;
     lengths = new int[b];
+    boolean consecutive = true;
     for (int i = 0; i < b; i++) {
       StepInput in = inputs.get(i);
       lengths[i] = in.tokens().length;
       maxT = Math.max(maxT, lengths[i]);
       maxL = Math.max(maxL, in.startPos() + lengths[i]);
+      consecutive &= i == 0 || in.slot() == inputs.get(i - 1).slot() + 1;
     }
     this.t = maxT;
     this.l = maxL;
     positions = new int[b * t];
     long[] ids = new long[b * t];
     long[] write = new long[b * t * kvHeads];
-    long[] read = new long[b * kvHeads * l];
-    long[] last = new long[b];
     for (int i = 0; i < b; i++) {
       StepInput in = inputs.get(i);
       int[] tok = in.tokens();
+      boolean dead = inert != null && inert[i];
       long slotBase = (long) in.slot() * kvHeads * capacity;
       for (int j = 0; j < t; j++) {
-        boolean real = j < tok.length;
+        boolean real = j < tok.length && !dead;
         // padding repeats the row's last token at its position: its mask row is never empty
-        int k = real ? j : tok.length - 1;
+        int k = j < tok.length ? j : tok.length - 1;
         ids[i * t + j] = tok[k];
         positions[i * t + j] = in.startPos() + k;
         for (int h = 0; h < kvHeads; h++) {
@@ -74,19 +97,24 @@ public final class StepBatch {
               ? slotBase + (long) h * capacity + in.startPos() + j : trashRow;
         }
       }
-      for (int h = 0; h < kvHeads; h++) {
-        long base = slotBase + (long) h * capacity;
-        int o = (i * kvHeads + h) * l;
-        for (int j = 0; j < l; j++) {
-          read[o + j] = base + j;
-        }
-      }
-      last[i] = (long) i * t + tok.length - 1;
+    }
+    int[] rows = reported != null ? reported : java.util.stream.IntStream.range(0, b).toArray();
+    long[] last = new long[rows.length];
+    for (int r = 0; r < rows.length; r++) {
+      int i = rows[r];
+      last[r] = (long) i * t + lengths[i] - 1;
     }
     tokenIds = manager.create(ids);
     writeRows = manager.create(write);
-    readRows = manager.create(read);
     lastRows = manager.create(last);
+    contiguous = consecutive;
+    if (consecutive) {
+      long s0 = inputs.get(0).slot();
+      kvRead = new NDIndex("{}:{}, :, :{}", s0, s0 + b, l);
+    } else {
+      long[] slots = inputs.stream().mapToLong(StepInput::slot).toArray();
+      kvRead = new NDIndex("{}, :, :{}", manager.create(slots), l);
+    }
     for (int w : windows) {
       masks.computeIfAbsent(w, this::buildMask);
     }

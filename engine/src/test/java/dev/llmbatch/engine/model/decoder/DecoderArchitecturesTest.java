@@ -105,6 +105,17 @@ class DecoderArchitecturesTest {
             close(alone(m, d), r[1], type + " chunked prefill");
           }
         }
+        // decode in slots 3 and 1 only: slot 2 between them gets an inert placeholder row (the
+        // step reads the cache as one view) that must leave c's cached keys untouched
+        int x = tokens(6, 1)[0];
+        int y = tokens(7, 1)[0];
+        int z = tokens(8, 1)[0];
+        float[][] gap = m.step(cache, List.of(new StepInput(3, posA, new int[] {x}),
+            new StepInput(1, b.length, new int[] {y})));
+        close(alone(m, concat(concat(a, more), new int[] {x})), gap[0], type + " gap row a");
+        close(alone(m, concat(b, new int[] {y})), gap[1], type + " gap row b");
+        float[] afterGap = m.step(cache, List.of(new StepInput(2, c.length, new int[] {z})))[0];
+        close(alone(m, concat(c, new int[] {z})), afterGap, type + " slot beside a placeholder");
         // a slot is reused from position 0 by a new sequence: nothing of the old one leaks in
         float[] reused = m.step(cache, List.of(new StepInput(3, 0, c)))[0];
         close(alone(m, c), reused, type + " reused slot");
