@@ -84,6 +84,12 @@ fi
 [[ -n "$jars" ]] && spark_args+=(--jars "$jars")
 [[ -n "$files" ]] && spark_args+=(--files "$files")
 
+# On AMD CPUs the driver JVM (and so local[*] executors) gets oneMKL's AVX-512 kernels; executors
+# on other hosts need spark.executorEnv.LD_PRELOAD pointing at the library there (README, "CPU speed").
+# shellcheck source=mkl-amd-shim.sh
+source "$(dirname "${BASH_SOURCE[0]}")/mkl-amd-shim.sh"
+mkl_amd_shim
+
 # DJL never downloads: libtorch comes from the jar above or PYTORCH_LIBRARY_PATH.
 spark_args+=(--conf "spark.driver.extraJavaOptions=-Dai.djl.offline=true"
              --conf "spark.executor.extraJavaOptions=-Dai.djl.offline=true")

@@ -46,8 +46,33 @@ public final class TorchRuntime {
         LOG.info("DJL {} engine {} started (offline={}, threads={})", engine.getEngineName(),
             engine.getVersion(), System.getProperty("ai.djl.offline"),
             System.getProperty("ai.djl.pytorch.num_threads", "default"));
+        logMklDispatch();
       }
       return engine;
+    }
+  }
+
+  /**
+   * Says once which oneMKL kernels libtorch's CPU matmuls get: on an AMD CPU, oneMKL takes its
+   * AVX2 path unless submit-scripts/mkl-amd-shim.c is preloaded (about half the sgemm speed on
+   * the AVX-512 EPYC we measure on; docs/benchmarks.md).
+   */
+  private static void logMklDispatch() {
+    String preload = System.getenv("LD_PRELOAD");
+    boolean shim = preload != null && preload.contains("mklamdshim");
+    boolean amd;
+    try (java.util.stream.Stream<String> lines =
+        java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+      amd = lines.anyMatch(l -> l.startsWith("vendor_id") && l.contains("AuthenticAMD"));
+    } catch (java.io.IOException | java.io.UncheckedIOException | SecurityException e) {
+      return; // not Linux: nothing to say
+    }
+    if (amd && shim) {
+      LOG.info("oneMKL AMD shim preloaded: libtorch's CPU matmuls use oneMKL's AVX-512 kernels");
+    } else if (amd) {
+      LOG.info("AMD CPU without the oneMKL shim: libtorch's CPU matmuls run oneMKL's AVX2 kernels"
+          + " (about half speed); start through submit-scripts/llm-batch, or preload"
+          + " submit-scripts/mkl-amd-shim.c (README, \"CPU speed\")");
     }
   }
 
