@@ -27,7 +27,7 @@ class OnnxParityTest {
   @ParameterizedTest
   @EnumSource(RealEncoders.Model.class)
   void engineMatchesOnnxRuntime(RealEncoders.Model model) throws Exception {
-    List<String> sentences = RealEncoders.sentences();
+    List<String> sentences = RealEncoders.sentences(model);
     assertTrue(sentences.size() >= 50);
     Pooling pooling = model.pooling == dev.llmbatch.flavor.hf.PoolingMode.CLS ? Pooling.CLS
         : Pooling.MEAN;
