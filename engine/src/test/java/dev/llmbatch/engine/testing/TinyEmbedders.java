@@ -77,8 +77,7 @@ public final class TinyEmbedders {
    */
   public static Path qwen3EmbeddingFlavor(Path dir) {
     try {
-      Path causal = TinyDecoders.chatFlavor(Files.createTempDirectory("llmbatch-qwen3-causal"),
-          "qwen3");
+      Path causal = TinyDecoders.chatFlavor(dir.resolve("causal-source"), "qwen3");
       Path model = bareModel(causal.resolve("model"), dir.resolve("model"), "Qwen3Model");
       write(model.resolve("modules.json"), "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\","
           + " \"type\": \"sentence_transformers.models.Transformer\"}, {\"idx\": 1, \"name\": \"1\","
@@ -115,6 +114,7 @@ public final class TinyEmbedders {
                                                   "tokens": ["<|endoftext|>"]}}}]}
           """));
       JSON.writeValue(tok.resolve("tokenizer.json").toFile(), tj);
+      delete(causal);
       write(dir.resolve("MLmodel"), """
           artifact_path: model
           flavors:
@@ -141,6 +141,14 @@ public final class TinyEmbedders {
       return dir;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void delete(Path tree) throws IOException {
+    try (java.util.stream.Stream<Path> walk = Files.walk(tree)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
     }
   }
 
