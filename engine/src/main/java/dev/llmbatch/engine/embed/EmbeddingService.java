@@ -62,7 +62,10 @@ public final class EmbeddingService {
    */
   public static EmbeddingService create(Encoder encoder, TokenEncoder tokenizer, Path modelDir,
       PoolingChoice.Overrides overrides, TokenBudgetBatcher batcher) {
-    PoolingChoice c = PoolingChoice.resolve(modelDir, encoder.spec().maxPositions(), overrides);
+    boolean decoder = dev.llmbatch.engine.model.Architectures.CAUSAL_LM_TYPES
+        .contains(encoder.spec().modelType());
+    PoolingChoice c = PoolingChoice.resolve(modelDir, encoder.spec().maxPositions(), overrides,
+        decoder ? dev.llmbatch.engine.model.Pooling.LASTTOKEN : dev.llmbatch.engine.model.Pooling.MEAN);
     LOG.info("Embeddings with {}: {}", encoder.spec().architecture(), c);
     return new EmbeddingService(encoder, tokenizer, c, batcher);
   }

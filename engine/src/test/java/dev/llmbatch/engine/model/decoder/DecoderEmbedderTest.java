@@ -9,6 +9,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmbatch.engine.EngineException;
+import dev.llmbatch.engine.embed.EmbeddingService;
+import dev.llmbatch.engine.embed.PoolingChoice;
+import dev.llmbatch.engine.embed.TokenBudgetBatcher;
+import dev.llmbatch.engine.embed.TokenEncoder;
 import dev.llmbatch.engine.model.Architectures;
 import dev.llmbatch.engine.model.CausalLm;
 import dev.llmbatch.engine.model.Encoder;
@@ -134,6 +138,39 @@ class DecoderEmbedderTest {
       assertTrue(e.getMessage().contains("outside the vocabulary"), e.getMessage());
       assertEquals(TinyDecoders.VOCAB, emb.spec().vocabSize());
       assertEquals(48, emb.spec().hiddenSize());
+    }
+  }
+
+  /**
+   * EmbeddingService over a decoder with no sentence-transformers files: last-token + L2 by
+   * default, rows batched by token budget and returned in input order, each the embedder's vector
+   * of the tokenizer's ids (which end with an appended "EOS", id 95, as Qwen3-Embedding's do).
+   */
+  @Test
+  void embeddingServiceDefaultsToLastTokenForDecoders() {
+    Path dir = TinyDecoders.write("qwen3", tmp.resolve("svc"));
+    TokenEncoder tok = text -> {
+      int[] ids = new int[text.length() + 1];
+      for (int i = 0; i < text.length(); i++) {
+        ids[i] = 1 + text.charAt(i) % 90;
+      }
+      ids[text.length()] = 95;
+      return ids;
+    };
+    List<String> texts = List.of("hello", "a longer input, which sorts first", "xy", "hello!");
+    try (DecoderEmbedder emb = DecoderEmbedder.load(dir, CPU1)) {
+      EmbeddingService svc = EmbeddingService.create(emb, tok, dir,
+          PoolingChoice.Overrides.NONE, new TokenBudgetBatcher(40, 8));
+      assertEquals(Pooling.LASTTOKEN, svc.choice().pooling());
+      assertTrue(svc.choice().normalize());
+      EmbeddingService.Result r = svc.embed(texts, null);
+      assertTrue(r.stats().batches() > 1, "the token budget splits the rows");
+      for (int i = 0; i < texts.size(); i++) {
+        int[] ids = tok.encode(texts.get(i));
+        float[] want = emb.embed(List.of(ids), Pooling.LASTTOKEN, true)[0];
+        assertClose(want, r.rows().get(i).embedding(), 1e-5, "row " + i);
+        assertEquals(ids.length, r.rows().get(i).promptTokens());
+      }
     }
   }
 
