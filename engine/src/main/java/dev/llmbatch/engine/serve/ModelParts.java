@@ -101,7 +101,7 @@ record ModelParts(
               + " decoder LMs; merge it into the encoder's weights before logging");
         }
         TorchRuntime.engine(options.threads());
-        // a decoder model_type (Qwen3-Embedding, gte-Qwen2, e5-mistral) embeds with its decoder stack
+        // a decoder model_type (Qwen3-Embedding, gte-Qwen2, e5-mistral) embeds with its stack
         Encoder encoder = DecoderEmbedder.isDecoder(logged.weightsDir())
             ? DecoderEmbedder.load(logged.weightsDir(), new LoadOptions(options.device(),
                 cpu ? ComputeDtype.FP32 : ComputeDtype.FP16, options.threads()))

@@ -80,7 +80,8 @@ public final class TinyEmbedders {
       Path causal = TinyDecoders.chatFlavor(dir.resolve("causal-source"), "qwen3");
       Path model = bareModel(causal.resolve("model"), dir.resolve("model"), "Qwen3Model");
       write(model.resolve("modules.json"), "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\","
-          + " \"type\": \"sentence_transformers.models.Transformer\"}, {\"idx\": 1, \"name\": \"1\","
+          + " \"type\": \"sentence_transformers.models.Transformer\"},"
+          + " {\"idx\": 1, \"name\": \"1\","
           + " \"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"},"
           + " {\"idx\": 2, \"name\": \"2\", \"path\": \"2_Normalize\","
           + " \"type\": \"sentence_transformers.models.Normalize\"}]");

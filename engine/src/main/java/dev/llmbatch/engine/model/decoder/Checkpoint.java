@@ -19,7 +19,7 @@ final class Checkpoint {
   private final WeightFiles files;
   private final Weights weights;
   private final String architecture;
-  private final boolean unprefixed; // a *Model checkpoint: embed_tokens.weight, layers.N.…, norm.weight
+  private final boolean unprefixed; // a bare *Model: embed_tokens.weight, layers.N.…, norm.weight
   private boolean headless;
   private long matmulParameters;
   private long bytes;
@@ -39,7 +39,7 @@ final class Checkpoint {
     headless = true;
   }
 
-  /** The stored name: HF saves a bare {@code *Model} (no LM head) without the {@code model.} prefix. */
+  /** The stored name: HF saves a bare {@code *Model} without the {@code model.} prefix. */
   private String stored(String name) {
     return unprefixed && name.startsWith("model.") ? name.substring("model.".length()) : name;
   }

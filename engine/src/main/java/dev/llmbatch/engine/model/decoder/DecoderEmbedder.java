@@ -157,7 +157,7 @@ public final class DecoderEmbedder implements Encoder {
     R apply(NDArray x, StepBatch s, NDManager m);
   }
 
-  /** Validates, runs the stack over the right-padded batch, and hands its output to {@code head}. */
+  /** Validates, runs the stack over the right-padded batch, hands its output to {@code head}. */
   private <R> R run(List<int[]> batch, Head<R> head) {
     List<StepInput> inputs = inputs(batch);
     DecoderConfig c = stack.config();
@@ -227,7 +227,8 @@ public final class DecoderEmbedder implements Encoder {
       case CLS -> stack.finalNorm().apply(x.get(":, 0, :")); // the first token: (B, H)
       case MEAN, MAX -> {
         NDArray normed = stack.finalNorm().apply(x); // (B, T, H)
-        NDArray mask = realMask(s, m).toType(normed.getDataType(), false).expandDims(2); // (B, T, 1)
+        // (B, T, 1): 1 at real tokens
+        NDArray mask = realMask(s, m).toType(normed.getDataType(), false).expandDims(2);
         yield pooling == Pooling.MEAN
             ? normed.mul(mask).sum(new int[] {1}).div(mask.sum(new int[] {1}))
             : normed.add(mask.neg().add(1).mul(-1e9f)).max(new int[] {1}); // pads at -1e9
