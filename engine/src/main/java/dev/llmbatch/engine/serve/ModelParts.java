@@ -92,7 +92,7 @@ record ModelParts(
           ParameterDefaults.fromModelConfig(logged.modelConfig()),
           ParameterDefaults.fromGenerationConfig(gc.orElse(null)));
       int[] eosIds = eosIds(gc, eos, tokenizer, logged);
-      boolean cpu = options.device().trim().equalsIgnoreCase("cpu");
+      ComputeDtype dtype = options.computeDtype(null); // made concrete by LoadedModel.load
       if (isEmbeddings(logged, task)) {
         if (logged.peftDir().isPresent()) {
           throw new EngineException("Cannot load model " + logged.root() + ": it carries a PEFT"
@@ -101,7 +101,7 @@ record ModelParts(
         }
         TorchRuntime.engine(options.threads());
         Encoder encoder = Encoders.load(logged.weightsDir(), TorchRuntime.device(options.device()),
-            cpu ? ComputeDtype.FP32 : ComputeDtype.FP16);
+            dtype);
         try {
           embeddings = EmbeddingService.create(encoder, text -> tokenizer.encode(text, true),
               logged.weightsDir(), PoolingChoice.Overrides.NONE, new TokenBudgetBatcher(
@@ -112,7 +112,7 @@ record ModelParts(
         }
       } else {
         model = Architectures.loadCausalLm(logged.weightsDir(), new LoadOptions(options.device(),
-            cpu ? ComputeDtype.FP32 : ComputeDtype.FP16, options.threads(),
+            dtype, options.threads(),
             logged.peftDir().orElse(null)));
       }
       String fingerprint = fingerprint(logged, model, options);
