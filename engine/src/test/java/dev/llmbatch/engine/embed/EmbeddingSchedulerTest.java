@@ -21,6 +21,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -63,8 +64,11 @@ class EmbeddingSchedulerTest {
     return out;
   }
 
-  /** The real tokenizer, which once armed holds its first caller until opened. */
-  private static final class Gate implements TokenEncoder {
+  /**
+   * The real tokenizer, which once armed holds its first caller until opened. Closing opens it,
+   * so a failing test never leaves the scheduler thread (and its close) waiting forever.
+   */
+  private static final class Gate implements TokenEncoder, AutoCloseable {
     final CountDownLatch entered = new CountDownLatch(1);
     final CountDownLatch open = new CountDownLatch(1);
     volatile boolean armed;
@@ -83,7 +87,14 @@ class EmbeddingSchedulerTest {
     }
 
     void awaitEntered() throws InterruptedException {
-      entered.await();
+      if (!entered.await(120, java.util.concurrent.TimeUnit.SECONDS)) {
+        throw new IllegalStateException("The scheduler thread never tokenised the first request");
+      }
+    }
+
+    @Override
+    public void close() {
+      open.countDown();
     }
   }
 
@@ -126,15 +137,22 @@ class EmbeddingSchedulerTest {
     }
   }
 
+  /** One per test (JUnit makes an instance per test); opened at the end of every test. */
+  private final Gate gate = new Gate();
+
+  @AfterEach
+  void openGate() {
+    gate.close();
+  }
+
   @Test
   void requestsFromSeveralThreadsShareForwardsAndGetExactlyTheirRows() throws Exception {
-    Gate gate = new Gate();
     EmbeddingService service = service(gate);
     int threads = 4;
     int perThread = 20;
     List<List<String>> texts = new ArrayList<>();
     List<CompletableFuture<List<EmbeddingService.Row>>> futures = new ArrayList<>();
-    try (EmbeddingScheduler s = new EmbeddingScheduler(service, 1000, "test")) {
+    try (EmbeddingScheduler s = new EmbeddingScheduler(service, 1000, "test"); Gate g = gate) {
       CompletableFuture<List<EmbeddingService.Row>> first = s.submit(items("the first one"));
       gate.awaitEntered(); // the thread is inside round 1, holding only the first request
       List<Thread> submitters = new ArrayList<>();
@@ -190,8 +208,7 @@ class EmbeddingSchedulerTest {
 
   @Test
   void aBadInputFailsOnlyItsOwnRequestAndIsNamedByItsOwnIndex() throws Exception {
-    Gate gate = new Gate();
-    try (EmbeddingScheduler s = new EmbeddingScheduler(service(gate), 16, "test")) {
+    try (EmbeddingScheduler s = new EmbeddingScheduler(service(gate), 16, "test"); Gate g = gate) {
       CompletableFuture<List<EmbeddingService.Row>> a = s.submit(items("warm up"));
       gate.awaitEntered();
       CompletableFuture<List<EmbeddingService.Row>> good = s.submit(items("fine", "also fine"));
@@ -213,8 +230,7 @@ class EmbeddingSchedulerTest {
 
   @Test
   void aFullQueueBlocksTheSubmitterUntilRoomIsMade() throws Exception {
-    Gate gate = new Gate();
-    try (EmbeddingScheduler s = new EmbeddingScheduler(service(gate), 2, "test")) {
+    try (EmbeddingScheduler s = new EmbeddingScheduler(service(gate), 2, "test"); Gate g = gate) {
       CompletableFuture<List<EmbeddingService.Row>> a = s.submit(items("one"));
       gate.awaitEntered();
       CompletableFuture<List<EmbeddingService.Row>> b = s.submit(items("two"));
@@ -235,7 +251,6 @@ class EmbeddingSchedulerTest {
 
   @Test
   void closeFinishesTheRoundInProgressAndFailsEveryQueuedRequest() throws Exception {
-    Gate gate = new Gate();
     EmbeddingScheduler s = new EmbeddingScheduler(service(gate), 16, "test");
     CompletableFuture<List<EmbeddingService.Row>> running = s.submit(items("in progress"));
     gate.awaitEntered();
