@@ -49,11 +49,34 @@ public final class EmbeddingScheduler implements AutoCloseable {
     }
   }
 
+  /**
+   * How long a round may wait to fill up, as dynamic batchers do (Triton's
+   * {@code max_queue_delay}): once a request arrives, the thread waits until at least
+   * {@code minRows} inputs are queued or {@code maxWaitMillis} have passed, whichever is first.
+   * The default takes what is queued at once: the right choice when throughput comes from many
+   * concurrent submitters anyway; waiting helps a GPU fed by a few slow submitters.
+   *
+   * @param minRows inputs a round waits for (1 = never wait)
+   * @param maxWaitMillis the longest a round waits for them
+   */
+  public record Batching(int minRows, long maxWaitMillis) {
+    /** Never wait. */
+    public static final Batching NONE = new Batching(1, 0);
+
+    public Batching {
+      if (minRows < 1 || maxWaitMillis < 0) {
+        throw new IllegalArgumentException("Invalid embeddings batching: minRows " + minRows
+            + " must be at least 1 and maxWaitMillis " + maxWaitMillis + " not negative");
+      }
+    }
+  }
+
   private record Pending(List<EmbeddingService.Item> items,
       CompletableFuture<List<EmbeddingService.Row>> future) {}
 
   private final EmbeddingService service;
   private final int roundRows;
+  private final Batching batching;
   private final Semaphore permits;
   private final LinkedBlockingQueue<Pending> inbox = new LinkedBlockingQueue<>();
   private final Object admission = new Object();
@@ -76,6 +99,17 @@ public final class EmbeddingScheduler implements AutoCloseable {
    * @param name thread name suffix, e.g. the served model name
    */
   public EmbeddingScheduler(EmbeddingService service, int queueCapacity, String name) {
+    this(service, queueCapacity, Batching.NONE, name);
+  }
+
+  /**
+   * Starts the scheduler thread with a {@link Batching} policy.
+   *
+   * @param queueCapacity most requests accepted and unfinished
+   * @param name thread name suffix, e.g. the served model name
+   */
+  public EmbeddingScheduler(EmbeddingService service, int queueCapacity, Batching batching,
+      String name) {
     if (queueCapacity < 1) {
       throw new IllegalArgumentException("Invalid queueCapacity: " + queueCapacity);
     }
@@ -83,6 +117,7 @@ public final class EmbeddingScheduler implements AutoCloseable {
     // A few forwards' worth per round: enough to sort lengths well, small enough that the first
     // requests of a long queue complete early.
     this.roundRows = 4 * service.batcher().maxRows();
+    this.batching = batching == null ? Batching.NONE : batching;
     this.permits = new Semaphore(queueCapacity);
     this.thread = new Thread(this::loop, "llm-batch-embed-" + name);
     this.thread.setDaemon(true);
@@ -145,14 +180,7 @@ public final class EmbeddingScheduler implements AutoCloseable {
         if (first == null) {
           continue;
         }
-        List<Pending> round = new ArrayList<>();
-        round.add(first);
-        int n = first.items().size();
-        for (Pending p; n < roundRows && (p = inbox.poll()) != null; ) {
-          round.add(p);
-          n += p.items().size();
-        }
-        runRound(round);
+        runRound(gather(first));
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -168,6 +196,31 @@ public final class EmbeddingScheduler implements AutoCloseable {
         finish(p, null, shut);
       }
     }
+  }
+
+  /** The round that starts with {@code first}: what is queued, waiting as {@link Batching} says. */
+  private List<Pending> gather(Pending first) throws InterruptedException {
+    List<Pending> round = new ArrayList<>();
+    round.add(first);
+    int n = first.items().size();
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(batching.maxWaitMillis());
+    while (n < roundRows) {
+      Pending p = inbox.poll();
+      if (p == null) {
+        long left = deadline - System.nanoTime();
+        if (n >= batching.minRows() || left <= 0 || closed) {
+          break;
+        }
+        // short slices: close() must not wait out a long batching delay
+        p = inbox.poll(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)), TimeUnit.NANOSECONDS);
+        if (p == null) {
+          continue;
+        }
+      }
+      round.add(p);
+      n += p.items().size();
+    }
+    return round;
   }
 
   /** Tokenises and embeds every input of {@code round} together, then completes each request. */

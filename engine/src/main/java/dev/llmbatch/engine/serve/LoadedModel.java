@@ -79,7 +79,8 @@ public final class LoadedModel implements AutoCloseable {
       this.engine = null;
     }
     this.embedder = parts.embeddings() == null ? null
-        : new EmbeddingScheduler(parts.embeddings(), options.queueCapacity(), name);
+        : new EmbeddingScheduler(parts.embeddings(), options.queueCapacity(),
+            options.embedBatching(), name);
   }
 
   /** Loads the model logged at {@code modelRoot} (the folder holding {@code MLmodel}). */
@@ -102,6 +103,7 @@ public final class LoadedModel implements AutoCloseable {
     String torchDtype = torchDtype(logged);
     ComputeDtype dtype;
     try {
+      DevicePlacement.check(options.device(), options.threads());
       dtype = options.computeDtype(torchDtype);
     } catch (EngineException e) {
       throw new EngineException("Cannot load model " + logged.root() + ": " + e.getMessage(), e);

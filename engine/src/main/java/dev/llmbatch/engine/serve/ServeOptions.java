@@ -2,6 +2,7 @@ package dev.llmbatch.engine.serve;
 
 import dev.llmbatch.engine.EngineException;
 import dev.llmbatch.engine.api.RequestParams;
+import dev.llmbatch.engine.embed.EmbeddingScheduler;
 import dev.llmbatch.engine.runtime.ComputeDtype;
 import java.util.Locale;
 
@@ -22,6 +23,7 @@ import java.util.Locale;
  * @param dtype what to compute in: {@code auto} (FP32 on CPU; on a GPU the logged
  *     {@code torch_dtype}: FP32 for {@code float32}, else FP16), {@code fp32} or {@code fp16}
  *     (GPU only: see {@link #computeDtype(String)})
+ * @param embedBatching how long an embeddings round may wait to fill up (default: never)
  */
 public record ServeOptions(
     String device,
@@ -34,18 +36,19 @@ public record ServeOptions(
     RequestParams jobDefaults,
     String servedModelName,
     long created,
-    String dtype) {
+    String dtype,
+    EmbeddingScheduler.Batching embedBatching) {
 
   /** Defaults for a CPU job: 16 sequences, 512-token steps, 1 GiB of KV cache, dtype auto. */
   public static final ServeOptions DEFAULTS = new ServeOptions("cpu", 0, 16, 512, 1L << 30, 0,
-      1024, RequestParams.NONE, null, 0L, "auto");
+      1024, RequestParams.NONE, null, 0L, "auto", EmbeddingScheduler.Batching.NONE);
 
   /** Options with {@code dtype=auto}. */
   public ServeOptions(String device, int threads, int maxSequences, int maxBatchTokens,
       long kvCacheBytes, int maxModelLen, int queueCapacity, RequestParams jobDefaults,
       String servedModelName, long created) {
     this(device, threads, maxSequences, maxBatchTokens, kvCacheBytes, maxModelLen, queueCapacity,
-        jobDefaults, servedModelName, created, "auto");
+        jobDefaults, servedModelName, created, "auto", EmbeddingScheduler.Batching.NONE);
   }
 
   public ServeOptions {
@@ -61,37 +64,44 @@ public record ServeOptions(
     if (!dtype.matches("auto|fp32|fp16")) {
       throw new IllegalArgumentException("Invalid dtype: " + dtype + " (use auto, fp32 or fp16)");
     }
+    embedBatching = embedBatching == null ? EmbeddingScheduler.Batching.NONE : embedBatching;
     jobDefaults = jobDefaults == null ? RequestParams.NONE : jobDefaults;
   }
 
   /** A copy with these job defaults. */
   public ServeOptions withJobDefaults(RequestParams p) {
     return new ServeOptions(device, threads, maxSequences, maxBatchTokens, kvCacheBytes,
-        maxModelLen, queueCapacity, p, servedModelName, created, dtype);
+        maxModelLen, queueCapacity, p, servedModelName, created, dtype, embedBatching);
   }
 
   /** A copy with this device and thread count. */
   public ServeOptions withDevice(String d, int t) {
     return new ServeOptions(d, t, maxSequences, maxBatchTokens, kvCacheBytes, maxModelLen,
-        queueCapacity, jobDefaults, servedModelName, created, dtype);
+        queueCapacity, jobDefaults, servedModelName, created, dtype, embedBatching);
   }
 
   /** A copy with these batching limits. */
   public ServeOptions withBatching(int sequences, int batchTokens, long kvBytes) {
     return new ServeOptions(device, threads, sequences, batchTokens, kvBytes, maxModelLen,
-        queueCapacity, jobDefaults, servedModelName, created, dtype);
+        queueCapacity, jobDefaults, servedModelName, created, dtype, embedBatching);
   }
 
   /** A copy with this {@code created} time. */
   public ServeOptions withCreated(long epochSeconds) {
     return new ServeOptions(device, threads, maxSequences, maxBatchTokens, kvCacheBytes,
-        maxModelLen, queueCapacity, jobDefaults, servedModelName, epochSeconds, dtype);
+        maxModelLen, queueCapacity, jobDefaults, servedModelName, epochSeconds, dtype, embedBatching);
   }
 
   /** A copy computing in {@code d}: {@code auto}, {@code fp32} or {@code fp16}. */
   public ServeOptions withDtype(String d) {
     return new ServeOptions(device, threads, maxSequences, maxBatchTokens, kvCacheBytes,
-        maxModelLen, queueCapacity, jobDefaults, servedModelName, created, d);
+        maxModelLen, queueCapacity, jobDefaults, servedModelName, created, d, embedBatching);
+  }
+
+  /** A copy with this embeddings batching policy. */
+  public ServeOptions withEmbedBatching(EmbeddingScheduler.Batching b) {
+    return new ServeOptions(device, threads, maxSequences, maxBatchTokens, kvCacheBytes,
+        maxModelLen, queueCapacity, jobDefaults, servedModelName, created, dtype, b);
   }
 
   /** Whether {@link #device()} is the CPU. */

@@ -207,6 +207,24 @@ class EmbeddingSchedulerTest {
   }
 
   @Test
+  void aRoundWaitsForMinRowsWhenAskedTo() throws Exception {
+    gate.close(); // no gate: the batching policy alone groups these
+    EmbeddingService service = service(gate);
+    try (EmbeddingScheduler s = new EmbeddingScheduler(service, 64,
+        new EmbeddingScheduler.Batching(6, 600_000), "test")) {
+      List<CompletableFuture<List<EmbeddingService.Row>>> futures = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        futures.add(s.submit(items(text(i), text(i + 5))));
+      }
+      for (CompletableFuture<List<EmbeddingService.Row>> f : futures) {
+        assertEquals(2, f.get().size());
+      }
+      assertEquals(1, s.stats().rounds(), "one round once 6 inputs were queued");
+      assertTrue(s.stats().maxRequestsPerForward() >= 2, s.stats().toString());
+    }
+  }
+
+  @Test
   void aBadInputFailsOnlyItsOwnRequestAndIsNamedByItsOwnIndex() throws Exception {
     try (EmbeddingScheduler s = new EmbeddingScheduler(service(gate), 16, "test"); Gate g = gate) {
       CompletableFuture<List<EmbeddingService.Row>> a = s.submit(items("warm up"));

@@ -45,6 +45,18 @@ class LoadedModelDtypeTest {
   }
 
   @Test
+  void aGpuOnTheCpuOnlyLibtorchIsRefusedInOneClearLine() {
+    EngineException e = assertThrows(EngineException.class, () -> LoadedModel.load(bertTiny(),
+        ServeOptions.DEFAULTS.withDevice("gpu:0", 1)));
+    assertTrue(e.getMessage().contains("Cannot place the model on gpu:0: this libtorch")
+        && e.getMessage().contains("CPU-only")
+        && e.getMessage().contains("PYTORCH_LIBRARY_PATH"), e.getMessage());
+    assertTrue(!e.getMessage().contains("\n"), "one line");
+    assertEquals(0, DevicePlacement.visibleGpus(1));
+    assertTrue(DevicePlacement.isGpu("cuda:1") && !DevicePlacement.isGpu("cpu"));
+  }
+
+  @Test
   void fp16OnCpuIsRefusedAtLoadAndAutoComputesInFp32() throws Exception {
     EngineException e = assertThrows(EngineException.class, () -> LoadedModel.load(bertTiny(),
         ServeOptions.DEFAULTS.withDevice("cpu", 1).withDtype("fp16")));
