@@ -88,7 +88,7 @@ public final class PredictCommand implements Callable<Integer> {
       + " logged torch_dtype as FP16 on GPU), fp32, or fp16 (GPU only; refused on cpu).")
   String dtype;
 
-  @Option(names = "--threads"," defaultValue = "0", description = "libtorch threads (0 = cores).")
+  @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (0 = cores).")
   int threads;
 
   @Option(names = "--max-sequences", defaultValue = "16",
