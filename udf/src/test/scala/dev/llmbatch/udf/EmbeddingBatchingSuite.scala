@@ -52,7 +52,7 @@ class EmbeddingBatchingSuite extends SparkSuiteBase {
   }
 
   private def vectors(rows: Array[Row]): Map[Int, Seq[Float]] = rows.map { r =>
-    assert(r.isNullAt(r.fieldIndex("error")), r.getAs[Row]("error"))
+    assert(r.isNullAt(r.fieldIndex("error")), String.valueOf(r.getAs[Row]("error")))
     r.getAs[Int]("n") -> r.getAs[Row]("response").getSeq[Row](1).head.getSeq[Float](2)
   }.toMap
 

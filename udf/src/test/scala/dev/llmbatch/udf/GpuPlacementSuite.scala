@@ -109,13 +109,13 @@ class GpuPlacementSuite extends SparkSuiteBase {
     val probe = session.sparkContext.parallelize(1 to 2, 2).mapPartitions { _ =>
       val key = new ModelKey(location, "gpu:0", "auto")
       val s = ExecutorModels.loaded(key)
-      Iterator((SparkEnv.get.executorId, ExecutorModels.loadedKeys().asScala.toList,
+      Iterator((SparkEnv.get.executorId, ExecutorModels.loadedKeys().asScala.toList.map(_.toString),
         ExecutorModels.loads(key), if (s.isPresent) s.get().placedOn() else "none",
         if (s.isPresent) s.get().dtype() else "none"))
     }.collect().toSet
     assert(probe.size == 1, probe)
     val (_, keys, loads, placedOn, dtype) = probe.head
-    assert(keys == List(new ModelKey(location, "gpu:0", "auto")), keys)
+    assert(keys == List(new ModelKey(location, "gpu:0", "auto").toString), keys)
     assert(loads == 1 && placedOn == "cpu" && dtype == "FP32", probe)
   }
 }
