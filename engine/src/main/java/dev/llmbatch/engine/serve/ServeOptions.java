@@ -89,7 +89,8 @@ public record ServeOptions(
   /** A copy with this {@code created} time. */
   public ServeOptions withCreated(long epochSeconds) {
     return new ServeOptions(device, threads, maxSequences, maxBatchTokens, kvCacheBytes,
-        maxModelLen, queueCapacity, jobDefaults, servedModelName, epochSeconds, dtype, embedBatching);
+        maxModelLen, queueCapacity, jobDefaults, servedModelName, epochSeconds, dtype,
+        embedBatching);
   }
 
   /** A copy computing in {@code d}: {@code auto}, {@code fp32} or {@code fp16}. */

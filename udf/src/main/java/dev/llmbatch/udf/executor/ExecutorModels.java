@@ -9,6 +9,9 @@ import dev.llmbatch.udf.ModelHandle;
 import dev.llmbatch.udf.UdfException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
@@ -24,6 +27,7 @@ import scala.Tuple2;
 public final class ExecutorModels {
   private static final Logger LOG = LoggerFactory.getLogger(ExecutorModels.class);
   private static final KeyedRegistry<ModelKey, ModelService> REGISTRY = new KeyedRegistry<>();
+  private static final Set<List<Object>> WARNED = ConcurrentHashMap.newKeySet();
 
   static {
     Runtime.getRuntime().addShutdownHook(new Thread(REGISTRY::closeAll, "llm-batch-release-models"));
@@ -39,6 +43,12 @@ public final class ExecutorModels {
     String device = TaskDevices.resolve(handle.device(), TaskDevices.assignedGpus());
     ModelKey key = new ModelKey(handle.location(), device, handle.dtype());
     KeyedRegistry.Got<ModelService> got = REGISTRY.get(key, k -> load(handle, k));
+    if (!got.built() && !got.value().options().equals(handle.options())
+        && WARNED.add(List.of(key, handle.options()))) {
+      LOG.warn("Model {} is already loaded on {} with options {}; this handle's options {} do not"
+          + " apply (options are read once per location, device and dtype per executor)",
+          key.location(), key.device(), got.value().options(), handle.options());
+    }
     return new Acquired(got.value(), got.built());
   }
 
@@ -80,7 +90,7 @@ public final class ExecutorModels {
           handle.location(), placeOn, key.device().equals(placeOn) ? "" : "(for " + key.device()
               + ")", model.dtype(), (System.nanoTime() - t0) / 1_000_000,
           SparkEnv.get() == null ? "-" : SparkEnv.get().executorId());
-      return new ModelService(key, model, placeOn);
+      return new ModelService(key, model, placeOn, handle.options());
     } catch (RuntimeException e) {
       throw new UdfException("Cannot load model " + handle.location() + " (local copy " + dir
           + ") on " + key.device() + ": " + e.getMessage(), e);

@@ -10,6 +10,7 @@ import dev.llmbatch.engine.embed.EmbeddingScheduler;
 import dev.llmbatch.engine.generate.GenerationEngine;
 import dev.llmbatch.engine.serve.LoadedModel;
 import dev.llmbatch.udf.rows.Endpoint;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -21,11 +22,18 @@ public final class ModelService implements AutoCloseable {
   private final ModelKey key;
   private final LoadedModel model;
   private final String placedOn;
+  private final Map<String, String> options;
 
-  ModelService(ModelKey key, LoadedModel model, String placedOn) {
+  ModelService(ModelKey key, LoadedModel model, String placedOn, Map<String, String> options) {
     this.key = key;
     this.model = model;
     this.placedOn = placedOn;
+    this.options = Map.copyOf(options);
+  }
+
+  /** The handle options the model was loaded with (later handles' options do not apply). */
+  public Map<String, String> options() {
+    return options;
   }
 
   /** Where this model lives: the key tasks share it by (their Spark-assigned device). */
