@@ -234,10 +234,10 @@ public final class EmbeddingService {
         rows[members[k]] = new Row(shorten(vectors[k], p.dimensions()), p.ids().length,
             p.truncated(), null, null);
       }
-    } catch (EngineException e) {
+    } catch (RuntimeException e) { // ours, or DJL's (e.g. a token id outside the vocabulary)
       LOG.warn("Embedding batch of {} rows failed: {}", members.length, e.getMessage());
       if (members.length == 1) {
-        rows[members[0]] = error("server_error", e.getMessage());
+        rows[members[0]] = error("server_error", "Cannot embed this input: " + e.getMessage());
         return;
       }
       for (int i : members) {

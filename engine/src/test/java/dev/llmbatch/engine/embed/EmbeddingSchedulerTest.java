@@ -75,6 +75,9 @@ class EmbeddingSchedulerTest {
 
     @Override
     public int[] encode(String text) {
+      if (text.equals(POISON)) {
+        return new int[] {101, 1_000_000, 102}; // outside the vocabulary: the forward fails
+      }
       if (armed) {
         entered.countDown();
         try {
@@ -136,6 +139,9 @@ class EmbeddingSchedulerTest {
       Thread.sleep(5);
     }
   }
+
+  /** A text the gate tokenises to an id the encoder cannot embed. */
+  private static final String POISON = "poison";
 
   /** One per test (JUnit makes an instance per test); opened at the end of every test. */
   private final Gate gate = new Gate();
@@ -243,6 +249,26 @@ class EmbeddingSchedulerTest {
       assertNull(b.get(1).embedding());
       assertEquals(ApiError.INVALID_REQUEST, dims.get().get(0).errorCode());
       assertTrue(dims.get().get(0).errorMessage().contains("4096"));
+    }
+  }
+
+  @Test
+  void aForwardThatFailsIsRetriedRowByRowSoOnlyTheBadRequestFails() throws Exception {
+    try (EmbeddingScheduler s = new EmbeddingScheduler(service(gate), 16, "test"); Gate g = gate) {
+      CompletableFuture<List<EmbeddingService.Row>> a = s.submit(items("warm up"));
+      gate.awaitEntered();
+      CompletableFuture<List<EmbeddingService.Row>> before = s.submit(items("one", "two"));
+      CompletableFuture<List<EmbeddingService.Row>> bad = s.submit(items(POISON));
+      CompletableFuture<List<EmbeddingService.Row>> after = s.submit(items("three"));
+      gate.open.countDown();
+      assertTrue(a.get().get(0).ok());
+      assertTrue(before.get().stream().allMatch(EmbeddingService.Row::ok));
+      assertTrue(after.get().get(0).ok());
+      EmbeddingService.Row row = bad.get().get(0);
+      assertEquals(ApiError.SERVER_ERROR, row.errorCode());
+      assertTrue(row.errorMessage().startsWith("Cannot embed this input"), row.errorMessage());
+      assertTrue(s.stats().maxRequestsPerForward() >= 3,
+          "the poisoned input shared its first forward: " + s.stats());
     }
   }
 
