@@ -1,7 +1,9 @@
 package dev.llmbatch.engine.embed;
 
 import dev.llmbatch.engine.EngineException;
+import dev.llmbatch.engine.model.Architectures;
 import dev.llmbatch.engine.model.Encoder;
+import dev.llmbatch.engine.model.Pooling;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,7 +64,10 @@ public final class EmbeddingService {
    */
   public static EmbeddingService create(Encoder encoder, TokenEncoder tokenizer, Path modelDir,
       PoolingChoice.Overrides overrides, TokenBudgetBatcher batcher) {
-    PoolingChoice c = PoolingChoice.resolve(modelDir, encoder.spec().maxPositions(), overrides);
+    // decoder-based embedding models pool their last token; encoders default to the mean
+    boolean decoder = Architectures.CAUSAL_LM_TYPES.contains(encoder.spec().modelType());
+    PoolingChoice c = PoolingChoice.resolve(modelDir, encoder.spec().maxPositions(), overrides,
+        decoder ? Pooling.LASTTOKEN : Pooling.MEAN);
     LOG.info("Embeddings with {}: {}", encoder.spec().architecture(), c);
     return new EmbeddingService(encoder, tokenizer, c, batcher);
   }

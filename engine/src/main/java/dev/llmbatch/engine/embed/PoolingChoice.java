@@ -11,7 +11,8 @@ import java.util.Optional;
  * How an embedding model pools, normalises and truncates, and where that came from. Precedence:
  * an explicit override, then the model's sentence-transformers files ({@code modules.json},
  * {@code 1_Pooling/config.json}, a {@code Normalize} module, {@code sentence_bert_config.json}),
- * then the default mean pooling + L2 normalisation over the model's full position range.
+ * then the default: mean pooling (last-token for decoder-based models) + L2 normalisation over the
+ * model's full position range.
  *
  * @param pooling how hidden states become one vector
  * @param normalize whether vectors are L2-normalised
@@ -43,8 +44,19 @@ public record PoolingChoice(Pooling pooling, boolean normalize, int maxSeqLength
    * {@code maxPositions} tokens.
    */
   public static PoolingChoice resolve(Path modelDir, int maxPositions, Overrides o) {
+    return resolve(modelDir, maxPositions, o, Pooling.MEAN);
+  }
+
+  /**
+   * As {@link #resolve(Path, int, Overrides)}, with {@code fallback} pooling when the model has no
+   * sentence-transformers pooling: {@code MEAN} for encoders, {@code LASTTOKEN} for decoder-based
+   * embedding models (what Qwen3-Embedding, gte-Qwen2 and e5-mistral use; a decoder's mean would
+   * mostly weigh its earliest, least contextual states).
+   */
+  public static PoolingChoice resolve(Path modelDir, int maxPositions, Overrides o,
+      Pooling fallback) {
     Optional<SentenceTransformers> st = SentenceTransformers.read(modelDir);
-    Pooling pooling = Pooling.MEAN;
+    Pooling pooling = fallback;
     boolean normalize = true;
     int maxSeq = maxPositions;
     StringBuilder src = new StringBuilder();
@@ -63,7 +75,8 @@ public record PoolingChoice(Pooling pooling, boolean normalize, int maxSeqLength
       }
       src.append("sentence-transformers files in ").append(modelDir);
     } else {
-      src.append("default (no modules.json in ").append(modelDir).append(')');
+      src.append("default for ").append(fallback == Pooling.LASTTOKEN ? "a decoder" : "an encoder")
+          .append(" (no modules.json in ").append(modelDir).append(')');
     }
     if (o.pooling() != null || o.normalize() != null || o.maxSeqLength() != null) {
       src.append(", overridden by the job");

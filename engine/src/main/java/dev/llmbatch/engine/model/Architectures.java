@@ -44,11 +44,15 @@ public final class Architectures {
   }
 
   /**
-   * Loads the encoder in {@code modelDir} (BERT, RoBERTa, XLM-RoBERTa, CamemBERT, MPNet) for
+   * Loads the encoder in {@code modelDir} (BERT, RoBERTa, XLM-RoBERTa, CamemBERT, MPNet, or a
+   * decoder stack with {@link dev.llmbatch.engine.model.decoder.DecoderEmbedder}) for
    * embeddings; dispatches on {@code model_type} in {@link
    * dev.llmbatch.engine.model.encoder.Encoders}.
    */
   public static Encoder loadEncoder(Path modelDir, LoadOptions options) {
+    if (dev.llmbatch.engine.model.decoder.DecoderEmbedder.isDecoder(modelDir)) {
+      return dev.llmbatch.engine.model.decoder.DecoderEmbedder.load(modelDir, options);
+    }
     dev.llmbatch.engine.runtime.TorchRuntime.engine(options.effectiveThreads());
     return dev.llmbatch.engine.model.encoder.Encoders.load(modelDir,
         dev.llmbatch.engine.runtime.TorchRuntime.device(options.device()), options.dtype());

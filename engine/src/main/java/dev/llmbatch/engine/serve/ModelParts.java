@@ -6,6 +6,7 @@ import dev.llmbatch.engine.embed.PoolingChoice;
 import dev.llmbatch.engine.embed.TokenBudgetBatcher;
 import dev.llmbatch.engine.model.Architectures;
 import dev.llmbatch.engine.model.Encoder;
+import dev.llmbatch.engine.model.decoder.DecoderEmbedder;
 import dev.llmbatch.engine.model.encoder.Encoders;
 import dev.llmbatch.engine.runtime.TorchRuntime;
 import dev.llmbatch.engine.model.CausalLm;
@@ -100,8 +101,11 @@ record ModelParts(
               + " decoder LMs; merge it into the encoder's weights before logging");
         }
         TorchRuntime.engine(options.threads());
-        Encoder encoder = Encoders.load(logged.weightsDir(), TorchRuntime.device(options.device()),
-            dtype);
+        // a decoder model_type (Qwen3-Embedding, gte-Qwen2, e5-mistral) embeds with its stack
+        Encoder encoder = DecoderEmbedder.isDecoder(logged.weightsDir())
+            ? DecoderEmbedder.load(logged.weightsDir(), new LoadOptions(options.device(),
+                dtype, options.threads()))
+            : Encoders.load(logged.weightsDir(), TorchRuntime.device(options.device()), dtype);
         try {
           embeddings = EmbeddingService.create(encoder, text -> tokenizer.encode(text, true),
               logged.weightsDir(), PoolingChoice.Overrides.NONE, new TokenBudgetBatcher(

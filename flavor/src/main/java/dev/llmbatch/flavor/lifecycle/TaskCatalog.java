@@ -24,7 +24,9 @@ public final class TaskCatalog {
   public record Task(String task, String inferenceTask, String instanceType) {}
 
   private enum Head {
-    CAUSAL_LM(List.of("llm/v1/chat", "llm/v1/completions", "text-generation")),
+    // a decoder also embeds (Qwen3-Embedding's config.json names Qwen3ForCausalLM): last-token
+    CAUSAL_LM(List.of("llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings", "text-generation",
+        "feature-extraction")),
     SEQ2SEQ_LM(List.of("text2text-generation", "summarization", "translation")),
     ENCODER(List.of("llm/v1/embeddings", "feature-extraction")),
     MASKED_LM(List.of("fill-mask", "llm/v1/embeddings", "feature-extraction")),

@@ -19,6 +19,8 @@ final class Checkpoint {
   private final WeightFiles files;
   private final Weights weights;
   private final String architecture;
+  private final boolean unprefixed; // a bare *Model: embed_tokens.weight, layers.N.…, norm.weight
+  private boolean headless;
   private long matmulParameters;
   private long bytes;
 
@@ -28,14 +30,27 @@ final class Checkpoint {
     this.files = files;
     this.weights = new Weights(files, manager, dtype, adapter);
     this.architecture = architecture;
+    this.unprefixed = !weights.has("model.embed_tokens.weight")
+        && weights.has("embed_tokens.weight");
+  }
+
+  /** Embeddings only: the LM head is neither needed nor loaded (see {@link DecoderEmbedder}). */
+  void withoutHead() {
+    headless = true;
+  }
+
+  /** The stored name: HF saves a bare {@code *Model} without the {@code model.} prefix. */
+  private String stored(String name) {
+    return unprefixed && name.startsWith("model.") ? name.substring("model.".length()) : name;
   }
 
   boolean has(String name) {
-    return weights.has(name);
+    return weights.has(stored(name));
   }
 
   /** Loads {@code name} with the expected shape; a missing weight names itself and the files. */
-  NDArray tensor(String name, long... shape) {
+  NDArray tensor(String checkpointName, long... shape) {
+    String name = stored(checkpointName);
     if (!weights.has(name)) {
       String where = files.files().stream().map(Path::getFileName).map(Path::toString)
           .collect(Collectors.joining(", "));
@@ -91,6 +106,9 @@ final class Checkpoint {
 
   /** The LM head: its own weight, or the embedding table when tied. */
   Linear lmHead(String name, NDArray embedding, boolean tied, long vocab, long hidden) {
+    if (headless) {
+      return null;
+    }
     if (tied) {
       matmulParameters += embedding.size();
       return new Linear(embedding, null);

@@ -53,6 +53,12 @@ public final class DecoderModel implements CausalLm {
     this.spec = spec;
   }
 
+  /** The stack without the LM head, for {@link DecoderEmbedder}. */
+  DecoderStack stack() {
+    return new DecoderStack(config, manager, embedTokens, embedPositions, layers, finalNorm, rotary,
+        windows, dtype);
+  }
+
   /** The settled configuration. */
   public DecoderConfig config() {
     return config;

@@ -26,7 +26,7 @@ final class LlamaFamily {
     return Assembly.load(dir, c, o, (ck, manager) -> build(ck, manager, c, o, fusedStored));
   }
 
-  private static DecoderModel build(Checkpoint ck, NDManager manager, DecoderConfig c,
+  static DecoderModel build(Checkpoint ck, NDManager manager, DecoderConfig c,
       LoadOptions o, boolean fusedStored) {
     long hidden = c.hiddenSize();
     NDArray embed = ck.tensor("model.embed_tokens.weight", c.vocabSize(), hidden);

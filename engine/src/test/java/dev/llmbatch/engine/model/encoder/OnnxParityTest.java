@@ -19,15 +19,16 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Our engine on the imported flavor against onnxruntime on the original ONNX graph, for real
- * models from Maven Central: same token ids, cosine ≥ 0.9999 for every sentence, and batched runs
- * equal single runs.
+ * models from Maven Central (MiniLM, BGE, E5): cosine ≥ 0.9999 for every sentence run in padded
+ * batches of 8, and batched runs equal single runs (checked on every long input and a quarter of
+ * the short ones, to keep the test's CI time down).
  */
 class OnnxParityTest {
 
   @ParameterizedTest
   @EnumSource(RealEncoders.Model.class)
   void engineMatchesOnnxRuntime(RealEncoders.Model model) throws Exception {
-    List<String> sentences = RealEncoders.sentences();
+    List<String> sentences = RealEncoders.sentences(model);
     assertTrue(sentences.size() >= 50);
     Pooling pooling = model.pooling == dev.llmbatch.flavor.hf.PoolingMode.CLS ? Pooling.CLS
         : Pooling.MEAN;
@@ -53,12 +54,15 @@ class OnnxParityTest {
         double worst = 1;
         for (int i = 0; i < ids.size(); i++) {
           float[] ref = pool(runOrt(env, ort, ids.get(i)), pooling);
-          float[] ours = enc.embed(List.of(ids.get(i)), pooling, true)[0];
-          double cos = cosine(ref, ours);
+          double cos = cosine(ref, batched[i]);
           worst = Math.min(worst, cos);
           assertTrue(cos >= 0.9999, model + " sentence " + i + " (" + ids.get(i).length
               + " tokens) cosine " + cos);
-          assertTrue(cosine(ours, batched[i]) >= 0.99999, model + " batched != single at " + i);
+          if (i % 4 != 0 && ids.get(i).length < 256) {
+            continue; // single runs on a quarter of the short inputs and every long one: CI time
+          }
+          float[] ours = enc.embed(List.of(ids.get(i)), pooling, true)[0];
+          assertTrue(cosine(ref, ours) >= 0.9999, model + " single run, sentence " + i);
           for (int d = 0; d < ours.length; d++) {
             assertEquals(ours[d], batched[i][d], 1e-5, model + " batched vs single " + i);
           }

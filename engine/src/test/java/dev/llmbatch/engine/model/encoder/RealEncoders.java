@@ -26,7 +26,9 @@ public final class RealEncoders {
   /** A model on the classpath: its ONNX entry, pooling and normalisation. */
   public enum Model {
     MINILM("all-minilm-l6-v2.onnx", PoolingMode.MEAN),
-    BGE("bge-small-en-v1.5.onnx", PoolingMode.CLS);
+    BGE("bge-small-en-v1.5.onnx", PoolingMode.CLS),
+    /** e5-small-v2: mean + L2; its users prefix inputs with {@code query: } / {@code passage: }. */
+    E5("e5-small-v2.onnx", PoolingMode.MEAN);
 
     final String onnxEntry;
     final PoolingMode pooling;
@@ -140,6 +142,22 @@ public final class RealEncoders {
     s.add("Unicode mix: 東京 Москва 🤗 café — ".repeat(20)); // long, multi-script
     s.add("!?.,;: ".repeat(60)); // long punctuation-only
     return s;
+  }
+
+  /**
+   * The inputs {@code model}'s users send: {@link #sentences()}, and for E5 the same sentences
+   * with its {@code query: } / {@code passage: } prefixes, alternating (the long ones as passages).
+   */
+  public static List<String> sentences(Model model) {
+    List<String> s = sentences();
+    if (model != Model.E5) {
+      return s;
+    }
+    List<String> out = new ArrayList<>(s.size());
+    for (int i = 0; i < s.size(); i++) {
+      out.add((i % 2 == 0 && s.get(i).length() < 200 ? "query: " : "passage: ") + s.get(i));
+    }
+    return out;
   }
 
   private static void deleteRoot() {
