@@ -26,4 +26,20 @@ public final class LlmBatchOptions {
 
   /** Name written into {@code response.model}; default: the model folder's name. */
   public static final String SERVED_MODEL_NAME = "servedModelName";
+
+  /**
+   * With {@code true}, a task assigned a GPU that this executor's libtorch cannot use (the
+   * CPU-only build, or fewer GPUs than the address) loads the model on CPU with a warning instead
+   * of failing. Tasks sharing the GPU address still share that one model. Default false: a GPU
+   * cluster without a CUDA libtorch fails fast with what to install.
+   */
+  public static final String CPU_FALLBACK = "cpuFallback";
+
+  /**
+   * Embeddings: inputs one scheduler round waits for before its forwards (dynamic batching, as
+   * Triton's preferred batch size); default 1 = run what is queued at once.
+   */
+  public static final String EMBED_BATCH_ROWS = "embedBatchRows";
+  /** Embeddings: the longest a round waits for {@link #EMBED_BATCH_ROWS} inputs; default 0. */
+  public static final String EMBED_BATCH_WAIT_MS = "embedBatchWaitMs";
 }

@@ -12,7 +12,9 @@ import scala.jdk.CollectionConverters._
  * launched from the test classpath (the Maven jars), each Worker starting its own executor JVMs.
  * The test JVM is the driver; executors get the same classpath via spark.executor.extraClassPath.
  */
-final class StandaloneCluster(workers: Int, coresPerWorker: Int) extends AutoCloseable {
+final class StandaloneCluster(workers: Int, coresPerWorker: Int,
+    workerConf: Map[String, String] = Map.empty, workerEnv: Map[String, String] = Map.empty)
+    extends AutoCloseable {
   val classpath: String =
     sys.props.get("surefire.test.class.path").filter(_.nonEmpty).getOrElse(sys.props("java.class.path"))
   val home: Path = Files.createTempDirectory("llm-batch-spark-home-")
@@ -31,28 +33,30 @@ final class StandaloneCluster(workers: Int, coresPerWorker: Int) extends AutoClo
   start()
 
   private def start(): Unit = {
-    processes ::= launch("master", "org.apache.spark.deploy.master.Master",
+    processes ::= launch("master", "org.apache.spark.deploy.master.Master", Nil, Map.empty,
       Seq("--host", "127.0.0.1", "--port", masterPort.toString,
         "--webui-port", StandaloneCluster.freePort().toString))
     StandaloneCluster.awaitPort(masterPort, 60000, () => log("master"))
     for (i <- 0 until workers) {
       val work = Files.createDirectories(home.resolve(s"work-$i"))
       processes ::= launch(s"worker-$i", "org.apache.spark.deploy.worker.Worker",
-        Seq("--host", "127.0.0.1", "--cores", coresPerWorker.toString, "--memory", "2g",
+        workerConf.map { case (k, v) => s"-D$k=$v" }.toSeq, workerEnv, Seq("--host", "127.0.0.1", "--cores", coresPerWorker.toString, "--memory", "2g",
           "--webui-port", StandaloneCluster.freePort().toString, "--work-dir", work.toString, masterUrl))
     }
   }
 
-  private def launch(name: String, mainClass: String, args: Seq[String]): Process = {
+  private def launch(name: String, mainClass: String, sysProps: Seq[String],
+      extraEnv: Map[String, String], args: Seq[String]): Process = {
     val java = Paths.get(sys.props("java.home"), "bin", "java").toString
     // Daemons only route messages: a small heap and the quick JIT start fastest on a busy machine.
-    val cmd = Seq(java, "-Xmx384m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC") ++ jvmFlags ++ Seq("-cp", classpath, mainClass) ++ args
+    val cmd = Seq(java, "-Xmx384m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC") ++ jvmFlags ++ sysProps ++ Seq("-cp", classpath, mainClass) ++ args
     val pb = new ProcessBuilder(cmd.asJava)
     val env = pb.environment()
     env.put("SPARK_HOME", home.toString)
     env.put("SPARK_SCALA_VERSION", "2.13")
     env.put("SPARK_LOCAL_IP", "127.0.0.1")
     env.put("SPARK_LOCAL_DIRS", Files.createDirectories(home.resolve(s"local-$name")).toString)
+    extraEnv.foreach { case (k, v) => env.put(k, v) }
     pb.redirectErrorStream(true)
     pb.redirectOutput(home.resolve(s"$name.log").toFile)
     pb.start()

@@ -77,6 +77,11 @@ public final class EmbeddingService {
     return choice;
   }
 
+  /** How inputs are grouped into forwards. */
+  public TokenBudgetBatcher batcher() {
+    return batcher;
+  }
+
   /** The encoder served. */
   public Encoder encoder() {
     return encoder;
@@ -121,8 +126,25 @@ public final class EmbeddingService {
     }
   }
 
-  /** Rows in input order, and figures. */
-  public record Result(List<Row> rows, Stats stats) {}
+  /**
+   * Rows in input order, and figures.
+   *
+   * @param rows one per input, in input order
+   * @param stats figures for the call
+   * @param forwards the input indices each encoder forward held, in the order they ran (a
+   *     failed forward retried row by row still counts once here)
+   */
+  public record Result(List<Row> rows, Stats stats, List<int[]> forwards) {}
+
+  /**
+   * One input checked and tokenised, ready for a forward; or the row error that stops it.
+   *
+   * @param ids token ids to feed (truncated to max_seq_length), or null on error
+   * @param truncated whether the input was cut
+   * @param dimensions the requested width, or null
+   * @param error the row's error, or null when it can be served
+   */
+  public record Prepared(int[] ids, boolean truncated, Integer dimensions, Row error) {}
 
   /** Embeds {@code texts}, all at the same {@code dimensions} (null = full width). */
   public Result embed(List<String> texts, Integer dimensions) {
@@ -133,60 +155,100 @@ public final class EmbeddingService {
 
   /** Embeds {@code items}; each row's errors stay in that row. */
   public Result embedItems(List<Item> items) {
-    int n = items.size();
-    Row[] rows = new Row[n];
-    int[][] ids = new int[n][];
-    boolean[] truncated = new boolean[n];
-    List<Integer> live = new ArrayList<>();
+    List<Prepared> prepared = new ArrayList<>(items.size());
+    for (int i = 0; i < items.size(); i++) {
+      prepared.add(prepare(items.get(i), i));
+    }
+    return run(prepared);
+  }
+
+  /**
+   * Checks and tokenises one input; {@code index} names it in error messages ({@code input[i]}).
+   * Never throws for a bad input: the error is in the result.
+   */
+  public Prepared prepare(Item it, int index) {
     int width = encoder.spec().hiddenSize();
+    if (it.text() == null || it.text().isBlank()) {
+      return failed(error("invalid_request_error", "Invalid input[" + index + "]: the string is "
+          + (it.text() == null ? "null" : it.text().isEmpty() ? "empty" : "all whitespace")
+          + "; embeddings need at least one non-whitespace character"));
+    }
+    if (it.dimensions() != null && (it.dimensions() < 1 || it.dimensions() > width)) {
+      return failed(error("invalid_request_error", "Invalid dimensions " + it.dimensions()
+          + ": this model's embeddings have " + width + " dimensions; use 1.." + width));
+    }
+    try {
+      int[] full = tokenizer.encode(it.text());
+      boolean truncated = full.length > choice.maxSeqLength();
+      return new Prepared(truncated ? truncate(full) : full, truncated, it.dimensions(), null);
+    } catch (RuntimeException e) {
+      return failed(error("invalid_request_error", "Cannot tokenize input[" + index + "]: "
+          + e.getMessage()));
+    }
+  }
+
+  private static Prepared failed(Row error) {
+    return new Prepared(null, false, null, error);
+  }
+
+  /**
+   * Runs prepared inputs through the encoder in length-sorted token-budget batches; rows come back
+   * in input order. Inputs may come from many requests: a row's vector depends on its own tokens
+   * only (padding is masked), so batch mates change nothing beyond float summation order. A
+   * forward that fails is retried row by row, so one bad input fails only its own row.
+   */
+  public Result run(List<Prepared> inputs) {
+    int n = inputs.size();
+    Row[] rows = new Row[n];
+    List<Integer> live = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      Item it = items.get(i);
-      if (it.text() == null || it.text().isBlank()) {
-        rows[i] = error("invalid_request_error", "Invalid input[" + i + "]: the string is "
-            + (it.text() == null ? "null" : it.text().isEmpty() ? "empty" : "all whitespace")
-            + "; embeddings need at least one non-whitespace character");
-        continue;
-      }
-      if (it.dimensions() != null && (it.dimensions() < 1 || it.dimensions() > width)) {
-        rows[i] = error("invalid_request_error", "Invalid dimensions " + it.dimensions()
-            + ": this model's embeddings have " + width + " dimensions; use 1.." + width);
-        continue;
-      }
-      try {
-        int[] full = tokenizer.encode(it.text());
-        truncated[i] = full.length > choice.maxSeqLength();
-        ids[i] = truncated[i] ? truncate(full) : full;
+      if (inputs.get(i).error() != null) {
+        rows[i] = inputs.get(i).error();
+      } else {
         live.add(i);
-      } catch (RuntimeException e) {
-        rows[i] = error("invalid_request_error", "Cannot tokenize input[" + i + "]: " + e.getMessage());
       }
     }
-    int[] lengths = live.stream().mapToInt(i -> ids[i].length).toArray();
+    int[] lengths = live.stream().mapToInt(i -> inputs.get(i).ids().length).toArray();
     List<TokenBudgetBatcher.Batch> plan = batcher.plan(lengths);
+    List<int[]> forwards = new ArrayList<>(plan.size());
     long real = 0;
     long padded = 0;
     for (TokenBudgetBatcher.Batch b : plan) {
-      List<int[]> batch = new ArrayList<>(b.rows().length);
-      for (int r : b.rows()) {
-        batch.add(ids[live.get(r)]);
+      int[] members = new int[b.rows().length];
+      for (int k = 0; k < members.length; k++) {
+        members[k] = live.get(b.rows()[k]);
       }
-      try {
-        float[][] vectors = encoder.embed(batch, choice.pooling(), choice.normalize());
-        for (int k = 0; k < b.rows().length; k++) {
-          int i = live.get(b.rows()[k]);
-          rows[i] = new Row(shorten(vectors[k], items.get(i).dimensions()), ids[i].length,
-              truncated[i], null, null);
-        }
-        real += b.realTokens();
-        padded += b.paddedTokens();
-      } catch (EngineException e) {
-        LOG.warn("Embedding batch of {} rows failed: {}", b.rows().length, e.getMessage());
-        for (int r : b.rows()) {
-          rows[live.get(r)] = error("server_error", e.getMessage());
-        }
+      forwards.add(members);
+      forward(inputs, members, rows);
+      real += b.realTokens();
+      padded += b.paddedTokens();
+    }
+    return new Result(Arrays.asList(rows), new Stats(plan.size(), real, padded), forwards);
+  }
+
+  /** One forward over {@code members}; on failure each row alone, so errors stay in their rows. */
+  private void forward(List<Prepared> inputs, int[] members, Row[] rows) {
+    List<int[]> batch = new ArrayList<>(members.length);
+    for (int i : members) {
+      batch.add(inputs.get(i).ids());
+    }
+    try {
+      float[][] vectors = encoder.embed(batch, choice.pooling(), choice.normalize());
+      for (int k = 0; k < members.length; k++) {
+        Prepared p = inputs.get(members[k]);
+        rows[members[k]] = new Row(shorten(vectors[k], p.dimensions()), p.ids().length,
+            p.truncated(), null, null);
+      }
+    } catch (RuntimeException e) { // ours, or DJL's (e.g. a token id outside the vocabulary)
+      LOG.warn("Embedding batch of {} rows failed: {}", members.length, e.getMessage());
+      if (members.length == 1) {
+        rows[members[0]] = error("server_error", "Cannot embed this input: " + e.getMessage());
+        return;
+      }
+      for (int i : members) {
+        forward(inputs, new int[] {i}, rows);
       }
     }
-    return new Result(Arrays.asList(rows), new Stats(plan.size(), real, padded));
   }
 
   /** First tokens, then the trailing special token(s): {@code [CLS] t1 … tk [SEP]}. */

@@ -13,6 +13,7 @@ import dev.llmbatch.engine.api.EmbeddingResponse;
 import dev.llmbatch.engine.api.RequestKey;
 import dev.llmbatch.engine.api.RequestParams;
 import dev.llmbatch.engine.api.TextCompletion;
+import dev.llmbatch.engine.embed.EmbeddingScheduler;
 import dev.llmbatch.engine.embed.EmbeddingService;
 import dev.llmbatch.engine.generate.DecodedText;
 import dev.llmbatch.engine.generate.GenerationEngine;
@@ -22,6 +23,7 @@ import dev.llmbatch.engine.generate.SamplingParams;
 import dev.llmbatch.engine.generate.SchedulerConfig;
 import dev.llmbatch.engine.model.CausalLm;
 import dev.llmbatch.engine.model.DecoderSpec;
+import dev.llmbatch.engine.runtime.ComputeDtype;
 import dev.llmbatch.engine.template.ChatTemplateException;
 import dev.llmbatch.engine.tokenizer.TextTokenizer;
 import dev.llmbatch.flavor.FlavorException;
@@ -33,6 +35,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A logged MLflow Transformers model loaded for serving, once per JVM, shared by all callers
@@ -47,14 +51,18 @@ import java.util.function.Function;
  * only the prompt_template and tokenize with special tokens.
  */
 public final class LoadedModel implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(LoadedModel.class);
   private final ModelParts parts;
   private final GenerationEngine engine;
   private final String name;
   private final String fingerprint;
   private final long created;
+  private final ComputeDtype dtype;
+  private final EmbeddingScheduler embedder;
 
-  private LoadedModel(ModelParts parts, ServeOptions options) {
+  private LoadedModel(ModelParts parts, ServeOptions options, ComputeDtype dtype) {
     this.parts = parts;
+    this.dtype = dtype;
     this.name = options.servedModelName() != null ? options.servedModelName() : parts.name();
     this.created = options.created() > 0 ? options.created()
         : System.currentTimeMillis() / 1000;
@@ -70,6 +78,9 @@ public final class LoadedModel implements AutoCloseable {
     } else {
       this.engine = null;
     }
+    this.embedder = parts.embeddings() == null ? null
+        : new EmbeddingScheduler(parts.embeddings(), options.queueCapacity(),
+            options.embedBatching(), name);
   }
 
   /** Loads the model logged at {@code modelRoot} (the folder holding {@code MLmodel}). */
@@ -83,20 +94,53 @@ public final class LoadedModel implements AutoCloseable {
     return load(logged, options);
   }
 
-  /** Loads an already resolved logged model. */
+  /**
+   * Loads an already resolved logged model, computing in the dtype {@link
+   * ServeOptions#computeDtype} picks for the device and the logged {@code torch_dtype} (logged
+   * once here; {@link #dtype()} tells it afterwards).
+   */
   public static LoadedModel load(LoggedModel logged, ServeOptions options) {
+    String torchDtype = torchDtype(logged);
+    ComputeDtype dtype;
+    try {
+      DevicePlacement.check(options.device(), options.threads());
+      dtype = options.computeDtype(torchDtype);
+    } catch (EngineException e) {
+      throw new EngineException("Cannot load model " + logged.root() + ": " + e.getMessage(), e);
+    }
+    LOG.info("Loading model {} on {} computing in {} (dtype={}, torch_dtype {})", logged.root(),
+        options.device(), dtype, options.dtype(), torchDtype == null ? "not recorded" : torchDtype);
+    ServeOptions concrete = options.withDtype(dtype == ComputeDtype.FP16 ? "fp16" : "fp32");
     ModelParts parts;
     try {
-      parts = ModelParts.load(logged, options);
+      parts = ModelParts.load(logged, concrete);
     } catch (FlavorException e) {
       throw new EngineException("Cannot load model " + logged.root() + ": " + e.getMessage(), e);
     }
     try {
-      return new LoadedModel(parts, options);
+      return new LoadedModel(parts, concrete, dtype);
     } catch (RuntimeException e) {
       parts.close();
       throw e;
     }
+  }
+
+  /** The MLmodel's {@code torch_dtype}, else config.json's; null when neither records one. */
+  private static String torchDtype(LoggedModel logged) {
+    String t = logged.flavor().torchDtype();
+    if (t != null && !t.isBlank()) {
+      return t;
+    }
+    try {
+      return logged.config().torchDtype();
+    } catch (RuntimeException e) {
+      return null; // no readable config.json: loading says so with the real reason
+    }
+  }
+
+  /** The dtype the model computes in (FP32 on CPU). */
+  public ComputeDtype dtype() {
+    return dtype;
   }
 
   /** The {@code model} field of responses. */
@@ -122,6 +166,11 @@ public final class LoadedModel implements AutoCloseable {
   /** Engine counters; null for an embeddings model. */
   public GenerationEngine.Stats stats() {
     return engine == null ? null : engine.stats();
+  }
+
+  /** Embedding scheduler counters (forwards, rows per forward); null for a generative model. */
+  public EmbeddingScheduler.Stats embeddingStats() {
+    return embedder == null ? null : embedder.stats();
   }
 
   /** The tokenizer (thread-safe for encode/decode). */
@@ -171,13 +220,13 @@ public final class LoadedModel implements AutoCloseable {
   /**
    * Embeddings ({@code llm/v1/embeddings}), one response per request, through the encoder's
    * {@link EmbeddingService} (pooling and normalisation from the sentence-transformers files).
-   * The encoder is driven by one caller at a time; a request's inputs are batched together. An
-   * input the service rejects (e.g. an empty string) fails the request with that row's error.
+   * Requests from all threads go to one {@link EmbeddingScheduler}, whose thread packs the inputs
+   * of every queued request into shared token-budget forwards; blocks while the queue is full.
+   * An input the service rejects (e.g. an empty string) fails its own request with that error.
    */
   public CompletableFuture<EmbeddingResponse> embed(EmbeddingRequest request, RequestKey key) {
     try {
-      EmbeddingService service = parts.embeddings();
-      if (service == null) {
+      if (embedder == null) {
         throw ApiException.invalidRequest("Cannot embed with model " + name + ": it is a "
             + "generative model (" + parts.task() + "); send /v1/chat/completions or"
             + " /v1/completions requests");
@@ -186,28 +235,33 @@ public final class LoadedModel implements AutoCloseable {
         throw ApiException.invalidRequest("Invalid encoding_format 'base64': not supported yet;"
             + " use float");
       }
-      EmbeddingService.Result result;
-      synchronized (service) {
-        result = service.embed(request.input(), request.dimensions());
+      List<EmbeddingService.Item> items = new ArrayList<>(request.input().size());
+      for (String text : request.input()) {
+        items.add(new EmbeddingService.Item(text, request.dimensions()));
       }
-      List<Embedding> data = new ArrayList<>();
-      long tokens = 0;
-      for (int i = 0; i < result.rows().size(); i++) {
-        EmbeddingService.Row row = result.rows().get(i);
-        if (!row.ok()) {
-          throw new ApiException(new ApiError(row.errorCode(), "input[" + i + "]: "
-              + row.errorMessage()));
-        }
-        data.add(Embedding.of(i, row.embedding()));
-        tokens += row.promptTokens();
-      }
-      return CompletableFuture.completedFuture(EmbeddingResponse.of(data, name, tokens));
+      return embedder.submit(items).thenApply(this::embeddingResponse);
     } catch (ApiException e) {
       return CompletableFuture.failedFuture(e);
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(new ApiException(new ApiError(ApiError.SERVER_ERROR,
           "Cannot embed request " + key.key() + ": " + e.getMessage()), e));
     }
+  }
+
+  /** The response of one request's rows; the first failed row fails the request. */
+  private EmbeddingResponse embeddingResponse(List<EmbeddingService.Row> rows) {
+    List<Embedding> data = new ArrayList<>(rows.size());
+    long tokens = 0;
+    for (int i = 0; i < rows.size(); i++) {
+      EmbeddingService.Row row = rows.get(i);
+      if (!row.ok()) {
+        throw new ApiException(new ApiError(row.errorCode(), "input[" + i + "]: "
+            + row.errorMessage()));
+      }
+      data.add(Embedding.of(i, row.embedding()));
+      tokens += row.promptTokens();
+    }
+    return EmbeddingResponse.of(data, name, tokens);
   }
 
   private interface Tokenize {
@@ -237,12 +291,15 @@ public final class LoadedModel implements AutoCloseable {
     }
   }
 
-  /** Fails unfinished requests, stops the engine thread, frees the model and tokenizer. */
+  /** Fails unfinished requests, stops the engine threads, frees the model and tokenizer. */
   @Override
   public void close() {
     try {
       if (engine != null) {
         engine.close();
+      }
+      if (embedder != null) {
+        embedder.close();
       }
     } finally {
       parts.close();

@@ -93,7 +93,7 @@ record ModelParts(
           ParameterDefaults.fromModelConfig(logged.modelConfig()),
           ParameterDefaults.fromGenerationConfig(gc.orElse(null)));
       int[] eosIds = eosIds(gc, eos, tokenizer, logged);
-      boolean cpu = options.device().trim().equalsIgnoreCase("cpu");
+      ComputeDtype dtype = options.computeDtype(null); // made concrete by LoadedModel.load
       if (isEmbeddings(logged, task)) {
         if (logged.peftDir().isPresent()) {
           throw new EngineException("Cannot load model " + logged.root() + ": it carries a PEFT"
@@ -104,9 +104,8 @@ record ModelParts(
         // a decoder model_type (Qwen3-Embedding, gte-Qwen2, e5-mistral) embeds with its stack
         Encoder encoder = DecoderEmbedder.isDecoder(logged.weightsDir())
             ? DecoderEmbedder.load(logged.weightsDir(), new LoadOptions(options.device(),
-                cpu ? ComputeDtype.FP32 : ComputeDtype.FP16, options.threads()))
-            : Encoders.load(logged.weightsDir(), TorchRuntime.device(options.device()),
-                cpu ? ComputeDtype.FP32 : ComputeDtype.FP16);
+                dtype, options.threads()))
+            : Encoders.load(logged.weightsDir(), TorchRuntime.device(options.device()), dtype);
         try {
           embeddings = EmbeddingService.create(encoder, text -> tokenizer.encode(text, true),
               logged.weightsDir(), PoolingChoice.Overrides.NONE, new TokenBudgetBatcher(
@@ -117,7 +116,7 @@ record ModelParts(
         }
       } else {
         model = Architectures.loadCausalLm(logged.weightsDir(), new LoadOptions(options.device(),
-            cpu ? ComputeDtype.FP32 : ComputeDtype.FP16, options.threads(),
+            dtype, options.threads(),
             logged.peftDir().orElse(null)));
       }
       String fingerprint = fingerprint(logged, model, options);

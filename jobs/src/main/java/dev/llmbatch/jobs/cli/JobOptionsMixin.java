@@ -23,6 +23,10 @@ public final class JobOptionsMixin {
   @Option(names = "--device", description = "Executors' device: auto, cpu, gpu or gpu:N (default cpu).")
   String device;
 
+  @Option(names = "--dtype", description = "Executors' compute dtype: auto (FP32 on CPU, the"
+      + " logged torch_dtype as FP16 on GPU), fp32, or fp16 (GPU only).")
+  String dtype;
+
   @Option(names = "--input", paramLabel = "<path>", description = "Input file or folder (s3a:// works).")
   String input;
 
@@ -82,6 +86,7 @@ public final class JobOptionsMixin {
     Map<String, Object> m = new LinkedHashMap<>();
     put(m, JobOptions.MODEL, model);
     put(m, JobOptions.DEVICE, device);
+    put(m, JobOptions.DTYPE, dtype);
     put(m, JobOptions.INPUT, input);
     put(m, JobOptions.INPUT_TABLE, inputTable);
     put(m, JobOptions.INPUT_FORMAT, inputFormat);

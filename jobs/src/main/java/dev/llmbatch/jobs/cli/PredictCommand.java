@@ -84,6 +84,10 @@ public final class PredictCommand implements Callable<Integer> {
   @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N.")
   String device;
 
+  @Option(names = "--dtype", defaultValue = "auto", description = "auto (FP32 on CPU, the"
+      + " logged torch_dtype as FP16 on GPU), fp32, or fp16 (GPU only; refused on cpu).")
+  String dtype;
+
   @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (0 = cores).")
   int threads;
 
@@ -121,16 +125,19 @@ public final class PredictCommand implements Callable<Integer> {
     RequestParams job = new RequestParams(temperature, topP, topK, maxTokens, stop, null, null,
         null, null, ignoreEos);
     ServeOptions options = new ServeOptions(device, threads, maxSequences, maxBatchTokens,
-        kvCacheMb << 20, maxModelLen, queue, job, null, System.currentTimeMillis() / 1000);
+        kvCacheMb << 20, maxModelLen, queue, job, null, System.currentTimeMillis() / 1000)
+        .withDtype(dtype);
     long start = System.nanoTime();
     int ok = 0;
     int failed = 0;
     int skipped = 0;
+    String computed;
     try (LoadedModel model = LoadedModel.load(ModelLocator.open(modelUri, System.getenv()), options);
         BufferedReader in = Files.newBufferedReader(input, StandardCharsets.UTF_8);
         BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8,
             StandardOpenOption.CREATE, StandardOpenOption.WRITE,
             overwrite ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND)) {
+      computed = model.dtype().name();
       Deque<Pending> inFlight = new ArrayDeque<>();
       Set<String> seen = new HashSet<>();
       int lineNo = 0;
@@ -166,8 +173,8 @@ public final class PredictCommand implements Callable<Integer> {
     }
     double secs = (System.nanoTime() - start) / 1e9;
     spec.commandLine().getErr().printf(Locale.ROOT,
-        "llm-batch predict: %d ok, %d failed, %d already in %s; %.1f s%n", ok, failed, skipped,
-        output, secs);
+        "llm-batch predict: %d ok, %d failed, %d already in %s; %.1f s on %s in %s%n", ok, failed,
+        skipped, output, secs, device, computed);
     spec.commandLine().getErr().flush();
     return 0;
   }

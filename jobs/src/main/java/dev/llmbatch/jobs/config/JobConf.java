@@ -18,6 +18,7 @@ public final class JobConf {
   private final JobKind kind;
   private final String model;
   private final String device;
+  private final String dtype;
   private final InputSpec input;
   private final OutputSpec output;
   private final Columns columns;
@@ -37,6 +38,11 @@ public final class JobConf {
           + " <uri>: a local MLflow model folder, s3a://..., runs:/... or models:/...)");
     }
     this.device = orDefault(l.string(JobOptions.DEVICE), JobOptions.DEVICE_DEFAULT);
+    this.dtype = orDefault(lower(l.string(JobOptions.DTYPE)), JobOptions.DTYPE_DEFAULT);
+    if (!dtype.matches("auto|fp32|fp16")) {
+      throw new JobException("Invalid --dtype: " + dtype + " (use auto, fp32 or fp16; fp16 needs"
+          + " a GPU device)");
+    }
     String inputFormat = l.string(JobOptions.INPUT_FORMAT);
     if (kind == JobKind.BATCH && inputFormat == null) {
       inputFormat = "text"; // an OpenAI Batch file is JSON lines, parsed line by line
@@ -108,6 +114,8 @@ public final class JobConf {
   public JobKind kind() { return kind; }
   public String model() { return model; }
   public String device() { return device; }
+  /** auto, fp32 or fp16. */
+  public String dtype() { return dtype; }
   public InputSpec input() { return input; }
   public OutputSpec output() { return output; }
   public Columns columns() { return columns; }

@@ -17,6 +17,12 @@ public final class JobOptions {
   /** Device for executors' models: auto (the task's Spark-assigned GPU, else CPU), cpu, gpu, gpu:N. */
   public static final String DEVICE = "device";
   public static final String DEVICE_DEFAULT = "auto";
+  /**
+   * What executors' models compute in: auto (FP32 on CPU; on a GPU the logged torch_dtype, FP16
+   * for bf16/fp16), fp32, or fp16 (GPU only: refused on CPU, where FP16 matmul is unusable).
+   */
+  public static final String DTYPE = "dtype";
+  public static final String DTYPE_DEFAULT = "auto";
 
   // --- input
   /** Input path (file or folder; s3a:// works). One of input / input-table. */
@@ -93,7 +99,7 @@ public final class JobOptions {
 
   /** Keys a conf file may hold. */
   public static final Set<String> ALL = Set.copyOf(List.of(
-      MODEL, DEVICE, INPUT, INPUT_TABLE, INPUT_FORMAT, PARTITIONS, ID_COL, MESSAGES_COL, PROMPT_COL,
+      MODEL, DEVICE, DTYPE, INPUT, INPUT_TABLE, INPUT_FORMAT, PARTITIONS, ID_COL, MESSAGES_COL, PROMPT_COL,
       INPUT_COL, SYSTEM_PROMPT, RESPONSE_COL, ERROR_COL, TEMPERATURE, MAX_TOKENS, STOP, TOP_P,
       TOP_K, SEED, N, IGNORE_EOS, PRESENCE_PENALTY, FREQUENCY_PENALTY, DIMENSIONS, OUTPUT,
       OUTPUT_TABLE, OUTPUT_FORMAT, PARTITION_BY, MODE, RESUME, SUMMARY, MASTER, SPARK_CONF,

@@ -28,7 +28,8 @@ final class UdfBinding implements ModelBinding {
   }
 
   static ModelBinding forConf(JobConf conf) {
-    return new UdfBinding(new ModelHandle(location(conf.model()), conf.device(), "auto", Map.of()));
+    return new UdfBinding(new ModelHandle(location(conf.model()), conf.device(), conf.dtype(),
+        Map.of()));
   }
 
   /** A storage location for {@code uri}: registry and run URIs resolved, the others as given. */

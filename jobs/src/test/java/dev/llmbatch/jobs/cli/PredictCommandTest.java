@@ -113,6 +113,30 @@ class PredictCommandTest {
   }
 
   @Test
+  void dtypeReachesTheModelFp16IsRefusedOnCpuAndTheSummaryNamesTheDtypeUsed() throws Exception {
+    Path bert = Path.of(System.getProperty("llmbatch.shared.dir"), "reference/bert-tiny/mlflow");
+    assertTrue(Files.isRegularFile(bert.resolve("MLmodel")), "reference bert-tiny missing: " + bert);
+    Path in = Files.writeString(tmp.resolve("dtype.jsonl"), "{\"custom_id\":\"e1\","
+        + "\"method\":\"POST\",\"url\":\"/v1/embeddings\",\"body\":{\"input\":\"hi\"}}\n");
+    for (String dtype : List.of("fp16", "fp32")) {
+      CommandLine cmd = LlmBatchCli.commandLine();
+      StringWriter err = new StringWriter();
+      cmd.setErr(new PrintWriter(err));
+      int code = cmd.execute("predict", "--model", bert.toString(), "--input", in.toString(),
+          "--output", tmp.resolve("dtype-" + dtype + ".jsonl").toString(), "--threads", "1",
+          "--dtype", dtype);
+      if (dtype.equals("fp16")) {
+        assertTrue(code != 0, err.toString());
+        assertTrue(err.toString().contains("Cannot compute in fp16 on cpu: dtype=fp16"),
+            err.toString());
+      } else {
+        assertEquals(0, code, err.toString());
+        assertTrue(err.toString().contains("on cpu in FP32"), err.toString());
+      }
+    }
+  }
+
+  @Test
   void embeddingsLinesOnAnEncoderFlavor() throws Exception {
     Path bert = Path.of(System.getProperty("llmbatch.shared.dir"), "reference/bert-tiny/mlflow");
     assertTrue(Files.isRegularFile(bert.resolve("MLmodel")), "reference bert-tiny missing: " + bert);

@@ -54,6 +54,18 @@ class JobConfTest {
   }
 
   @Test
+  void dtypeDefaultsToAutoReadsTheFileAndIsValidated() {
+    assertEquals("auto", JobConf.resolve(JobKind.CHAT, base(), Map.of()).dtype());
+    Map<String, Object> file = ConfFile.parse("dtype: FP16\n", "test.yaml");
+    assertEquals("fp16", JobConf.resolve(JobKind.CHAT, base(), file).dtype());
+    Map<String, Object> cli = base();
+    cli.put("dtype", "bf16");
+    JobException e = assertThrows(JobException.class,
+        () -> JobConf.resolve(JobKind.CHAT, cli, Map.of()));
+    assertTrue(e.getMessage().contains("Invalid --dtype: bf16"), e.getMessage());
+  }
+
+  @Test
   void resumeNeedsAKeyAndAppends() {
     Map<String, Object> cli = base();
     cli.put("resume", true);

@@ -1,5 +1,7 @@
 package dev.llmbatch.udf.executor;
 
+import dev.llmbatch.engine.embed.EmbeddingScheduler;
+import dev.llmbatch.engine.serve.DevicePlacement;
 import dev.llmbatch.engine.serve.LoadedModel;
 import dev.llmbatch.engine.serve.ServeOptions;
 import dev.llmbatch.udf.LlmBatchOptions;
@@ -7,6 +9,9 @@ import dev.llmbatch.udf.ModelHandle;
 import dev.llmbatch.udf.UdfException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
@@ -22,6 +27,7 @@ import scala.Tuple2;
 public final class ExecutorModels {
   private static final Logger LOG = LoggerFactory.getLogger(ExecutorModels.class);
   private static final KeyedRegistry<ModelKey, ModelService> REGISTRY = new KeyedRegistry<>();
+  private static final Set<List<Object>> WARNED = ConcurrentHashMap.newKeySet();
 
   static {
     Runtime.getRuntime().addShutdownHook(new Thread(REGISTRY::closeAll, "llm-batch-release-models"));
@@ -37,6 +43,12 @@ public final class ExecutorModels {
     String device = TaskDevices.resolve(handle.device(), TaskDevices.assignedGpus());
     ModelKey key = new ModelKey(handle.location(), device, handle.dtype());
     KeyedRegistry.Got<ModelService> got = REGISTRY.get(key, k -> load(handle, k));
+    if (!got.built() && !got.value().options().equals(handle.options())
+        && WARNED.add(List.of(key, handle.options()))) {
+      LOG.warn("Model {} is already loaded on {} with options {}; this handle's options {} do not"
+          + " apply (options are read once per location, device and dtype per executor)",
+          key.location(), key.device(), got.value().options(), handle.options());
+    }
     return new Acquired(got.value(), got.built());
   }
 
@@ -50,6 +62,16 @@ public final class ExecutorModels {
     return REGISTRY.totalBuilds();
   }
 
+  /** The loaded model of {@code key} in this JVM, if any (for tests and diagnostics). */
+  public static java.util.Optional<ModelService> loaded(ModelKey key) {
+    return REGISTRY.peek(key);
+  }
+
+  /** The keys of the models loaded in this JVM. */
+  public static java.util.List<ModelKey> loadedKeys() {
+    return REGISTRY.keys();
+  }
+
   /** Closes every loaded model (the next use loads again). */
   public static void releaseAll() {
     REGISTRY.closeAll();
@@ -60,17 +82,39 @@ public final class ExecutorModels {
     SparkConf conf = SparkEnv.get() == null ? new SparkConf(false) : SparkEnv.get().conf();
     LocalModelCache cache = new LocalModelCache(cacheDir(handle, conf), hadoopConf(conf));
     Path dir = cache.materialize(handle.location(), handle.boolOption(LlmBatchOptions.COPY_LOCAL, false));
-    ServeOptions options = serveOptions(handle, key.device(), conf);
+    String placeOn = placement(handle, key.device(), conf);
+    ServeOptions options = serveOptions(handle, placeOn, conf);
     try {
       LoadedModel model = LoadedModel.load(dir, options);
-      LOG.info("Loaded model {} on {} in {} ms (executor {})", handle.location(), key.device(),
-          (System.nanoTime() - t0) / 1_000_000,
+      LOG.info("Loaded model {} on {} in {} computing in {}, {} ms (executor {})",
+          handle.location(), placeOn, key.device().equals(placeOn) ? "" : "(for " + key.device()
+              + ")", model.dtype(), (System.nanoTime() - t0) / 1_000_000,
           SparkEnv.get() == null ? "-" : SparkEnv.get().executorId());
-      return new ModelService(key, model);
+      return new ModelService(key, model, placeOn, handle.options());
     } catch (RuntimeException e) {
       throw new UdfException("Cannot load model " + handle.location() + " (local copy " + dir
           + ") on " + key.device() + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The device to load on: the key's, except that with {@code cpuFallback=true} a GPU this
+   * executor's libtorch cannot use (the CPU-only build, or too few GPUs) becomes {@code cpu},
+   * with a warning. The key keeps the assigned GPU, so the tasks sharing it still share one
+   * model.
+   */
+  static String placement(ModelHandle h, String device, SparkConf conf) {
+    if (!DevicePlacement.isGpu(device) || !h.boolOption(LlmBatchOptions.CPU_FALLBACK, false)) {
+      return device;
+    }
+    int ordinal = Integer.parseInt(device.substring(device.indexOf(':') + 1));
+    int gpus = DevicePlacement.visibleGpus(serveOptions(h, "cpu", conf).threads());
+    if (ordinal < gpus) {
+      return device;
+    }
+    LOG.warn("Spark assigned {} to this task but libtorch here sees {} usable GPU(s);"
+        + " loading on cpu because {}=true", device, gpus, LlmBatchOptions.CPU_FALLBACK);
+    return "cpu";
   }
 
   /** The engine options of a handle on a concrete device. */
@@ -91,7 +135,10 @@ public final class ExecutorModels {
         h.intOption("queueCapacity", d.queueCapacity()),
         d.jobDefaults(),
         h.options().get(LlmBatchOptions.SERVED_MODEL_NAME),
-        0L);
+        0L,
+        h.dtype(),
+        new EmbeddingScheduler.Batching(h.intOption(LlmBatchOptions.EMBED_BATCH_ROWS, 1),
+            h.intOption(LlmBatchOptions.EMBED_BATCH_WAIT_MS, 0)));
   }
 
   private static Path cacheDir(ModelHandle h, SparkConf conf) {

@@ -64,6 +64,12 @@ public final class KeyedRegistry<K, V extends AutoCloseable> {
     return totalBuilds.get();
   }
 
+  /** The live value of {@code key}, without building it. */
+  public java.util.Optional<V> peek(K key) {
+    Slot<V> s = slots.get(key);
+    return s == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(s.value);
+  }
+
   /** The keys with a live value. */
   public List<K> keys() {
     List<K> out = new ArrayList<>();

@@ -96,6 +96,10 @@ public final class PartitionRunner implements Serializable {
       }
       if (metrics != null) {
         metrics.row(r.error() == null ? null : r.error().code(), r.promptTokens(), r.completionTokens());
+        if (service != null && !hasNext() && service.embeddingStats() != null) {
+          metrics.embeddingBatching(SparkEnv.get() == null ? null : SparkEnv.get().executorId(),
+              service.embeddingStats());
+        }
       }
       return append(p.input(), r);
     }

@@ -1,5 +1,6 @@
 package dev.llmbatch.udf.metrics;
 
+import dev.llmbatch.engine.embed.EmbeddingScheduler;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -21,6 +22,7 @@ public final class LlmBatchMetrics implements Serializable {
   private final LongAccumulator engineBusyMillis;
   private final LongAccumulator modelLoads;
   private final CountByKeyAccumulator loadsByExecutor;
+  private final MaxByKeyAccumulator embeddingBatching;
 
   private LlmBatchMetrics(SparkContext sc, String prefix) {
     rows = sc.longAccumulator(prefix + "rows");
@@ -30,6 +32,8 @@ public final class LlmBatchMetrics implements Serializable {
     engineBusyMillis = sc.longAccumulator(prefix + "engineBusyMillis");
     modelLoads = sc.longAccumulator(prefix + "modelLoads");
     loadsByExecutor = countByKey(sc, prefix + "modelLoadsByExecutor");
+    embeddingBatching = new MaxByKeyAccumulator();
+    sc.register(embeddingBatching, prefix + "embeddingBatching");
   }
 
   /** Registers a fresh set of accumulators named {@code llmbatch.*} (visible in the Spark UI). */
@@ -75,6 +79,19 @@ public final class LlmBatchMetrics implements Serializable {
     loadsByExecutor.add(executorId == null ? "driver" : executorId);
   }
 
+  /**
+   * The embeddings scheduler's running totals on executor {@code executorId}, reported when a
+   * task finishes; the driver keeps the last (largest) report of each executor.
+   */
+  public void embeddingBatching(String executorId, EmbeddingScheduler.Stats s) {
+    String e = executorId == null ? "driver" : executorId;
+    embeddingBatching.add(e + "/requests", s.requests());
+    embeddingBatching.add(e + "/rows", s.rows());
+    embeddingBatching.add(e + "/forwards", s.forwards());
+    embeddingBatching.add(e + "/max_rows_per_forward", s.maxRowsPerForward());
+    embeddingBatching.add(e + "/max_requests_per_forward", s.maxRequestsPerForward());
+  }
+
   // ---- driver side ----
 
   /** Rows written (successes and errors). */
@@ -112,6 +129,16 @@ public final class LlmBatchMetrics implements Serializable {
     return loadsByExecutor.value();
   }
 
+  /**
+   * Cross-request batching of embeddings, per executor, as {@code <executor>/<figure>}: requests,
+   * rows, forwards (running totals since the executor loaded the model, so a second job on the
+   * same executors includes the first), max_rows_per_forward and max_requests_per_forward. Rows
+   * per forward above one request's rows means requests (rows, tasks) shared forwards.
+   */
+  public Map<String, Long> embeddingBatching() {
+    return embeddingBatching.value();
+  }
+
   /** Every figure by name, for logs and job summaries. */
   public Map<String, Object> snapshot() {
     Map<String, Object> m = new LinkedHashMap<>();
@@ -122,6 +149,9 @@ public final class LlmBatchMetrics implements Serializable {
     m.put("engine_busy_ms", engineBusyMillis());
     m.put("model_loads", modelLoads());
     m.put("model_loads_by_executor", modelLoadsByExecutor());
+    if (!embeddingBatching().isEmpty()) {
+      m.put("embedding_batching", embeddingBatching());
+    }
     return m;
   }
 }
