@@ -9,6 +9,7 @@ import dev.llmbatch.engine.model.layers.DecoderLayer;
 import dev.llmbatch.engine.model.layers.GatedMlp;
 import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.model.layers.Norm;
+import dev.llmbatch.engine.model.layers.RmsNorm;
 import dev.llmbatch.engine.model.layers.RotaryEmbedding;
 import java.nio.file.Path;
 
@@ -57,24 +58,40 @@ final class LlamaFamily {
     Linear out = ck.linear(p + "self_attn.o_proj", c.outputBias(), hidden, q);
     Norm qNorm = c.qkNorm() ? ck.norm(c.norm(), p + "self_attn.q_norm", d, c.normEps()) : null;
     Norm kNorm = c.qkNorm() ? ck.norm(c.norm(), p + "self_attn.k_norm", d, c.normEps()) : null;
+    // Fewer ops per decode step, same function: attention's scale goes into q_proj's rows (or
+    // q_norm's scale: rotary is linear), and each RMSNorm's scale into the columns of the
+    // projection it feeds.
+    float scale = c.attentionScale();
+    if (qNorm instanceof RmsNorm r) {
+      qNorm = r.scaled(scale);
+    } else {
+      qkv = qkv.scaledOutputs(q, scale);
+    }
+    Norm input = ck.norm(c.norm(), p + "input_layernorm", hidden, c.normEps());
+    if (input instanceof RmsNorm r) {
+      qkv = qkv.scaledInputs(r.weight());
+      input = r.unweighted();
+    }
     Attention attention = new Attention(qkv, out, qNorm, kNorm, rotary, c.numAttentionHeads(),
-        c.numKeyValueHeads(), c.headDim(), c.window(i), c.attentionScale(),
-        c.attnLogitSoftcap());
+        c.numKeyValueHeads(), c.headDim(), c.window(i), 1f, c.attnLogitSoftcap());
     Linear gateUp = fusedStored
         ? ck.linear(p + "mlp.gate_up_proj", c.mlpBias(), 2 * ffn, hidden)
         : ck.fused(new String[] {p + "mlp.gate_proj", p + "mlp.up_proj"}, c.mlpBias(),
             new long[] {ffn, ffn}, hidden);
+    // Gemma2: post_attention_layernorm closes the attention branch; the MLP has its own pair
+    Norm preMlp = ck.norm(c.norm(), p + (c.sandwichNorms() ? "pre_feedforward_layernorm"
+        : "post_attention_layernorm"), hidden, c.normEps());
+    if (preMlp instanceof RmsNorm r) {
+      gateUp = gateUp.scaledInputs(r.weight());
+      preMlp = r.unweighted();
+    }
     Linear down = ck.linear(p + "mlp.down_proj", c.mlpBias(), hidden, ffn);
     GatedMlp mlp = new GatedMlp(gateUp, down, c.activation(), c.intermediateSize());
-    Norm input = ck.norm(c.norm(), p + "input_layernorm", hidden, c.normEps());
     if (c.sandwichNorms()) {
-      // Gemma2: post_attention_layernorm closes the attention branch; the MLP has its own pair
       return new DecoderLayer(input, attention,
-          ck.norm(c.norm(), p + "post_attention_layernorm", hidden, c.normEps()),
-          ck.norm(c.norm(), p + "pre_feedforward_layernorm", hidden, c.normEps()), mlp,
+          ck.norm(c.norm(), p + "post_attention_layernorm", hidden, c.normEps()), preMlp, mlp,
           ck.norm(c.norm(), p + "post_feedforward_layernorm", hidden, c.normEps()));
     }
-    return new DecoderLayer(input, attention, null,
-        ck.norm(c.norm(), p + "post_attention_layernorm", hidden, c.normEps()), mlp, null);
+    return new DecoderLayer(input, attention, null, preMlp, mlp, null);
   }
 }

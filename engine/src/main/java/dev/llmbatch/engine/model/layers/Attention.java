@@ -104,14 +104,17 @@ public final class Attention {
     // queries grouped under their KV head: (B, T, Hkv, G, D) → (B, Hkv, G·T, D); with one new
     // token per row that is a plain reshape (query head h = kv·G + g), no transposed copy
     NDArray qg = t == 1
-        ? q.muli(scale).reshape(b, kvHeads, g, d)
-        : q.muli(scale).reshape(b, t, kvHeads, g, d).transpose(0, 2, 3, 1, 4)
+        ? scaled(q).reshape(b, kvHeads, g, d)
+        : scaled(q).reshape(b, t, kvHeads, g, d).transpose(0, 2, 3, 1, 4)
             .reshape(b, kvHeads, (long) g * t, d);
     NDArray scores = qg.matMul(keys.transpose(0, 1, 3, 2)); // (B, Hkv, G·T, L)
     if (softcap > 0) {
       scores = scores.divi(softcap).tanh().muli(softcap);
     }
-    scores = scores.reshape(b, kvHeads, g, t, l).addi(s.mask(window)); // + (B, 1, 1, T, L)
+    NDArray mask = s.mask(window); // (B, 1, 1, T, L), or null when it would hide nothing
+    if (mask != null) {
+      scores = scores.reshape(b, kvHeads, g, t, l).addi(mask);
+    }
     NDArray probs = softmax(scores).reshape(b, kvHeads, (long) g * t, l);
     NDArray out = probs.matMul(values); // (B, Hkv, G·T, D)
     // back to (B, T, H·D): (B, Hkv, G, T, D) → (B, T, Hkv, G, D)
@@ -119,6 +122,11 @@ public final class Attention {
         ? out.reshape(b, 1, (long) heads * d)
         : out.reshape(b, kvHeads, g, t, d).transpose(0, 3, 1, 2, 4).reshape(b, t, (long) heads * d);
     return o.apply(out); // (B, T, hidden)
+  }
+
+  /** q·scale, unless the scale was folded into the q projection or q_norm at load (scale 1). */
+  private NDArray scaled(NDArray q) {
+    return scale == 1f ? q : q.muli(scale);
   }
 
   /** The (S, Hkv, C, D) view over a cache's first S·Hkv·C rows (the last row is the trash row). */

@@ -131,22 +131,26 @@ public final class StepBatch {
   /** Additive mask (B, 1, 1, T, L): key j is visible to a token at p iff j ≤ p and p − j < w. */
   private NDArray buildMask(int window) {
     float[] m = new float[b * t * l];
+    boolean hides = false;
     for (int i = 0; i < b * t; i++) {
       int p = positions[i];
       int lo = window > 0 ? Math.max(0, p - window + 1) : 0;
       int o = i * l;
       for (int j = 0; j < l; j++) {
-        m[o + j] = j >= lo && j <= p ? 0f : Float.NEGATIVE_INFINITY;
+        boolean visible = j >= lo && j <= p;
+        m[o + j] = visible ? 0f : Float.NEGATIVE_INFINITY;
+        hides |= !visible;
       }
     }
-    return cast(manager.create(m, new Shape(b, 1, 1, t, l)));
+    // a decode step whose rows all see all L keys (batch 1, or rows of one length) needs no add
+    return hides ? cast(manager.create(m, new Shape(b, 1, 1, t, l))) : null;
   }
 
   private NDArray cast(NDArray a) {
     return a.getDataType() == dtype ? a : a.toType(dtype, false);
   }
 
-  /** The mask for layers with sliding window {@code window} (0 = full causal). */
+  /** The mask for layers with sliding window {@code window} (0 = full causal); null if it hides nothing. */
   public NDArray mask(Integer window) {
     return masks.get(window);
   }

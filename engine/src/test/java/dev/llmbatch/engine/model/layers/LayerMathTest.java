@@ -172,6 +172,49 @@ class LayerMathTest {
     }
   }
 
+  @Test
+  void foldedNormScaleAndAttentionScaleLeaveTheFunctionUnchanged() {
+    try (NDManager s = m.newSubManager()) {
+      SplittableRandom rnd = new SplittableRandom(11);
+      NDArray x = s.create(random(rnd, 2 * 4), new Shape(2, 4));
+      NDArray g = s.create(new float[] {0.5f, 2f, -1f, 3f});
+      // the RMSNorm's scale folded into the columns of the linear it feeds
+      Linear plain = new Linear(s.create(random(rnd, 3 * 4), new Shape(3, 4)),
+          s.create(new float[] {0.1f, -0.2f, 0.3f}));
+      float[] expected = plain.apply(x.mul(g)).toFloatArray();
+      Linear folded = new Linear(plain.weight().duplicate(), plain.bias().duplicate())
+          .scaledInputs(g);
+      assertArrayEquals(expected, folded.apply(x).toFloatArray(), 1e-6f);
+      // 1/√d folded into the first 2 output rows (q) and their bias only
+      float[] y = plain.apply(x).toFloatArray();
+      float[] z = new Linear(plain.weight().duplicate(), plain.bias().duplicate())
+          .scaledOutputs(2, 0.25f).apply(x).toFloatArray();
+      for (int i = 0; i < y.length; i++) {
+        assertEquals(i % 3 < 2 ? 0.25f * y[i] : y[i], z[i], 1e-6f, "output " + i);
+      }
+      // the norm without its scale, times the scale, is the norm
+      RmsNorm norm = new RmsNorm(g, 1e-6f);
+      assertArrayEquals(norm.apply(x).toFloatArray(),
+          norm.unweighted().apply(x).mul(g).toFloatArray(), 1e-6f);
+    }
+  }
+
+  @Test
+  void aMaskThatHidesNothingIsNotBuilt() {
+    try (NDManager s = m.newSubManager()) {
+      // two decode rows at the same position see every key: no additive mask at all
+      StepBatch same = new StepBatch(s, List.of(new StepInput(0, 4, new int[] {1}),
+          new StepInput(1, 4, new int[] {2})), 8, 1, 16, null, new int[] {0}, DataType.FLOAT32);
+      assertEquals(null, same.mask(0));
+      // rows of different lengths: the shorter row must not see the longer one's keys
+      StepBatch ragged = new StepBatch(s, List.of(new StepInput(0, 4, new int[] {1}),
+          new StepInput(1, 2, new int[] {2})), 8, 1, 16, null, new int[] {0}, DataType.FLOAT32);
+      float inf = Float.NEGATIVE_INFINITY;
+      assertArrayEquals(new float[] {0, 0, 0, 0, 0, 0, 0, 0, inf, inf},
+          ragged.mask(0).toFloatArray());
+    }
+  }
+
   private static float[] random(SplittableRandom r, int n) {
     float[] v = new float[n];
     for (int i = 0; i < n; i++) {
