@@ -6,7 +6,6 @@ import dev.llmbatch.engine.model.DecoderSpec;
 import dev.llmbatch.engine.model.KvCache;
 import dev.llmbatch.engine.model.LoadOptions;
 import dev.llmbatch.engine.model.StepInput;
-import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.runtime.ComputeDtype;
 import dev.llmbatch.engine.runtime.TorchRuntime;
 import dev.llmbatch.engine.testing.TinyDecoders;
@@ -126,7 +125,7 @@ public final class DecoderBench {
               + " tokens/s -> %.0f%% of roofline%n", b, b / step, step * 1e3, bound,
               100 * (b / step) / bound);
           double gemm = gemmsAlone(dir, b, quick ? 5 : 9);
-          System.out.printf("  its linears alone (same shapes, own weights):"
+          System.out.printf("  its linears alone (libtorch linear, same shapes, own weights):"
               + " %.2f ms -> %.0f%% of roofline; the rest of the step %.2f ms%n", gemm * 1e3,
               100 * (b / gemm) / bound, (step - gemm) * 1e3);
         }
@@ -136,8 +135,7 @@ public final class DecoderBench {
 
   /**
    * Median seconds of one decode step's matrix products alone — every layer's q/k/v, o, gate/up
-   * and down projections and the LM head, each through the engine's {@link Linear} over its own
-   * random weight
+   * and down projections and the LM head, each {@code libtorch linear} over its own random weight
    * of the model's shape (so weights stream from memory as in the step) on {@code b} rows: the
    * ceiling any step built on libtorch's matmul can reach, whatever the rest costs.
    */
@@ -171,7 +169,7 @@ public final class DecoderBench {
         long t0 = System.nanoTime();
         for (int i = 0; i < ws.size(); i++) {
           ai.djl.ndarray.NDArray x = xs.get(i);
-          new Linear(ws.get(i), null).apply(x).close(); // the engine's matmul path
+          x.getNDArrayInternal().linear(x, ws.get(i), null).singletonOrThrow().close();
         }
         if (r >= 0) {
           t[r] = (System.nanoTime() - t0) / 1e9;

@@ -1,7 +1,6 @@
 package dev.llmbatch.engine.model.layers;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.NDManager;
 
 /** {@code y = x·Wᵀ + b}: one libtorch {@code linear} call, bias optional. */
@@ -16,26 +15,8 @@ public final class Linear {
 
   /** (…, in) → (…, out). */
   public NDArray apply(NDArray x) {
-    Shape shape = x.getShape();
-    int last = shape.dimension() - 1;
-    long rows = shape.size() / shape.get(last);
-    if (rows > 1 && rows <= SKINNY_ROWS) {
-      // A few rows (decode steps, short prompts): oneMKL runs W·xᵀ — the weight as the tall left
-      // operand — about 1.2–1.5× faster than x·Wᵀ at 8–32 rows here (docs/benchmarks.md), and
-      // the two small transposed copies cost microseconds.
-      NDArray xt = x.reshape(rows, shape.get(last)).transpose().duplicate(); // (in, rows)
-      NDArray y = weight.matMul(xt).transpose() // (rows, out)
-          .reshape(shape.slice(0, last).add(weight.getShape().get(0)));
-      return bias == null ? y : y.addi(bias);
-    }
     return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
   }
-
-  /**
-   * Up to how many rows {@link #apply} takes the W·xᵀ form; {@code -Dllmbatch.skinnyRows=0} turns
-   * it off (to measure against libtorch's plain {@code linear}).
-   */
-  private static final long SKINNY_ROWS = Long.getLong("llmbatch.skinnyRows", 48);
 
   /**
    * This linear applied to {@code x·g} instead of {@code x}: {@code W' = W·diag(g)} (columns scaled,

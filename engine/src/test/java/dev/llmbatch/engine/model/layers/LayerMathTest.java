@@ -200,24 +200,6 @@ class LayerMathTest {
   }
 
   @Test
-  void aLinearOverAFewRowsEqualsLibtorchsLinear() {
-    // the W·xᵀ form Linear takes for 2..48 rows must give x·Wᵀ + b, in x's leading shape
-    try (NDManager s = m.newSubManager()) {
-      SplittableRandom rnd = new SplittableRandom(3);
-      NDArray w = s.create(random(rnd, 24 * 16), new Shape(24, 16));
-      NDArray bias = s.create(random(rnd, 24));
-      Linear lin = new Linear(w, bias);
-      for (int rows : new int[] {1, 2, 7, 48, 49, 64}) {
-        NDArray x = s.create(random(rnd, rows * 16), new Shape(1, rows, 16));
-        NDArray expected = x.getNDArrayInternal().linear(x, w, bias).singletonOrThrow();
-        NDArray actual = lin.apply(x);
-        assertEquals(expected.getShape(), actual.getShape(), rows + " rows");
-        assertArrayEquals(expected.toFloatArray(), actual.toFloatArray(), 1e-5f, rows + " rows");
-      }
-    }
-  }
-
-  @Test
   void aMaskThatHidesNothingIsNotBuilt() {
     try (NDManager s = m.newSubManager()) {
       // two decode rows at the same position see every key: no additive mask at all
