@@ -182,33 +182,11 @@ public final class GenerationEngine implements AutoCloseable {
   }
 
   /**
-   * Runs a step's forward. Decode tokens and prefill chunks go to the model as two calls when both
-   * are present: the decoder pads a ragged batch to (rows, longest row), so one 64-token chunk in a
-   * step with 15 decode rows would cost 16 x 64 token-positions instead of 79. Two calls read the
-   * weights twice but never pay that padding.
+   * Runs a step's forward: decode tokens and prefill chunks in one model call, which packs them
+   * without padding (model.layers.PackedStep), so a step reads the weights once.
    */
   private float[][] forward(Step step) {
-    List<StepInput> inputs = step.inputs();
-    List<Integer> decode = new ArrayList<>();
-    List<Integer> chunks = new ArrayList<>();
-    for (int i = 0; i < inputs.size(); i++) {
-      (inputs.get(i).tokens().length == 1 ? decode : chunks).add(i);
-    }
-    if (decode.isEmpty() || chunks.isEmpty()) {
-      return model.step(cache, inputs);
-    }
-    float[][] logits = new float[inputs.size()][];
-    for (List<Integer> part : List.of(decode, chunks)) {
-      List<StepInput> in = new ArrayList<>(part.size());
-      for (int i : part) {
-        in.add(inputs.get(i));
-      }
-      float[][] out = model.step(cache, in);
-      for (int k = 0; k < part.size(); k++) {
-        logits[part.get(k)] = out[k];
-      }
-    }
-    return logits;
+    return model.step(cache, step.inputs());
   }
 
   /**

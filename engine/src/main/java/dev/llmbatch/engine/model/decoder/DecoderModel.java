@@ -14,8 +14,7 @@ import dev.llmbatch.engine.model.layers.DecoderLayer;
 import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.model.layers.Norm;
 import dev.llmbatch.engine.model.layers.RotaryEmbedding;
-import dev.llmbatch.engine.model.layers.StepBatch;
-import dev.llmbatch.engine.model.layers.StepPlan;
+import dev.llmbatch.engine.model.layers.PackedStep;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.List;
@@ -84,12 +83,11 @@ public final class DecoderModel implements CausalLm {
   public float[][] step(KvCache kvCache, List<StepInput> inputs) {
     SlotKvCache cache = check(kvCache, inputs);
     try (NDManager m = manager.newSubManager()) {
-      StepPlan plan = StepPlan.of(inputs);
-      StepBatch s = new StepBatch(m, plan.rows(), plan.inert(), plan.reported(),
-          cache.capacity(), cache.kvHeads(), cache.trashRow(), rotary, windows, dtype);
-      // token embeddings (B·T, hidden) → (B, T, hidden)
+      // all new tokens packed without padding: (1, N, hidden); see PackedStep
+      PackedStep s = new PackedStep(m, inputs, cache.capacity(), cache.kvHeads(),
+          cache.trashRow(), rotary, windows, dtype);
       NDArray x = embedTokens.get(m, new NDIndex("{}", s.tokenIds))
-          .reshape(s.b, s.t, config.hiddenSize());
+          .reshape(1, s.tokens, config.hiddenSize());
       if (config.embeddingScale() != 1f) {
         // Gemma: the normalizer √hidden is rounded to the compute dtype first, as in HF
         x = x.muli(config.embeddingScale());
@@ -97,7 +95,7 @@ public final class DecoderModel implements CausalLm {
       if (embedPositions != null) {
         NDArray pos = m.create(Arrays.stream(s.positions).asLongStream().toArray());
         x = x.addi(embedPositions.get(m, new NDIndex("{}", pos))
-            .reshape(s.b, s.t, config.hiddenSize()));
+            .reshape(1, s.tokens, config.hiddenSize()));
       }
       // the decoder blocks
       for (int i = 0; i < layers.length; i++) {
@@ -106,7 +104,7 @@ public final class DecoderModel implements CausalLm {
       }
       // only each input's last new token reaches the norm and the LM head, in input order:
       // (inputs, hidden); placeholder rows are dropped here
-      NDArray last = x.reshape((long) s.b * s.t, config.hiddenSize())
+      NDArray last = x.reshape(s.tokens, config.hiddenSize())
           .get(m, new NDIndex("{}", s.lastRows));
       NDArray logits = lmHead.apply(finalNorm.apply(last)); // (B, V)
       if (config.finalLogitSoftcap() > 0) {

@@ -1,9 +1,11 @@
 package dev.llmbatch.engine.model.layers;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import java.util.List;
 
 /**
  * Multi-head self-attention with grouped KV heads over the slot KV cache: fused q/k/v projection
@@ -63,10 +65,38 @@ public final class Attention {
    */
   public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache,
       NDArray keySlots, NDArray valueSlots) {
-    int b = s.b;
-    int t = s.t;
-    int l = s.l;
-    int g = heads / kvHeads;
+    NDArray q = project(x, s.b, s.t, s.cos, s.sinSigned, s.writeRows, keyCache, valueCache);
+    return o.apply(core(q, s, keySlots, valueSlots)); // (B, T, hidden)
+  }
+
+  /**
+   * A packed step: x (1, N, hidden) holds the step's N new tokens with no padding, group after
+   * group ({@link PackedStep}); projections, rotary and the K/V writes run once over all N
+   * tokens (one pass over the weights), the attention core once per group. → (1, N, hidden)
+   */
+  public NDArray forward(NDArray x, PackedStep p, NDArray keyCache, NDArray valueCache,
+      NDArray keySlots, NDArray valueSlots) {
+    NDArray q = project(x, 1, p.tokens, p.cos, p.sinSigned, p.writeRows, keyCache, valueCache);
+    List<StepBatch> groups = p.groups;
+    NDList outs = new NDList(groups.size());
+    for (int i = 0; i < groups.size(); i++) {
+      StepBatch s = groups.get(i);
+      long n = (long) s.b * s.t; // a group is never padded: one token per row, or one row
+      NDArray qg = groups.size() == 1 ? q
+          : q.get(new NDIndex(":, {}:{}", p.offsets[i], p.offsets[i] + n));
+      outs.add(core(qg.reshape(s.b, s.t, heads, headDim), s, keySlots, valueSlots)
+          .reshape(1, n, (long) heads * headDim));
+    }
+    NDArray out = outs.size() == 1 ? outs.head() : NDArrays.concat(outs, 1); // (1, N, H·D)
+    return o.apply(out);
+  }
+
+  /**
+   * q/k/v projections of x (B, T, hidden), q/k norms and rotary, and the write of the new K/V to
+   * {@code writeRows} of the caches; returns q (B, T, H, D).
+   */
+  private NDArray project(NDArray x, long b, long t, NDArray cos, NDArray sinSigned,
+      NDArray writeRows, NDArray keyCache, NDArray valueCache) {
     int d = headDim;
     // q, k, v projections: (B, T, (H + 2·Hkv)·D) → heads (B, T, H + 2·Hkv, D)
     NDArray qkvHeads = qkv.apply(x).reshape(b, t, heads + 2L * kvHeads, d);
@@ -76,7 +106,7 @@ public final class Attention {
     if (qNorm == null && rotary != null) {
       // q and k rotate together: one rotary op sequence instead of two per layer
       NDList parts = qkvHeads.split(splitQkV, 2); // (B, T, H + Hkv, D), (B, T, Hkv, D)
-      NDList qk = rotary.apply(parts.get(0), s.cos, s.sinSigned).split(splitQK, 2);
+      NDList qk = rotary.apply(parts.get(0), cos, sinSigned).split(splitQK, 2);
       q = qk.get(0); // (B, T, H, D)
       k = qk.get(1); // (B, T, Hkv, D)
       v = parts.get(1);
@@ -90,14 +120,24 @@ public final class Attention {
         k = kNorm.apply(k);
       }
       if (rotary != null) {
-        q = rotary.apply(q, s.cos, s.sinSigned);
-        k = rotary.apply(k, s.cos, s.sinSigned);
+        q = rotary.apply(q, cos, sinSigned);
+        k = rotary.apply(k, cos, sinSigned);
       }
     }
     // append the new K/V to each row's slot (padding goes to the trash row)
-    NDIndex write = new NDIndex("{}", s.writeRows);
+    NDIndex write = new NDIndex("{}", writeRows);
     keyCache.set(write, k.reshape(-1, d)); // (B·T·Hkv, D)
     valueCache.set(write, v.reshape(-1, d));
+    return q;
+  }
+
+  /** The attention of q (B, T, H, D) over each row's cached keys 0..L−1 → (B, T, H·D). */
+  private NDArray core(NDArray q, StepBatch s, NDArray keySlots, NDArray valueSlots) {
+    int b = s.b;
+    int t = s.t;
+    int l = s.l;
+    int g = heads / kvHeads;
+    int d = headDim;
     // each row's keys/values 0..L−1 (B, Hkv, L, D): a view when the rows hold consecutive slots
     NDArray keys = keySlots.get(s.manager, s.kvRead);
     NDArray values = valueSlots.get(s.manager, s.kvRead);
@@ -118,10 +158,9 @@ public final class Attention {
     NDArray probs = softmax(scores).reshape(b, kvHeads, (long) g * t, l);
     NDArray out = probs.matMul(values); // (B, Hkv, G·T, D)
     // back to (B, T, H·D): (B, Hkv, G, T, D) → (B, T, Hkv, G, D)
-    out = t == 1
+    return t == 1
         ? out.reshape(b, 1, (long) heads * d)
         : out.reshape(b, kvHeads, g, t, d).transpose(0, 3, 1, 2, 4).reshape(b, t, (long) heads * d);
-    return o.apply(out); // (B, T, hidden)
   }
 
   /** q·scale, unless the scale was folded into the q projection or q_norm at load (scale 1). */

@@ -34,8 +34,20 @@ public final class DecoderLayer {
   public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache,
       NDArray keySlots, NDArray valueSlots) {
     // self-attention with residual connection
-    NDArray a = attention.forward(inputNorm.apply(x), s, keyCache, valueCache, keySlots,
-        valueSlots);
+    return rest(x, attention.forward(inputNorm.apply(x), s, keyCache, valueCache, keySlots,
+        valueSlots));
+  }
+
+  /** A packed step (see {@link PackedStep}): x (1, N, hidden) → (1, N, hidden). */
+  public NDArray forward(NDArray x, PackedStep p, NDArray keyCache, NDArray valueCache,
+      NDArray keySlots, NDArray valueSlots) {
+    return rest(x, attention.forward(inputNorm.apply(x), p, keyCache, valueCache, keySlots,
+        valueSlots));
+  }
+
+  /** The block after attention: residuals, the MLP and Gemma2's extra norms. */
+  private NDArray rest(NDArray x, NDArray attended) {
+    NDArray a = attended;
     if (postAttentionNorm != null) {
       a = postAttentionNorm.apply(a);
     }

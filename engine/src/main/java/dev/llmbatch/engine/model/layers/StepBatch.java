@@ -61,6 +61,24 @@ public final class StepBatch {
   public StepBatch(NDManager manager, List<StepInput> inputs, boolean[] inert, int[] reported,
       int capacity, int kvHeads, long trashRow, RotaryEmbedding rotary, int[] windows,
       DataType dtype) {
+    this(manager, inputs, inert, reported, capacity, kvHeads, trashRow, rotary, windows, dtype,
+        false);
+  }
+
+  /**
+   * One attention group of a {@link PackedStep}: only what the attention core reads (L, the K/V
+   * read, masks); token ids, writes, rotary and {@link #lastRows} are the packed step's and stay
+   * null here.
+   */
+  static StepBatch group(NDManager manager, List<StepInput> rows, boolean[] inert, int capacity,
+      int kvHeads, long trashRow, int[] windows, DataType dtype) {
+    return new StepBatch(manager, rows, inert, null, capacity, kvHeads, trashRow, null, windows,
+        dtype, true);
+  }
+
+  private StepBatch(NDManager manager, List<StepInput> inputs, boolean[] inert, int[] reported,
+      int capacity, int kvHeads, long trashRow, RotaryEmbedding rotary, int[] windows,
+      DataType dtype, boolean coreOnly) {
     this.manager = manager;
     this.dtype = dtype;
     this.b = inputs.size();
@@ -104,9 +122,9 @@ public final class StepBatch {
       int i = rows[r];
       last[r] = (long) i * t + lengths[i] - 1;
     }
-    tokenIds = manager.create(ids);
-    writeRows = manager.create(write);
-    lastRows = manager.create(last);
+    tokenIds = coreOnly ? null : manager.create(ids);
+    writeRows = coreOnly ? null : manager.create(write);
+    lastRows = coreOnly ? null : manager.create(last);
     contiguous = consecutive;
     if (consecutive) {
       long s0 = inputs.get(0).slot();
