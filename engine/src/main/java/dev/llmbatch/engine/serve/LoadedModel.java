@@ -1,8 +1,10 @@
 package dev.llmbatch.engine.serve;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmbatch.engine.EngineException;
 import dev.llmbatch.engine.api.ApiError;
 import dev.llmbatch.engine.api.ApiException;
+import dev.llmbatch.engine.api.BatchRequestLine;
 import dev.llmbatch.engine.api.ChatCompletion;
 import dev.llmbatch.engine.api.ChatMessage;
 import dev.llmbatch.engine.api.ChatRequest;
@@ -10,6 +12,7 @@ import dev.llmbatch.engine.api.CompletionRequest;
 import dev.llmbatch.engine.api.Embedding;
 import dev.llmbatch.engine.api.EmbeddingRequest;
 import dev.llmbatch.engine.api.EmbeddingResponse;
+import dev.llmbatch.engine.api.OpenAiJson;
 import dev.llmbatch.engine.api.RequestKey;
 import dev.llmbatch.engine.api.RequestParams;
 import dev.llmbatch.engine.api.TextCompletion;
@@ -215,6 +218,30 @@ public final class LoadedModel implements AutoCloseable {
           return TextCompletion.of(key.id("cmpl-"), created, name, fingerprint, choices,
               dev.llmbatch.engine.api.Usage.of(r.promptTokens(), r.completionTokens()));
         });
+  }
+
+  /**
+   * Serves one request body sent to an OpenAI {@code url} ({@link BatchRequestLine#CHAT_URL},
+   * {@link BatchRequestLine#COMPLETIONS_URL} or {@link BatchRequestLine#EMBEDDINGS_URL}): the one
+   * place where a URL picks the request type, for {@code predict}, Spark batch files and the udf.
+   * Never throws: an unknown URL or a body the request records reject completes exceptionally with
+   * that {@link ApiException}.
+   */
+  public CompletableFuture<?> serve(String url, JsonNode body, RequestKey key) {
+    try {
+      return switch (url == null ? "" : url) {
+        case BatchRequestLine.CHAT_URL -> chat(OpenAiJson.read(body, ChatRequest.class), key);
+        case BatchRequestLine.COMPLETIONS_URL ->
+            complete(OpenAiJson.read(body, CompletionRequest.class), key);
+        case BatchRequestLine.EMBEDDINGS_URL ->
+            embed(OpenAiJson.read(body, EmbeddingRequest.class), key);
+        default -> throw ApiException.invalidRequest("Invalid url '" + url + "': use "
+            + BatchRequestLine.CHAT_URL + ", " + BatchRequestLine.COMPLETIONS_URL + " or "
+            + BatchRequestLine.EMBEDDINGS_URL);
+      };
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   /**

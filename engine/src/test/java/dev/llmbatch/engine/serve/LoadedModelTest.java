@@ -126,6 +126,33 @@ class LoadedModelTest {
         ApiException.errorOf(e).message());
   }
 
+  @Test
+  void serveDispatchesByUrlAndFailsBadOnesWithoutThrowing() throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode completion = json.createObjectNode().put("prompt", "Hello").put("max_tokens", 2)
+        .put("temperature", 0);
+    Object served = model.serve("/v1/completions", completion, RequestKey.of("u1")).get();
+    TextCompletion direct = model.complete(CompletionRequest.of("Hello")
+        .withParams(greedy(2)), RequestKey.of("u1")).get();
+    assertEquals(direct.choices().get(0).text(),
+        ((TextCompletion) served).choices().get(0).text(), "the same request either way");
+    ObjectNode chat = json.createObjectNode().put("max_tokens", 1);
+    chat.putArray("messages").addObject().put("role", "user").put("content", "hi");
+    assertTrue(model.serve("/v1/chat/completions", chat, RequestKey.of("u2")).get()
+        instanceof ChatCompletion);
+    // an unknown URL, a body of the wrong shape and embeddings on a generative model: each a
+    // failed future with an OpenAI error, never an exception out of serve
+    for (var bad : List.of(Map.entry("/v1/images", (JsonNode) completion),
+        Map.entry("/v1/completions", (JsonNode) json.createObjectNode().put("prompt", 3.5)
+            .put("max_tokens", "many")),
+        Map.entry("/v1/embeddings", (JsonNode) json.createObjectNode().put("input", "x")))) {
+      CompletableFuture<?> f = model.serve(bad.getKey(), bad.getValue(), RequestKey.of("b"));
+      ExecutionException e = assertThrows(ExecutionException.class, f::get, bad.getKey());
+      assertEquals(ApiError.INVALID_REQUEST, ApiException.errorOf(e).code(),
+          ApiException.errorOf(e).message());
+    }
+  }
+
   /** A copy of the reference flavor with another MLmodel / tokenizer_config. */
   static Path variant(Path dir, String mlmodelExtra, boolean dropTemplate) throws IOException {
     Path model = Files.createDirectories(dir.resolve("model"));

@@ -5,9 +5,6 @@ import dev.llmbatch.engine.api.ApiError;
 import dev.llmbatch.engine.api.ApiException;
 import dev.llmbatch.engine.api.BatchRequestLine;
 import dev.llmbatch.engine.api.BatchResponseLine;
-import dev.llmbatch.engine.api.ChatRequest;
-import dev.llmbatch.engine.api.CompletionRequest;
-import dev.llmbatch.engine.api.EmbeddingRequest;
 import dev.llmbatch.engine.api.OpenAiJson;
 import dev.llmbatch.engine.api.RequestKey;
 import dev.llmbatch.engine.api.RequestParams;
@@ -222,18 +219,7 @@ public final class PredictCommand implements Callable<Integer> {
         throw ApiException.invalidRequest("Invalid method '" + line.method() + "' (line "
             + lineNo + "): only POST is supported");
       }
-      String url = line.url() == null ? "" : line.url();
-      CompletableFuture<?> f = switch (url) {
-        case BatchRequestLine.CHAT_URL ->
-            model.chat(OpenAiJson.read(line.body(), ChatRequest.class), key);
-        case BatchRequestLine.COMPLETIONS_URL ->
-            model.complete(OpenAiJson.read(line.body(), CompletionRequest.class), key);
-        case BatchRequestLine.EMBEDDINGS_URL ->
-            model.embed(OpenAiJson.read(line.body(), EmbeddingRequest.class), key);
-        default -> throw ApiException.invalidRequest("Invalid url '" + url + "' (line " + lineNo
-            + "): use /v1/chat/completions, /v1/completions or /v1/embeddings");
-      };
-      return new Pending(lineNo, key, customId, f);
+      return new Pending(lineNo, key, customId, model.serve(line.url(), line.body(), key));
     } catch (ApiException e) {
       return new Pending(lineNo, key, customId, CompletableFuture.failedFuture(e));
     }

@@ -1,10 +1,6 @@
 package dev.llmbatch.udf.executor;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.llmbatch.engine.api.ChatRequest;
-import dev.llmbatch.engine.api.CompletionRequest;
-import dev.llmbatch.engine.api.EmbeddingRequest;
-import dev.llmbatch.engine.api.OpenAiJson;
 import dev.llmbatch.engine.api.RequestKey;
 import dev.llmbatch.engine.embed.EmbeddingScheduler;
 import dev.llmbatch.engine.generate.GenerationEngine;
@@ -69,15 +65,7 @@ public final class ModelService implements AutoCloseable {
    * exceptionally with that {@code ApiException}; nothing here throws for a bad request.
    */
   public CompletableFuture<?> submit(Endpoint endpoint, ObjectNode body, RequestKey requestKey) {
-    try {
-      return switch (endpoint) {
-        case CHAT -> model.chat(OpenAiJson.read(body, ChatRequest.class), requestKey);
-        case COMPLETIONS -> model.complete(OpenAiJson.read(body, CompletionRequest.class), requestKey);
-        case EMBEDDINGS -> model.embed(OpenAiJson.read(body, EmbeddingRequest.class), requestKey);
-      };
-    } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
-    }
+    return model.serve(endpoint.url(), body, requestKey);
   }
 
   @Override
