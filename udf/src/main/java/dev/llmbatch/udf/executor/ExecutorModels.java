@@ -86,8 +86,8 @@ public final class ExecutorModels {
     ServeOptions options = serveOptions(handle, placeOn, conf);
     try {
       LoadedModel model = LoadedModel.load(dir, options);
-      LOG.info("Loaded model {} on {} in {} computing in {}, {} ms (executor {})",
-          handle.location(), placeOn, key.device().equals(placeOn) ? "" : "(for " + key.device()
+      LOG.info("Loaded model {} on {}{} computing in {}, {} ms (executor {})",
+          handle.location(), placeOn, key.device().equals(placeOn) ? "" : " (for " + key.device()
               + ")", model.dtype(), (System.nanoTime() - t0) / 1_000_000,
           SparkEnv.get() == null ? "-" : SparkEnv.get().executorId());
       return new ModelService(key, model, placeOn, handle.options());
