@@ -181,7 +181,8 @@ public final class DecoderEmbedder implements Encoder {
       }
       // the decoder blocks, causal over each row's own positions
       for (var layer : stack.layers()) {
-        x = layer.forward(x, s, scratch.keys(0), scratch.values(0));
+        x = layer.forward(x, s, scratch.keys(0), scratch.values(0), scratch.keySlots(0),
+            scratch.valueSlots(0));
       }
       return head.apply(x, s, m);
     } catch (EngineException e) {

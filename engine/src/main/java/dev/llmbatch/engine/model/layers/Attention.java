@@ -53,15 +53,9 @@ public final class Attention {
 
   /**
    * x (B, T, hidden) → (B, T, hidden); writes this step's K/V into {@code keyCache}/{@code
-   * valueCache} (rows × D) first, then reads each row's prefix back.
-   */
-  public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache) {
-    return forward(x, s, keyCache, valueCache, slotView(keyCache, s), slotView(valueCache, s));
-  }
-
-  /**
-   * As {@link #forward(NDArray, StepBatch, NDArray, NDArray)}, given also the caches' (S, Hkv, C,
-   * D) views over their first S·Hkv·C rows (the KV cache keeps them, so a step makes none).
+   * valueCache} (rows × D) first, then reads each row's prefix back through {@code keySlots}/{@code
+   * valueSlots}, the caches' (S, Hkv, C, D) views over their first S·Hkv·C rows (the KV cache keeps
+   * them, so a step makes none).
    */
   public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache,
       NDArray keySlots, NDArray valueSlots) {
@@ -166,13 +160,6 @@ public final class Attention {
   /** q·scale, unless the scale was folded into the q projection or q_norm at load (scale 1). */
   private NDArray scaled(NDArray q) {
     return scale == 1f ? q : q.muli(scale);
-  }
-
-  /** The (S, Hkv, C, D) view over a cache's first S·Hkv·C rows (the last row is the trash row). */
-  public NDArray slotView(NDArray cache, StepBatch s) {
-    long rows = cache.getShape().get(0) - 1;
-    return cache.get(s.manager, new NDIndex(":{}", rows))
-        .reshape(rows / ((long) kvHeads * s.capacity), kvHeads, s.capacity, headDim);
   }
 
   /** Softmax over keys, in float32 whatever the compute dtype (as HF's eager attention). */

@@ -24,13 +24,10 @@ public final class DecoderLayer {
     this.postMlpNorm = postMlpNorm;
   }
 
-  /** x (B, T, hidden) → (B, T, hidden). */
-  public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache) {
-    return forward(x, s, keyCache, valueCache, attention.slotView(keyCache, s),
-        attention.slotView(valueCache, s));
-  }
-
-  /** As above, with the caches' (S, Hkv, C, D) slot views (see {@link Attention}). */
+  /**
+   * x (B, T, hidden) → (B, T, hidden); the caches and their slot views as {@link Attention} takes
+   * them.
+   */
   public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache,
       NDArray keySlots, NDArray valueSlots) {
     // self-attention with residual connection

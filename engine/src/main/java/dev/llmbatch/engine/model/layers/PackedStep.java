@@ -53,8 +53,7 @@ public final class PackedStep {
     int n = 0;
     if (!singles.isEmpty()) {
       StepPlan plan = StepPlan.of(singles.stream().map(inputs::get).toList());
-      groups.add(StepBatch.group(manager, plan.rows(), plan.inert(), capacity, kvHeads, trashRow,
-          windows, dtype));
+      groups.add(StepBatch.group(manager, plan.rows(), windows, dtype));
       for (int r = 0; r < plan.rows().size(); r++) {
         order.add(plan.rows().get(r));
         dead.add(plan.inert() != null && plan.inert()[r]);
@@ -67,8 +66,7 @@ public final class PackedStep {
     for (int i : chunks) {
       StepInput in = inputs.get(i);
       offsets[groups.size()] = n;
-      groups.add(StepBatch.group(manager, List.of(in), null, capacity, kvHeads, trashRow, windows,
-          dtype));
+      groups.add(StepBatch.group(manager, List.of(in), windows, dtype));
       order.add(in);
       dead.add(false);
       n += in.tokens().length;

@@ -11,78 +11,61 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What every layer of one ragged step shares, computed once in Java: new tokens padded to (B, T)
- * with per-row positions, the KV-cache rows each new token writes, how each row's cached prefix is
- * read, additive causal (+ sliding-window) masks, and the rotary cos/sin. All arrays belong to the
- * step's manager.
+ * Rows of one step and what every layer's attention over them shares, computed once in Java:
+ * each row's keys read 0..L−1, additive causal (+ sliding-window) masks, and how the cached
+ * keys/values are read. All arrays belong to the step's manager. Two uses:
+ * <ul>
+ *   <li>a whole padded step (the public constructor; {@code DecoderEmbedder}'s forward): new tokens
+ *       padded to (B, T) with per-row positions, the KV-cache rows each token writes, rotary
+ *       cos/sin and each row's last token;
+ *   <li>one attention group of a {@link PackedStep} ({@link #group}), which owns the tokens,
+ *       writes and rotary itself: those fields stay null.
+ * </ul>
  *
  * <p>KV-cache layout per layer: rows of head_dim floats, row {@code ((slot·Hkv + h)·C + pos)}, plus
  * one trash row at the end that padding tokens write to. Its first S·Hkv·C rows are therefore a
- * (S, Hkv, C, D) tensor: when the step's rows hold consecutive slots in order, every layer reads
- * its keys and values as a <em>view</em> {@code [s0:s0+B, :, :L]} of it, with no copy; otherwise
- * it gathers the B slots (one index on the slot axis). {@link StepPlan} orders rows by slot
- * and fills small slot gaps with inert rows so that decode steps take the view.
- *
- * <p>An inert row ({@code inert[i]}) is a placeholder for a slot that does not step: it writes
- * to the trash row, attends to key 0 only and its output is ignored, so it never changes the
- * slot's cache.
+ * (S, Hkv, C, D) tensor: when the rows hold consecutive slots in order, every layer reads its keys
+ * and values as a <em>view</em> {@code [s0:s0+B, :, :L]} of it, with no copy; otherwise it gathers
+ * the B slots (one index on the slot axis). {@link StepPlan} orders one-token rows by slot and
+ * fills small slot gaps with placeholder rows so that decode steps take the view.
  */
 public final class StepBatch {
   public final NDManager manager;
   public final int b; // rows
   public final int t; // padded new tokens per row
   public final int l; // keys read per row: max(startPos + len)
-  public final int capacity; // C, tokens per slot in the KV cache
   public final int[] lengths; // new tokens per row
   public final int[] positions; // (B·T) position of each (padded) new token
-  public final NDArray tokenIds; // (B·T) int64, padding = the row's last token
-  public final NDArray writeRows; // (B·T·Hkv) int64 cache rows
   public final NDIndex kvRead; // on (S, Hkv, C, D): slice [s0:s0+B, :, :L] or gather [slots, :, :L]
   public final boolean contiguous; // kvRead is a view
-  public final NDArray lastRows; // (R) index in B·T of each reported row's last new token
-  public final NDArray cos; // (B, T, 1, R) or null
-  public final NDArray sinSigned; // (B, T, 1, R) or null
+  public final NDArray tokenIds; // (B·T) int64, padding = the row's last token; null for a group
+  public final NDArray writeRows; // (B·T·Hkv) int64 cache rows; null for a group
+  public final NDArray lastRows; // (B) index in B·T of each row's last new token; null for a group
+  public final NDArray cos; // (B, T, 1, R); null without rotary or for a group
+  public final NDArray sinSigned; // (B, T, 1, R); null without rotary or for a group
   private final DataType dtype;
   private final Map<Integer, NDArray> masks = new HashMap<>(); // window → (B, 1, 1, T, L)
 
-  /** A step whose rows are {@code inputs} as given, every one reported in that order. */
+  /**
+   * A whole step over {@code inputs}, padded to (B, T). {@code capacity} is C, {@code kvHeads}
+   * Hkv, {@code trashRow} the cache's last row (= S·Hkv·C, written by padding), {@code windows} the
+   * distinct per-layer windows (0 = full), {@code dtype} the compute type of masks and cos/sin.
+   */
   public StepBatch(NDManager manager, List<StepInput> inputs, int capacity, int kvHeads,
       long trashRow, RotaryEmbedding rotary, int[] windows, DataType dtype) {
-    this(manager, inputs, null, null, capacity, kvHeads, trashRow, rotary, windows, dtype);
+    this(manager, inputs, windows, dtype, true, capacity, kvHeads, trashRow, rotary);
   }
 
-  /**
-   * Plans a step. {@code inert} marks placeholder rows (null: none); {@code reported} lists the
-   * rows whose last-token output {@link #lastRows} selects, in the caller's order (null: all rows
-   * in order). {@code capacity} is C, {@code kvHeads} Hkv, {@code trashRow} the cache's last row
-   * (= S·Hkv·C), {@code windows} the distinct per-layer windows (0 = full), {@code dtype} the
-   * compute type of masks and cos/sin.
-   */
-  public StepBatch(NDManager manager, List<StepInput> inputs, boolean[] inert, int[] reported,
-      int capacity, int kvHeads, long trashRow, RotaryEmbedding rotary, int[] windows,
-      DataType dtype) {
-    this(manager, inputs, inert, reported, capacity, kvHeads, trashRow, rotary, windows, dtype,
-        false);
+  /** One attention group of a {@link PackedStep}: L, the K/V read and the masks only. */
+  static StepBatch group(NDManager manager, List<StepInput> rows, int[] windows, DataType dtype) {
+    return new StepBatch(manager, rows, windows, dtype, false, 0, 0, 0, null);
   }
 
-  /**
-   * One attention group of a {@link PackedStep}: only what the attention core reads (L, the K/V
-   * read, masks); token ids, writes, rotary and {@link #lastRows} are the packed step's and stay
-   * null here.
-   */
-  static StepBatch group(NDManager manager, List<StepInput> rows, boolean[] inert, int capacity,
-      int kvHeads, long trashRow, int[] windows, DataType dtype) {
-    return new StepBatch(manager, rows, inert, null, capacity, kvHeads, trashRow, null, windows,
-        dtype, true);
-  }
-
-  private StepBatch(NDManager manager, List<StepInput> inputs, boolean[] inert, int[] reported,
-      int capacity, int kvHeads, long trashRow, RotaryEmbedding rotary, int[] windows,
-      DataType dtype, boolean coreOnly) {
+  private StepBatch(NDManager manager, List<StepInput> inputs, int[] windows, DataType dtype,
+      boolean whole, int capacity, int kvHeads, long trashRow, RotaryEmbedding rotary) {
     this.manager = manager;
     this.dtype = dtype;
     this.b = inputs.size();
-    this.capacity = capacity;
     int maxT = 0;
     int maxL = 0;
     lengths = new int[b];
@@ -97,34 +80,12 @@ public final class StepBatch {
     this.t = maxT;
     this.l = maxL;
     positions = new int[b * t];
-    long[] ids = new long[b * t];
-    long[] write = new long[b * t * kvHeads];
     for (int i = 0; i < b; i++) {
-      StepInput in = inputs.get(i);
-      int[] tok = in.tokens();
-      boolean dead = inert != null && inert[i];
-      long slotBase = (long) in.slot() * kvHeads * capacity;
       for (int j = 0; j < t; j++) {
-        boolean real = j < tok.length && !dead;
         // padding repeats the row's last token at its position: its mask row is never empty
-        int k = j < tok.length ? j : tok.length - 1;
-        ids[i * t + j] = tok[k];
-        positions[i * t + j] = in.startPos() + k;
-        for (int h = 0; h < kvHeads; h++) {
-          write[(i * t + j) * kvHeads + h] = real
-              ? slotBase + (long) h * capacity + in.startPos() + j : trashRow;
-        }
+        positions[i * t + j] = inputs.get(i).startPos() + Math.min(j, lengths[i] - 1);
       }
     }
-    int[] rows = reported != null ? reported : java.util.stream.IntStream.range(0, b).toArray();
-    long[] last = new long[rows.length];
-    for (int r = 0; r < rows.length; r++) {
-      int i = rows[r];
-      last[r] = (long) i * t + lengths[i] - 1;
-    }
-    tokenIds = coreOnly ? null : manager.create(ids);
-    writeRows = coreOnly ? null : manager.create(write);
-    lastRows = coreOnly ? null : manager.create(last);
     contiguous = consecutive;
     if (consecutive) {
       long s0 = inputs.get(0).slot();
@@ -136,6 +97,33 @@ public final class StepBatch {
     for (int w : windows) {
       masks.computeIfAbsent(w, this::buildMask);
     }
+    if (!whole) {
+      tokenIds = null;
+      writeRows = null;
+      lastRows = null;
+      cos = null;
+      sinSigned = null;
+      return;
+    }
+    long[] ids = new long[b * t];
+    long[] write = new long[b * t * kvHeads];
+    long[] last = new long[b];
+    for (int i = 0; i < b; i++) {
+      StepInput in = inputs.get(i);
+      int[] tok = in.tokens();
+      long slotBase = (long) in.slot() * kvHeads * capacity;
+      for (int j = 0; j < t; j++) {
+        ids[i * t + j] = tok[Math.min(j, tok.length - 1)];
+        for (int h = 0; h < kvHeads; h++) {
+          write[(i * t + j) * kvHeads + h] = j < tok.length
+              ? slotBase + (long) h * capacity + in.startPos() + j : trashRow;
+        }
+      }
+      last[i] = (long) i * t + tok.length - 1;
+    }
+    tokenIds = manager.create(ids);
+    writeRows = manager.create(write);
+    lastRows = manager.create(last);
     if (rotary != null) {
       NDArray[] cs = rotary.cosSin(manager, positions, b, t, l);
       cos = cast(cs[0]);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.model.StepInput;
@@ -168,7 +169,11 @@ class LayerMathTest {
       NDArray values = s.zeros(new Shape((long) kvHeads * capacity + 1, d));
       StepBatch b = new StepBatch(s, List.of(new StepInput(0, 0, new int[] {0, 1, 2})), capacity,
           kvHeads, (long) kvHeads * capacity, rot, new int[] {0}, DataType.FLOAT32);
-      return a.forward(s.create(x, new Shape(1, 3, hidden)), b, keys, values).toFloatArray();
+      // one slot: the caches' (S = 1, Hkv, C, D) views over all rows but the trash row
+      NDIndex body = new NDIndex(":{}", (long) kvHeads * capacity);
+      return a.forward(s.create(x, new Shape(1, 3, hidden)), b, keys, values,
+          keys.get(body).reshape(1, kvHeads, capacity, d),
+          values.get(body).reshape(1, kvHeads, capacity, d)).toFloatArray();
     }
   }
 
