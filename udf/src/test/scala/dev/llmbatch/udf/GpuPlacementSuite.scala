@@ -37,32 +37,14 @@ class GpuPlacementSuite extends SparkSuiteBase {
       workerConf = Map("spark.worker.resource.gpu.amount" -> "1",
         "spark.worker.resource.gpu.discoveryScript" -> script.toString),
       workerEnv = Map("PATH" -> path, "CUDA_VISIBLE_DEVICES" -> ""))
-    session = SparkSession.builder()
-      .master(cluster.masterUrl)
-      .appName("llm-batch-gpu-placement")
-      .config("spark.ui.enabled", "false")
-      .config("spark.driver.host", "127.0.0.1")
-      .config("spark.driver.bindAddress", "127.0.0.1")
-      .config("spark.executor.cores", "2")
-      .config("spark.cores.max", "2")
-      .config("spark.executor.memory", "1g")
-      .config("spark.executor.resource.gpu.amount", "1")
-      .config("spark.executor.resource.gpu.discoveryScript", script.toString)
-      .config("spark.task.resource.gpu.amount", "0.5")
-      .config("spark.task.maxFailures", "1")
-      .config("spark.executor.extraClassPath", cluster.classpath)
-      .config("spark.executor.extraJavaOptions",
-        (cluster.jvmFlags :+ "-XX:TieredStopAtLevel=1").mkString(" "))
-      .config("spark.sql.adaptive.enabled", "false")
-      .getOrCreate()
-    val deadline = System.currentTimeMillis() + 120000
-    while (session.sparkContext.statusTracker.getExecutorInfos.length < 2) {
-      if (System.currentTimeMillis() > deadline) {
-        fail("The executor did not register within 120 s\n" + cluster.log("worker-0") +
-          "\n" + cluster.executorLogs)
-      }
-      Thread.sleep(500)
-    }
+    // the driver and the one executor
+    session = cluster.session("llm-batch-gpu-placement", executors = 2,
+      "spark.executor.cores" -> "2",
+      "spark.cores.max" -> "2",
+      "spark.executor.resource.gpu.amount" -> "1",
+      "spark.executor.resource.gpu.discoveryScript" -> script.toString,
+      "spark.task.resource.gpu.amount" -> "0.5",
+      "spark.task.maxFailures" -> "1")
   }
 
   override def afterAll(): Unit = {

@@ -5,6 +5,7 @@ import java.lang.management.ManagementFactory
 import java.net.{InetSocketAddress, ServerSocket, Socket}
 import java.nio.file.{Files, Path, Paths}
 
+import org.apache.spark.sql.SparkSession
 import scala.jdk.CollectionConverters._
 
 /**
@@ -60,6 +61,36 @@ final class StandaloneCluster(workers: Int, coresPerWorker: Int,
     pb.redirectErrorStream(true)
     pb.redirectOutput(home.resolve(s"$name.log").toFile)
     pb.start()
+  }
+
+  /**
+   * A driver session on this cluster (loopback, no UI, no AQE; executors get the test classpath
+   * and JVM flags) with {@code conf} on top, returned once {@code executors} block managers (the
+   * driver's included) have registered, or failing with the worker and executor logs after 120 s.
+   */
+  def session(appName: String, executors: Int, conf: (String, String)*): SparkSession = {
+    val builder = SparkSession.builder()
+      .master(masterUrl)
+      .appName(appName)
+      .config("spark.ui.enabled", "false")
+      .config("spark.driver.host", "127.0.0.1")
+      .config("spark.driver.bindAddress", "127.0.0.1")
+      .config("spark.executor.memory", "1g")
+      .config("spark.executor.extraClassPath", classpath)
+      .config("spark.executor.extraJavaOptions", (jvmFlags :+ "-XX:TieredStopAtLevel=1").mkString(" "))
+      .config("spark.sql.adaptive.enabled", "false")
+    conf.foreach { case (k, v) => builder.config(k, v) }
+    val session = builder.getOrCreate()
+    val deadline = System.currentTimeMillis() + 120000
+    while (session.sparkContext.statusTracker.getExecutorInfos.length < executors) {
+      if (System.currentTimeMillis() > deadline) {
+        session.stop()
+        throw new IllegalStateException(s"$executors block managers did not register within" +
+          s" 120 s\n${log("worker-0")}\n$executorLogs")
+      }
+      Thread.sleep(500)
+    }
+    session
   }
 
   /** The log of one daemon (for failure messages). */

@@ -25,28 +25,10 @@ class StandaloneClusterSuite extends SparkSuiteBase {
   override def beforeAll(): Unit = {
     SharedSpark.stop()
     cluster = new StandaloneCluster(workers = 2, coresPerWorker = 2)
-    session = SparkSession.builder()
-      .master(cluster.masterUrl)
-      .appName("llm-batch-cluster-suite")
-      .config("spark.ui.enabled", "false")
-      .config("spark.driver.host", "127.0.0.1")
-      .config("spark.driver.bindAddress", "127.0.0.1")
-      .config("spark.executor.cores", "2")
-      .config("spark.cores.max", "4")
-      .config("spark.executor.memory", "1g")
-      .config("spark.executor.extraClassPath", cluster.classpath)
-      .config("spark.executor.extraJavaOptions",
-        (cluster.jvmFlags :+ "-XX:TieredStopAtLevel=1").mkString(" "))
-      .config("spark.sql.adaptive.enabled", "false")
-      .getOrCreate()
-    val deadline = System.currentTimeMillis() + 120000
-    while (session.sparkContext.statusTracker.getExecutorInfos.length < 3) {
-      if (System.currentTimeMillis() > deadline) {
-        fail("The 2 executors did not register within 120 s\n" + cluster.log("worker-0") +
-          "\n" + cluster.executorLogs)
-      }
-      Thread.sleep(500)
-    }
+    // the driver and the 2 executors
+    session = cluster.session("llm-batch-cluster-suite", executors = 3,
+      "spark.executor.cores" -> "2",
+      "spark.cores.max" -> "4")
   }
 
   override def afterAll(): Unit = {
