@@ -23,9 +23,9 @@ mkl_amd_shim() {
   dir="${LLM_BATCH_CACHE:-$HOME/.cache/llm-batch}/native"
   lib="$dir/libmklamdshim-$(cksum < "$src" | cut -d' ' -f1).so"
   if [[ ! -f "$lib" ]]; then
-    mkdir -p "$dir"
-    gcc -O2 -shared -fPIC -o "$lib.tmp.$$" "$src" && mv -f "$lib.tmp.$$" "$lib" || {
-      echo "llm-batch: cannot build $src with gcc (LLM_BATCH_MKL_AMD_SHIM=$mode)" >&2
+    { mkdir -p "$dir" && gcc -O2 -shared -fPIC -o "$lib.tmp.$$" "$src" \
+        && mv -f "$lib.tmp.$$" "$lib"; } || {
+      echo "llm-batch: cannot build $src with gcc into $dir (LLM_BATCH_MKL_AMD_SHIM=$mode)" >&2
       rm -f "$lib.tmp.$$"
       [[ "$mode" == auto ]] && return 0 || return 1
     }
