@@ -89,6 +89,17 @@ fi
 # shellcheck source=mkl-amd-shim.sh
 source "$(dirname "${BASH_SOURCE[0]}")/mkl-amd-shim.sh"
 mkl_amd_shim
+# glibc malloc keeps libtorch's temporaries mapped between ops; on AMD, libtorch's elementwise kernels
+# run their AVX2 build (submit-scripts/native-env.sh says why and how to turn either off)
+# shellcheck source=native-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/native-env.sh"
+native_env
+# ... and so do the executors, wherever they run, unless the caller set those variables itself
+for var in GLIBC_TUNABLES ATEN_CPU_CAPABILITY; do
+  if [[ -n "${!var:-}" && " ${spark_args[*]} ${LLM_BATCH_SUBMIT_ARGS:-} " != *"spark.executorEnv.$var="* ]]; then
+    spark_args+=(--conf "spark.executorEnv.$var=${!var}")
+  fi
+done
 
 # DJL never downloads: libtorch comes from the jar above or PYTORCH_LIBRARY_PATH.
 spark_args+=(--conf "spark.driver.extraJavaOptions=-Dai.djl.offline=true"

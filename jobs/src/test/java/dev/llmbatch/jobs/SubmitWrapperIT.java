@@ -80,6 +80,7 @@ class SubmitWrapperIT {
     pb.environment().put("SPARK_HOME", sparkHome.toString());
     pb.environment().put("LLM_BATCH_JAR", shaded.toString());
     pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+    pb.environment().remove("GLIBC_TUNABLES"); // the wrapper sets it
     Path log = tmp.resolve("submit.log");
     pb.redirectErrorStream(true).redirectOutput(log.toFile());
     Process submit = pb.start();
@@ -98,15 +99,23 @@ class SubmitWrapperIT {
     try (Stream<Path> s = Files.list(out)) {
       assertTrue(s.anyMatch(p -> p.getFileName().toString().endsWith(".parquet")));
     }
-    // The rows were served on the worker's executor, not in the driver.
+    // The rows were served on the worker's executor, not in the driver, by an executor the
+    // wrapper gave the launchers' glibc malloc settings (spark.executorEnv.GLIBC_TUNABLES).
+    assertTrue(executorLogSays("partition done"), "no executor log reports a served partition");
+    assertTrue(executorLogSays("glibc malloc keeps libtorch's temporaries mapped"),
+        "no executor log says it runs with the launchers' GLIBC_TUNABLES");
+  }
+
+  /** Whether some executor's stderr under the worker's work dir contains {@code text}. */
+  private boolean executorLogSays(String text) throws IOException {
     try (Stream<Path> s = Files.walk(tmp.resolve("work"))) {
-      assertTrue(s.filter(p -> p.getFileName().toString().equals("stderr")).anyMatch(p -> {
+      return s.filter(p -> p.getFileName().toString().equals("stderr")).anyMatch(p -> {
         try {
-          return Files.readString(p).contains("partition done");
+          return Files.readString(p).contains(text);
         } catch (IOException e) {
           return false;
         }
-      }), "no executor log reports a served partition");
+      });
     }
   }
 
@@ -158,6 +167,8 @@ class SubmitWrapperIT {
     pb.environment().put("SPARK_HOME", sparkHome.toString());
     pb.environment().put("SPARK_SCALA_VERSION", "2.13");
     pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+    // executors must get the malloc settings from the wrapper's spark.executorEnv, not from here
+    pb.environment().remove("GLIBC_TUNABLES");
     pb.redirectErrorStream(true).redirectOutput(tmp.resolve(logName).toFile());
     started.add(pb.start());
   }

@@ -47,6 +47,7 @@ public final class TorchRuntime {
             engine.getVersion(), System.getProperty("ai.djl.offline"),
             System.getProperty("ai.djl.pytorch.num_threads", "default"));
         logMklDispatch();
+        logMallocTunables();
       }
       return engine;
     }
@@ -73,6 +74,31 @@ public final class TorchRuntime {
       LOG.info("AMD CPU without the oneMKL shim: libtorch's CPU matmuls run oneMKL's AVX2 kernels"
           + " (about half speed); start through submit-scripts/llm-batch, or preload"
           + " submit-scripts/mkl-amd-shim.c (README, \"CPU speed\")");
+    }
+  }
+
+  /**
+   * Says once whether glibc malloc keeps libtorch's temporaries mapped between ops. Under glibc's
+   * defaults every forward page-faults its large activations back in (2.8x a whole MiniLM pass on
+   * the VM we measure on; docs/benchmarks.md, "Page faults"); the launchers set GLIBC_TUNABLES
+   * (submit-scripts/native-env.sh), which glibc reads only when a process starts.
+   */
+  private static void logMallocTunables() {
+    if (!"Linux".equals(System.getProperty("os.name"))) {
+      return;
+    }
+    String tunables = System.getenv("GLIBC_TUNABLES");
+    if (tunables != null && tunables.contains("glibc.malloc.mmap_max=0")
+        && tunables.contains("glibc.malloc.arena_max=1")) {
+      LOG.info("glibc malloc keeps libtorch's temporaries mapped between ops (GLIBC_TUNABLES={});"
+          + " ATEN_CPU_CAPABILITY={}", tunables, System.getenv().getOrDefault(
+              "ATEN_CPU_CAPABILITY", "unset (libtorch's choice)"));
+    } else {
+      LOG.warn("glibc malloc runs with its defaults: libtorch's large temporaries go back to the"
+          + " kernel after each op and every forward page-faults them in again (up to 2-3x"
+          + " slower); start the JVM through submit-scripts/llm-batch, or with GLIBC_TUNABLES as"
+          + " in submit-scripts/native-env.sh (on Spark: spark.executorEnv.GLIBC_TUNABLES;"
+          + " README, \"CPU speed\")");
     }
   }
 

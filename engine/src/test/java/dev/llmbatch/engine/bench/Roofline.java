@@ -4,6 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.runtime.TorchRuntime;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -98,6 +101,19 @@ final class Roofline {
       FloatVector.fromArray(S, c, i).fma(sv, FloatVector.fromArray(S, b, i)).intoArray(a, i);
     }
     return a[a.length / 2];
+  }
+
+  /**
+   * This process's minor page faults so far (from {@code /proc/self/stat}), or -1 where there is
+   * no such file. Each is a fresh page the kernel had to map and zero.
+   */
+  static long minorFaults() {
+    try {
+      String stat = Files.readString(Path.of("/proc/self/stat"));
+      return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[7]);
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
   }
 
   /** libtorch sgemm through DJL: GFLOP/s of an n×n×n FP32 matmul, best of several. */

@@ -1,15 +1,21 @@
 package dev.llmbatch.engine.model.encoder;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Activation;
 import dev.llmbatch.engine.model.layers.LayerNorm;
 import dev.llmbatch.engine.model.layers.Linear;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One post-LN transformer encoder layer, shared by BERT, RoBERTa and MPNet (they differ only in
  * checkpoint names and in MPNet's relative position bias, passed in as {@code bias}).
  *
- * @param qkv query, key and value projections fused into one (3H, H) matmul
+ * @param qkv query, key and value projections fused into one (3H, H) matmul, the query rows
+ *     scaled by 1/√head_dim
  * @param attnOut attention output projection (H, H)
  * @param attnNorm LayerNorm after the attention residual
  * @param intermediate (I, H)
@@ -22,29 +28,51 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
     Linear output, LayerNorm outNorm, int numHeads, String act) {
 
   /**
-   * @param x (B, T, H) hidden states
-   * @param bias (B, 1, 1, T) additive key mask, or (B, nh, T, T) mask plus position bias
-   * @return (B, T, H)
+   * One layer over a packed batch: the projections, norms and MLP run over all real tokens at
+   * once, with no padding; attention runs per {@link PackedBatch.Group} (rows of near-equal length,
+   * a bounded score tensor each). Attention's 1/√d is folded into {@code qkv}'s query rows at load.
+   * Every temporary belongs to {@code x}'s manager.
+   *
+   * @param x (N, H) hidden states of the batch's N real tokens, in packed order
+   * @return (N, H)
    */
-  NDArray forward(NDArray x, NDArray bias) {
-    long b = x.getShape().get(0);
-    long t = x.getShape().get(1);
-    long h = x.getShape().get(2);
+  NDArray forward(NDArray x, PackedBatch batch) {
+    long h = x.getShape().get(1);
     long d = h / numHeads;
-    // self-attention
-    NDArray qkvOut = qkv.apply(x); // (B, T, 3H)
-    NDArray heads = qkvOut.reshape(b, t, 3, numHeads, d).transpose(2, 0, 3, 1, 4); // (3, B, nh, T, d)
-    NDArray q = heads.get(0); // (B, nh, T, d)
-    NDArray k = heads.get(1);
-    NDArray v = heads.get(2);
-    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).muli(1.0 / Math.sqrt(d)); // (B, nh, T, T)
-    NDArray probs = scores.addi(bias).softmax(-1);
-    NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, h); // (B, T, H)
+    NDArray qkvOut = qkv.apply(x); // (N, 3H)
+    List<NDArray> parts = new ArrayList<>(batch.groups().size());
+    for (PackedBatch.Group g : batch.groups()) {
+      NDArray rows = g.gather() == null
+          ? qkvOut.get(new NDIndex("{}:{}", g.firstToken(), g.endToken()))
+          : qkvOut.get(new NDIndex("{}", g.gather())); // (G·T, 3H), pads repeat a real token
+      long t = g.maxLen();
+      NDArray heads = rows.reshape(g.rows(), t, 3, numHeads, d).transpose(2, 0, 3, 1, 4);
+      NDArray q = heads.get(0); // (G, nh, T, d)
+      NDArray k = heads.get(1);
+      NDArray v = heads.get(2);
+      NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // (G, nh, T, T)
+      if (g.positionBias() != null) {
+        scores = scores.addi(g.positionBias()); // MPNet: (1, nh, T, T)
+      }
+      if (g.keyMask() != null) {
+        scores = scores.addi(g.keyMask()); // (G, 1, 1, T): padded keys
+      }
+      NDArray probs = scores.softmax(-1);
+      scores.close();
+      NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3).reshape(g.rows() * t, h);
+      probs.close();
+      parts.add(g.scatter() == null ? ctx : ctx.get(new NDIndex("{}", g.scatter())));
+    }
+    qkvOut.close();
+    NDArray ctx = parts.size() == 1 ? parts.get(0) : NDArrays.concat(new NDList(parts), 0);
     // residual connection, then LayerNorm (post-LN)
     NDArray attended = attnNorm.apply(attnOut.apply(ctx).addi(x));
+    ctx.close();
     // MLP
-    NDArray inner = activation(intermediate.apply(attended)); // (B, T, I)
-    return outNorm.apply(output.apply(inner).addi(attended)); // (B, T, H)
+    NDArray inner = activation(intermediate.apply(attended)); // (N, I)
+    NDArray out = outNorm.apply(output.apply(inner).addi(attended)); // (N, H)
+    inner.close();
+    return out;
   }
 
   private NDArray activation(NDArray x) {

@@ -66,8 +66,10 @@ public final class Encoders {
         Linear k = linear(w, n.key(i), h, h);
         Linear v = linear(w, n.value(i), h, h);
         // one (3H, H) projection: a single GEMM with three times the columns runs closer to peak
+        // attention's 1/√head_dim folded into the query rows: no pass over the scores for it
         Linear qkv = new Linear(NDArrays.concat(new NDList(q.weight(), k.weight(), v.weight()), 0),
-            NDArrays.concat(new NDList(q.bias(), k.bias(), v.bias()), 0));
+            NDArrays.concat(new NDList(q.bias(), k.bias(), v.bias()), 0))
+            .scaledOutputs(h, (float) (1.0 / Math.sqrt((double) h / c.numAttentionHeads())));
         EncoderLayer layer = new EncoderLayer(qkv, linear(w, n.attentionOutput(i), h, h),
             norm(w, n.attentionNorm(i), h, eps), linear(w, n.intermediate(i), c.intermediateSize(), h),
             linear(w, n.output(i), h, c.intermediateSize()), norm(w, n.outputNorm(i), h, eps),

@@ -1,8 +1,10 @@
 package dev.llmbatch.engine.model.encoder;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.EngineException;
@@ -20,9 +22,6 @@ import java.util.List;
  * and missing token-type table.
  */
 final class TransformerEncoder implements Encoder {
-  /** Added to attention scores of padded keys: large enough to zero them after softmax. */
-  private static final float MASKED = -1e30f;
-
   private final EncoderConfig config;
   private final EncoderSpec spec;
   private final NDManager manager;
@@ -61,14 +60,15 @@ final class TransformerEncoder implements Encoder {
       return new float[0][];
     }
     try (NDManager m = manager.newSubManager()) {
-      Batch in = Batch.of(batch, config, m);
-      NDArray h = forward(in, m); // (B, T, H)
-      NDArray pooled = pool(h, in, pooling, m); // (B, H)
+      PackedBatch in = pack(batch, m);
+      NDArray h = forward(in, m); // (N, H)
+      NDArray pooled = pool(h, in, pooling, m); // (B, H), packed row order
       if (normalize) {
         // v / max(||v||, 1e-12), as torch.nn.functional.normalize
         pooled = pooled.div(pooled.norm(new int[] {1}, true).maximum(1e-12f));
       }
-      return split(pooled.toType(DataType.FLOAT32, false).toFloatArray(), batch.size());
+      return in.unpack(pooled.toType(DataType.FLOAT32, false).toFloatArray(),
+          (int) pooled.getShape().get(1));
     } catch (EngineException e) {
       throw e;
     } catch (RuntimeException e) {
@@ -80,17 +80,16 @@ final class TransformerEncoder implements Encoder {
   @Override
   public float[][][] lastHiddenState(List<int[]> batch) {
     try (NDManager m = manager.newSubManager()) {
-      Batch in = Batch.of(batch, config, m);
-      NDArray h = forward(in, m).toType(DataType.FLOAT32, false);
-      int t = in.maxLen();
+      PackedBatch in = pack(batch, m);
+      float[] flat = forward(in, m).toType(DataType.FLOAT32, false).toFloatArray();
       int hs = config.hiddenSize();
-      float[] flat = h.toFloatArray();
       float[][][] out = new float[batch.size()][][];
-      for (int b = 0; b < batch.size(); b++) {
-        out[b] = new float[batch.get(b).length][hs];
-        for (int p = 0; p < batch.get(b).length; p++) {
-          System.arraycopy(flat, (b * t + p) * hs, out[b][p], 0, hs);
+      for (int j = 0; j < in.size(); j++) {
+        float[][] rows = new float[in.lengths()[j]][hs];
+        for (int p = 0; p < rows.length; p++) {
+          System.arraycopy(flat, (in.starts()[j] + p) * hs, rows[p], 0, hs);
         }
+        out[in.order()[j]] = rows;
       }
       return out;
     }
@@ -103,36 +102,39 @@ final class TransformerEncoder implements Encoder {
           + " checkpoint has no pooler.dense weights");
     }
     try (NDManager m = manager.newSubManager()) {
-      Batch in = Batch.of(batch, config, m);
-      NDArray cls = forward(in, m).get(":, 0, :"); // (B, H)
-      return split(pooler.apply(cls).tanh().toType(DataType.FLOAT32, false).toFloatArray(),
-          batch.size());
+      PackedBatch in = pack(batch, m);
+      NDArray cls = forward(in, m).get(new NDIndex("{}", in.firstTokens(m))); // (B, H)
+      return in.unpack(pooler.apply(cls).tanh().toType(DataType.FLOAT32, false).toFloatArray(),
+          config.hiddenSize());
     }
   }
 
-  /** Embeddings then every layer. Returns (B, T, H); padded positions hold garbage. */
-  private NDArray forward(Batch in, NDManager m) {
-    long b = in.size();
-    long t = in.maxLen();
+  private PackedBatch pack(List<int[]> batch, NDManager m) {
+    return PackedBatch.of(batch, config, m, relativeAttentionBias == null ? null
+        : t -> embed(relativeAttentionBias, m.create(RelativePositionBias.buckets(t,
+            config.relativeAttentionNumBuckets()), new Shape(t, t))) // (T, T, nh)
+            .transpose(2, 0, 1).expandDims(0)); // (1, nh, T, T)
+  }
+
+  /**
+   * Embeddings then every layer over the packed batch; returns (N, H) in {@code m}. Each layer's
+   * temporaries live in a manager of their own, freed as soon as the layer is done, so the next
+   * layer reuses the same (cache-warm) memory.
+   */
+  private NDArray forward(PackedBatch in, NDManager m) {
     // embeddings: word + position (+ token type 0), then LayerNorm
-    NDArray x = embed(wordEmbeddings, in.ids()); // (B, T, H)
+    NDArray x = embed(wordEmbeddings, in.ids()); // (N, H)
     x = x.addi(embed(positionEmbeddings, in.positions()));
     if (tokenTypeEmbedding != null) {
       x = x.addi(tokenTypeEmbedding); // all inputs are single segments: token_type_ids = 0
     }
     x = embeddingsNorm.apply(x);
-    // additive key mask (B, 1, 1, T): 0 for real tokens, MASKED for padding
-    NDArray bias = in.mask().toType(x.getDataType(), false).neg().add(1).muli(MASKED)
-        .reshape(b, 1, 1, t);
-    if (relativeAttentionBias != null) {
-      NDArray buckets = m.create(RelativePositionBias.buckets((int) t,
-          config.relativeAttentionNumBuckets()), new Shape(t, t));
-      NDArray pos = embed(relativeAttentionBias, buckets) // (T, T, nh)
-          .transpose(2, 0, 1).expandDims(0); // (1, nh, T, T)
-      bias = pos.add(bias); // (B, nh, T, T)
-    }
     for (EncoderLayer layer : layers) {
-      x = layer.forward(x, bias);
+      try (NDManager lm = m.newSubManager()) {
+        x.attach(lm); // the layer's input dies with its temporaries
+        x = layer.forward(x, in);
+        x.attach(m);
+      }
     }
     return x;
   }
@@ -141,85 +143,35 @@ final class TransformerEncoder implements Encoder {
     return ai.djl.nn.core.Embedding.embedding(ids, table, ai.djl.ndarray.types.SparseFormat.DENSE).singletonOrThrow();
   }
 
-  /** (B, T, H) -> (B, H) on the device. */
-  private static NDArray pool(NDArray h, Batch in, Pooling pooling, NDManager m) {
-    NDArray mask = in.mask().toType(h.getDataType(), false).expandDims(2); // (B, T, 1)
-    return switch (pooling) {
-      case CLS -> h.get(":, 0, :");
-      case MEAN -> h.mul(mask).sum(new int[] {1})
-          .div(mask.sum(new int[] {1}).maximum(1e-9f)); // sentence-transformers' clamp
-      case MAX -> h.add(mask.neg().add(1).mul(-1e9f)).max(new int[] {1}); // pads set to -1e9
-      case LASTTOKEN -> h.mul(in.lastTokenSelector(m).toType(h.getDataType(), false)
-          .expandDims(2)).sum(new int[] {1}); // one-hot select: exact
-    };
-  }
-
-  private static float[][] split(float[] flat, int rows) {
-    int width = flat.length / rows;
-    float[][] out = new float[rows][width];
-    for (int r = 0; r < rows; r++) {
-      System.arraycopy(flat, r * width, out[r], 0, width);
+  /** (N, H) -> (B, H) in packed row order. */
+  private static NDArray pool(NDArray h, PackedBatch in, Pooling pooling, NDManager m) {
+    switch (pooling) {
+      case CLS:
+        return h.get(new NDIndex("{}", in.firstTokens(m)));
+      case LASTTOKEN:
+        return h.get(new NDIndex("{}", in.lastTokens(m)));
+      default:
+        break;
     }
-    return out;
+    // mean or max over each row's real tokens, one reshape per run of equal lengths
+    List<NDArray> parts = new ArrayList<>();
+    int j = 0;
+    while (j < in.size()) {
+      int len = in.lengths()[j];
+      int end = j;
+      while (end < in.size() && in.lengths()[end] == len) {
+        end++;
+      }
+      NDArray run = PackedBatch.tokens(h, in.starts()[j], in.starts()[end - 1] + len)
+          .reshape(end - j, len, h.getShape().get(1));
+      parts.add(pooling == Pooling.MEAN ? run.mean(new int[] {1}) : run.max(new int[] {1}));
+      j = end;
+    }
+    return parts.size() == 1 ? parts.get(0) : NDArrays.concat(new NDList(parts), 0);
   }
 
   @Override
   public void close() {
     manager.close();
-  }
-
-  /** Padded device tensors for one batch. */
-  private record Batch(int size, int maxLen, NDArray ids, NDArray positions, NDArray mask,
-      int[] lengths) {
-
-    static Batch of(List<int[]> rows, EncoderConfig c, NDManager m) {
-      int b = rows.size();
-      int t = 0;
-      for (int[] r : rows) {
-        if (r.length == 0) {
-          throw new EngineException("Cannot encode an empty token sequence: every input needs at"
-              + " least one token (the tokenizer's special tokens)");
-        }
-        if (r.length > c.maxTokens()) {
-          throw new EngineException("Cannot encode a sequence of " + r.length + " tokens: "
-              + c.architecture() + " allows at most " + c.maxTokens()
-              + " (max_position_embeddings); truncate first");
-        }
-        t = Math.max(t, r.length);
-      }
-      long[] ids = new long[b * t];
-      long[] pos = new long[b * t];
-      long[] mask = new long[b * t];
-      int[] lengths = new int[b];
-      int offset = c.positionOffset();
-      for (int i = 0; i < b; i++) {
-        int[] r = rows.get(i);
-        lengths[i] = r.length;
-        for (int p = 0; p < t; p++) {
-          boolean real = p < r.length;
-          int id = real ? r[p] : c.padTokenId();
-          if (real && (id < 0 || id >= c.vocabSize())) {
-            throw new EngineException("Cannot encode token id " + id + " at position " + p
-                + " of input " + i + ": outside the vocabulary 0.." + (c.vocabSize() - 1));
-          }
-          ids[i * t + p] = id;
-          // RoBERTa-style: real tokens count from padding_idx + 1, pads sit at padding_idx
-          pos[i * t + p] = offset == 0 ? p : (real ? offset + p : c.padTokenId());
-          mask[i * t + p] = real ? 1 : 0;
-        }
-      }
-      Shape shape = new Shape(b, t);
-      return new Batch(b, t, m.create(ids, shape), m.create(pos, shape), m.create(mask, shape),
-          lengths);
-    }
-
-    /** (B, T) one-hot at each row's last real token. */
-    NDArray lastTokenSelector(NDManager m) {
-      float[] sel = new float[size * maxLen];
-      for (int i = 0; i < size; i++) {
-        sel[i * maxLen + lengths[i] - 1] = 1f;
-      }
-      return m.create(sel, new Shape(size, maxLen));
-    }
   }
 }

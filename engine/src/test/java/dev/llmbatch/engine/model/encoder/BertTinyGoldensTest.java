@@ -151,4 +151,46 @@ class BertTinyGoldensTest {
     assertClose(h[h.length - 1], last, last.length, 0, "last token");
     assertFalse(Float.isNaN(last[0]));
   }
+
+  /**
+   * Rows of near-equal length share one padded, masked attention rectangle (a gather in, a
+   * scatter out), rows of one length a plain slice; either way each row's result is its own.
+   */
+  @Test
+  void packedAttentionGroupsGiveEachRowItsOwnResult() {
+    int[] lengths = {9, 40, 2, 37, 9, 36};
+    java.util.Random r = new java.util.Random(7);
+    List<int[]> rows = new ArrayList<>();
+    for (int len : lengths) {
+      int[] ids = new int[len];
+      for (int p = 0; p < len; p++) {
+        ids[p] = 1 + r.nextInt(encoder.spec().vocabSize() - 1);
+      }
+      rows.add(ids);
+    }
+    Path dir = sharedDir().resolve("reference/bert-tiny").resolve(goldens.get("model_dir").asText());
+    try (ai.djl.ndarray.NDManager m =
+        dev.llmbatch.engine.runtime.TorchRuntime.engine().newBaseManager()) {
+      PackedBatch packed = PackedBatch.of(rows, EncoderConfig.read(dir), m, null);
+      assertEquals(List.of(3, 2, 1), packed.groups().stream().map(PackedBatch.Group::rows).toList());
+      assertTrue(packed.groups().get(0).keyMask() != null, "40/37/36 share a masked rectangle");
+      assertTrue(packed.groups().get(1).gather() == null, "9/9 is a slice");
+      assertEquals(List.of(1, 3, 5, 0, 4, 2), java.util.Arrays.stream(packed.order()).boxed().toList());
+    }
+    for (Pooling p : Pooling.values()) {
+      float[][] all = encoder.embed(rows, p, p == Pooling.MEAN);
+      for (int i = 0; i < rows.size(); i++) {
+        float[] single = encoder.embed(List.of(rows.get(i)), p, p == Pooling.MEAN)[0];
+        assertClose(single, all[i], single.length, 1e-5, p + " row " + i);
+      }
+    }
+    float[][][] hidden = encoder.lastHiddenState(rows);
+    for (int i = 0; i < rows.size(); i++) {
+      float[][] alone = encoder.lastHiddenState(List.of(rows.get(i)))[0];
+      assertEquals(lengths[i], hidden[i].length);
+      for (int q = 0; q < alone.length; q++) {
+        assertClose(alone[q], hidden[i][q], alone[q].length, 1e-5, "hidden row " + i + " pos " + q);
+      }
+    }
+  }
 }
