@@ -102,8 +102,10 @@ for var in GLIBC_TUNABLES ATEN_CPU_CAPABILITY; do
 done
 
 # DJL never downloads: libtorch comes from the jar above or PYTORCH_LIBRARY_PATH.
-spark_args+=(--conf "spark.driver.extraJavaOptions=-Dai.djl.offline=true"
-             --conf "spark.executor.extraJavaOptions=-Dai.djl.offline=true")
+# The Java heap on transparent huge pages where this host offers them (native-env.sh, item 3).
+jvm_opts="-Dai.djl.offline=true${LLM_BATCH_JVM_THP:+ $LLM_BATCH_JVM_THP}"
+spark_args+=(--conf "spark.driver.extraJavaOptions=$jvm_opts"
+             --conf "spark.executor.extraJavaOptions=$jvm_opts")
 
 # shellcheck disable=SC2086 # LLM_BATCH_SUBMIT_ARGS is split on purpose
 exec "$submit" --class dev.llmbatch.jobs.LlmBatchCli "${spark_args[@]}" ${LLM_BATCH_SUBMIT_ARGS:-} \

@@ -91,14 +91,25 @@ public final class TorchRuntime {
     if (tunables != null && tunables.contains("glibc.malloc.mmap_max=0")
         && tunables.contains("glibc.malloc.arena_max=1")) {
       LOG.info("glibc malloc keeps libtorch's temporaries mapped between ops (GLIBC_TUNABLES={});"
-          + " ATEN_CPU_CAPABILITY={}", tunables, System.getenv().getOrDefault(
-              "ATEN_CPU_CAPABILITY", "unset (libtorch's choice)"));
+          + " ATEN_CPU_CAPABILITY={}; Java heap on transparent huge pages: {}", tunables,
+          System.getenv().getOrDefault("ATEN_CPU_CAPABILITY", "unset (libtorch's choice)"),
+          vmOption("UseTransparentHugePages"));
     } else {
       LOG.warn("glibc malloc runs with its defaults: libtorch's large temporaries go back to the"
           + " kernel after each op and every forward page-faults them in again (up to 2-3x"
           + " slower); start the JVM through submit-scripts/llm-batch, or with GLIBC_TUNABLES as"
           + " in submit-scripts/native-env.sh (on Spark: spark.executorEnv.GLIBC_TUNABLES;"
           + " README, \"CPU speed\")");
+    }
+  }
+
+  /** A HotSpot flag's value, or "unknown" on a JVM that does not say. */
+  private static String vmOption(String name) {
+    try {
+      return java.lang.management.ManagementFactory.getPlatformMXBean(
+          com.sun.management.HotSpotDiagnosticMXBean.class).getVMOption(name).getValue();
+    } catch (RuntimeException | LinkageError e) {
+      return "unknown";
     }
   }
 
