@@ -47,14 +47,7 @@ class GpuPlacementSuite extends SparkSuiteBase {
       "spark.task.maxFailures" -> "1")
   }
 
-  override def afterAll(): Unit = {
-    try {
-      if (session != null) session.stop()
-      SharedSpark.stop()
-    } finally {
-      if (cluster != null) cluster.close()
-    }
-  }
+  override def afterAll(): Unit = if (cluster != null) cluster.shutdown(session)
 
   private def embeddings(partitions: Int) = session.range(0, 32, 1, partitions)
     .selectExpr("CAST(id AS INT) AS n", "concat('sentence number ', id) AS text")

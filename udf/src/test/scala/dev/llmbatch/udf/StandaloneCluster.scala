@@ -105,6 +105,16 @@ final class StandaloneCluster(workers: Int, coresPerWorker: Int,
     files.map(p => s"== $p\n" + new String(Files.readAllBytes(p)).takeRight(3000)).mkString("\n")
   }
 
+  /** Stops {@code session} (if any) and the shared local session, then the cluster. */
+  def shutdown(session: SparkSession): Unit = {
+    try {
+      if (session != null) session.stop()
+      SharedSpark.stop()
+    } finally {
+      close()
+    }
+  }
+
   override def close(): Unit = {
     for (p <- processes) {
       p.descendants().forEach(d => d.destroy())

@@ -31,14 +31,7 @@ class StandaloneClusterSuite extends SparkSuiteBase {
       "spark.cores.max" -> "4")
   }
 
-  override def afterAll(): Unit = {
-    try {
-      if (session != null) session.stop()
-      SharedSpark.stop()
-    } finally {
-      if (cluster != null) cluster.close()
-    }
-  }
+  override def afterAll(): Unit = if (cluster != null) cluster.shutdown(session)
 
   test("executors run the udf module's classes from the test classpath") {
     val ids = session.sparkContext.parallelize(1 to 8, 8).mapPartitions { _ =>

@@ -1,13 +1,12 @@
 package dev.llmbatch.engine.embed;
 
+import dev.llmbatch.engine.RequestQueue;
 import dev.llmbatch.engine.api.ApiError;
 import dev.llmbatch.engine.api.ApiException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -77,9 +76,7 @@ public final class EmbeddingScheduler implements AutoCloseable {
   private final EmbeddingService service;
   private final int roundRows;
   private final Batching batching;
-  private final Semaphore permits;
-  private final LinkedBlockingQueue<Pending> inbox = new LinkedBlockingQueue<>();
-  private final Object admission = new Object();
+  private final RequestQueue<Pending> inbox;
   private final Thread thread;
   private final AtomicLong requests = new AtomicLong();
   private final AtomicLong rows = new AtomicLong();
@@ -89,7 +86,6 @@ public final class EmbeddingScheduler implements AutoCloseable {
   private final AtomicLong maxRequests = new AtomicLong();
   private final AtomicLong real = new AtomicLong();
   private final AtomicLong padded = new AtomicLong();
-  private volatile boolean closed;
 
   /**
    * Starts the scheduler thread over {@code service} (not owned: the caller closes its encoder
@@ -110,15 +106,12 @@ public final class EmbeddingScheduler implements AutoCloseable {
    */
   public EmbeddingScheduler(EmbeddingService service, int queueCapacity, Batching batching,
       String name) {
-    if (queueCapacity < 1) {
-      throw new IllegalArgumentException("Invalid queueCapacity: " + queueCapacity);
-    }
+    this.inbox = new RequestQueue<>(queueCapacity);
     this.service = service;
     // A few forwards' worth per round: enough to sort lengths well, small enough that the first
     // requests of a long queue complete early.
     this.roundRows = 4 * service.batcher().maxRows();
     this.batching = batching == null ? Batching.NONE : batching;
-    this.permits = new Semaphore(queueCapacity);
     this.thread = new Thread(this::loop, "llm-batch-embed-" + name);
     this.thread.setDaemon(true);
     this.thread.start();
@@ -148,22 +141,13 @@ public final class EmbeddingScheduler implements AutoCloseable {
       return f;
     }
     try {
-      while (!permits.tryAcquire(100, TimeUnit.MILLISECONDS)) {
-        if (closed) {
-          return closedFuture();
-        }
+      if (!inbox.offer(new Pending(List.copyOf(items), f))) {
+        return closedFuture();
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return CompletableFuture.failedFuture(new ApiException(new ApiError(ApiError.SERVER_ERROR,
           "Cannot embed: interrupted while waiting for room in the queue"), e));
-    }
-    synchronized (admission) {
-      if (closed) {
-        permits.release();
-        return closedFuture();
-      }
-      inbox.add(new Pending(List.copyOf(items), f));
     }
     return f;
   }
@@ -175,7 +159,7 @@ public final class EmbeddingScheduler implements AutoCloseable {
 
   private void loop() {
     try {
-      while (!closed) {
+      while (!inbox.isClosed()) {
         Pending first = inbox.poll(50, TimeUnit.MILLISECONDS);
         if (first == null) {
           continue;
@@ -187,12 +171,9 @@ public final class EmbeddingScheduler implements AutoCloseable {
     } catch (Throwable t) {
       LOG.error("Embedding scheduler thread died", t);
     } finally {
-      synchronized (admission) {
-        closed = true; // from here on nothing enters the inbox: draining it leaves none behind
-      }
       ApiException shut = new ApiException(new ApiError(ApiError.SERVER_ERROR,
           "Cannot embed: the model was closed before this request ran"));
-      for (Pending p; (p = inbox.poll()) != null; ) {
+      for (Pending p : inbox.closeAndDrain()) {
         finish(p, null, shut);
       }
     }
@@ -208,7 +189,7 @@ public final class EmbeddingScheduler implements AutoCloseable {
       Pending p = inbox.poll();
       if (p == null) {
         long left = deadline - System.nanoTime();
-        if (n >= batching.minRows() || left <= 0 || closed) {
+        if (n >= batching.minRows() || left <= 0 || inbox.isClosed()) {
           break;
         }
         // short slices: close() must not wait out a long batching delay
@@ -264,7 +245,7 @@ public final class EmbeddingScheduler implements AutoCloseable {
   private void finish(Pending p, List<EmbeddingService.Row> out, Throwable error) {
     requests.incrementAndGet();
     rows.addAndGet(p.items().size());
-    permits.release();
+    inbox.release();
     if (error == null) {
       p.future().complete(out);
     } else {
@@ -278,7 +259,7 @@ public final class EmbeddingScheduler implements AutoCloseable {
    */
   @Override
   public void close() {
-    closed = true;
+    inbox.close();
     boolean interrupted = false;
     while (thread.isAlive()) {
       try {

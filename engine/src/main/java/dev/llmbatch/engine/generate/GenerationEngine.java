@@ -1,5 +1,6 @@
 package dev.llmbatch.engine.generate;
 
+import dev.llmbatch.engine.RequestQueue;
 import dev.llmbatch.engine.api.ApiError;
 import dev.llmbatch.engine.api.ApiException;
 import dev.llmbatch.engine.model.CausalLm;
@@ -10,8 +11,6 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -42,8 +41,7 @@ public final class GenerationEngine implements AutoCloseable {
   private final CausalLm model;
   private final KvCache cache;
   private final Scheduler scheduler;
-  private final Semaphore permits;
-  private final LinkedBlockingQueue<Pending> inbox = new LinkedBlockingQueue<>();
+  private final RequestQueue<Pending> inbox;
   private final Map<GenerationRequest, CompletableFuture<GenerationResult>> futures =
       new IdentityHashMap<>();
   private final Thread thread;
@@ -51,7 +49,6 @@ public final class GenerationEngine implements AutoCloseable {
   private final AtomicLong fed = new AtomicLong();
   private final AtomicLong sampled = new AtomicLong();
   private final AtomicLong done = new AtomicLong();
-  private volatile boolean closed;
 
   /**
    * Starts the engine thread over {@code model} (not owned: the caller closes it after this).
@@ -60,13 +57,10 @@ public final class GenerationEngine implements AutoCloseable {
    */
   public GenerationEngine(CausalLm model, ChoiceText.Factory texts, SchedulerConfig config,
       int queueCapacity, String name) {
-    if (queueCapacity < 1) {
-      throw new IllegalArgumentException("Invalid queueCapacity: " + queueCapacity);
-    }
+    this.inbox = new RequestQueue<>(queueCapacity);
     this.model = model;
     this.cache = model.allocateCache(config.slots(), config.capacity());
     this.scheduler = new Scheduler(config, texts);
-    this.permits = new Semaphore(queueCapacity);
     this.thread = new Thread(this::loop, "llm-batch-generate-" + name);
     this.thread.setDaemon(true);
     this.thread.start();
@@ -98,21 +92,14 @@ public final class GenerationEngine implements AutoCloseable {
     }
     CompletableFuture<GenerationResult> f = new CompletableFuture<>();
     try {
-      while (!permits.tryAcquire(100, TimeUnit.MILLISECONDS)) {
-        if (closed) {
-          return closedFuture();
-        }
+      if (!inbox.offer(new Pending(request, f))) {
+        return closedFuture();
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return CompletableFuture.failedFuture(
           new ApiException(new ApiError(ApiError.SERVER_ERROR, "Interrupted while queueing"), e));
     }
-    if (closed) {
-      permits.release();
-      return closedFuture();
-    }
-    inbox.add(new Pending(request, f));
     return f;
   }
 
@@ -123,7 +110,7 @@ public final class GenerationEngine implements AutoCloseable {
 
   private void loop() {
     try {
-      while (!closed) {
+      while (!inbox.isClosed()) {
         Pending p = scheduler.hasWork() ? inbox.poll() : inbox.poll(50, TimeUnit.MILLISECONDS);
         while (p != null) {
           accept(p);
@@ -139,13 +126,14 @@ public final class GenerationEngine implements AutoCloseable {
       LOG.error("Generation engine thread died", t);
       complete(scheduler.failAll(t));
     } finally {
-      closed = true; // a dead thread must not leave submitters waiting forever
+      // a dead thread must not leave submitters waiting forever
+      List<Pending> left = inbox.closeAndDrain();
       ApiException shut = new ApiException(new ApiError(ApiError.SERVER_ERROR,
           "Cannot generate: the model was closed before this request finished"));
       complete(scheduler.failAll(shut));
-      for (Pending p; (p = inbox.poll()) != null; ) {
+      for (Pending p : left) {
         p.future.completeExceptionally(shut);
-        permits.release();
+        inbox.release();
       }
     }
   }
@@ -156,7 +144,7 @@ public final class GenerationEngine implements AutoCloseable {
       futures.put(p.request, p.future);
     } catch (RuntimeException e) {
       p.future.completeExceptionally(ApiException.invalidRequest(e.getMessage()));
-      permits.release();
+      inbox.release();
     }
   }
 
@@ -223,7 +211,7 @@ public final class GenerationEngine implements AutoCloseable {
         continue;
       }
       done.incrementAndGet();
-      permits.release();
+      inbox.release();
       if (f.error() == null) {
         fut.complete(f.result());
       } else {
@@ -237,7 +225,7 @@ public final class GenerationEngine implements AutoCloseable {
   /** Fails unfinished requests with {@code server_error}, stops the thread, frees the KV cache. */
   @Override
   public void close() {
-    closed = true;
+    inbox.close();
     try {
       thread.join(60_000);
     } catch (InterruptedException e) {

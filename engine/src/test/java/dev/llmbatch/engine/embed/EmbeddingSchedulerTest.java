@@ -5,14 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import dev.llmbatch.engine.api.ApiError;
 import dev.llmbatch.engine.api.ApiException;
 import dev.llmbatch.engine.model.Encoder;
-import dev.llmbatch.engine.model.encoder.Encoders;
-import dev.llmbatch.engine.runtime.ComputeDtype;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,37 +26,24 @@ import org.junit.jupiter.api.Test;
  * queued together: the assertions then hold whatever the machine's speed.
  */
 class EmbeddingSchedulerTest {
+  private static BertTiny bert;
   private static Path modelDir;
   private static Encoder encoder;
-  private static HuggingFaceTokenizer hf;
 
   @BeforeAll
-  static void load() throws java.io.IOException {
-    Path root = Path.of(String.valueOf(System.getProperty("llmbatch.shared.dir")),
-        "reference/bert-tiny/mlflow");
-    if (!Files.isDirectory(root)) {
-      throw new IllegalStateException("Reference model missing: " + root
-          + " (system property llmbatch.shared.dir must name the shared/ folder)");
-    }
-    modelDir = root.resolve("model");
-    encoder = Encoders.load(modelDir, Device.cpu(), ComputeDtype.FP32);
-    hf = HuggingFaceTokenizer.builder().optTokenizerPath(root.resolve("components/tokenizer"))
-        .optAddSpecialTokens(true).optTruncation(false).optPadding(false).build();
+  static void load() {
+    bert = BertTiny.load();
+    modelDir = bert.modelDir();
+    encoder = bert.encoder();
   }
 
   @AfterAll
   static void close() {
-    encoder.close();
-    hf.close();
+    bert.close();
   }
 
   private static int[] ids(String text) {
-    long[] ids = hf.encode(text).getIds();
-    int[] out = new int[ids.length];
-    for (int i = 0; i < ids.length; i++) {
-      out[i] = (int) ids[i];
-    }
-    return out;
+    return bert.ids(text);
   }
 
   /**

@@ -7,13 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import dev.llmbatch.engine.EngineException;
 import dev.llmbatch.engine.model.Encoder;
 import dev.llmbatch.engine.model.Pooling;
-import dev.llmbatch.engine.model.encoder.Encoders;
-import dev.llmbatch.engine.runtime.ComputeDtype;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,39 +22,24 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The embeddings rules on the bert-tiny reference model and its real WordPiece tokenizer. */
 class EmbeddingServiceTest {
+  private static BertTiny bert;
   private static Path modelDir;
   private static Encoder encoder;
-  private static HuggingFaceTokenizer hf;
   private static TokenEncoder tokenizer;
 
   @TempDir Path tmp;
 
   @BeforeAll
-  static void load() throws IOException {
-    String shared = System.getProperty("llmbatch.shared.dir");
-    Path root = Path.of(String.valueOf(shared), "reference/bert-tiny/mlflow");
-    if (!Files.isDirectory(root)) {
-      throw new IllegalStateException("Reference model missing: " + root
-          + " (system property llmbatch.shared.dir must name the shared/ folder)");
-    }
-    modelDir = root.resolve("model");
-    encoder = Encoders.load(modelDir, Device.cpu(), ComputeDtype.FP32);
-    hf = HuggingFaceTokenizer.builder().optTokenizerPath(root.resolve("components/tokenizer"))
-        .optAddSpecialTokens(true).optTruncation(false).optPadding(false).build();
-    tokenizer = text -> {
-      long[] ids = hf.encode(text).getIds();
-      int[] out = new int[ids.length];
-      for (int i = 0; i < ids.length; i++) {
-        out[i] = (int) ids[i];
-      }
-      return out;
-    };
+  static void load() {
+    bert = BertTiny.load();
+    modelDir = bert.modelDir();
+    encoder = bert.encoder();
+    tokenizer = bert::ids;
   }
 
   @AfterAll
   static void close() {
-    encoder.close();
-    hf.close();
+    bert.close();
   }
 
   private static EmbeddingService service(PoolingChoice.Overrides o, int budget) {
