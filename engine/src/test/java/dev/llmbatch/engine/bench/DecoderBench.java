@@ -6,6 +6,7 @@ import dev.llmbatch.engine.model.DecoderSpec;
 import dev.llmbatch.engine.model.KvCache;
 import dev.llmbatch.engine.model.LoadOptions;
 import dev.llmbatch.engine.model.StepInput;
+import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.runtime.ComputeDtype;
 import dev.llmbatch.engine.runtime.TorchRuntime;
 import dev.llmbatch.engine.testing.TinyDecoders;
@@ -125,7 +126,7 @@ public final class DecoderBench {
               + " tokens/s -> %.0f%% of roofline%n", b, b / step, step * 1e3, bound,
               100 * (b / step) / bound);
           double gemm = gemmsAlone(dir, b, quick ? 5 : 9);
-          System.out.printf("  its linears alone (libtorch linear, same shapes, own weights):"
+          System.out.printf("  its linears alone (the engine's Linear, same shapes, own weights):"
               + " %.2f ms -> %.0f%% of roofline; the rest of the step %.2f ms%n", gemm * 1e3,
               100 * (b / gemm) / bound, (step - gemm) * 1e3);
         }
@@ -135,9 +136,10 @@ public final class DecoderBench {
 
   /**
    * Median seconds of one decode step's matrix products alone — every layer's q/k/v, o, gate/up
-   * and down projections and the LM head, each {@code libtorch linear} over its own random weight
-   * of the model's shape (so weights stream from memory as in the step) on {@code b} rows: the
-   * ceiling any step built on libtorch's matmul can reach, whatever the rest costs.
+   * and down projections and the LM head, each the engine's {@link Linear} (oneMKL packed sgemm on
+   * the CPU when available, else libtorch's linear) over its own random weight of the model's shape
+   * (so weights stream from memory as in the step) on {@code b} rows: the ceiling any step built
+   * on these products can reach, whatever the rest costs.
    */
   private static double gemmsAlone(Path dir, int b, int runs) {
     var cfg = Architectures.readConfig(dir);
@@ -158,18 +160,17 @@ public final class DecoderBench {
     shapes.add(new long[] {vocab, h});
     try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager(
         ai.djl.Device.cpu(), "PyTorch")) {
-      List<ai.djl.ndarray.NDArray> ws = new ArrayList<>();
+      List<Linear> ws = new ArrayList<>();
       List<ai.djl.ndarray.NDArray> xs = new ArrayList<>();
       for (long[] sh : shapes) {
-        ws.add(m.randomNormal(new ai.djl.ndarray.types.Shape(sh[0], sh[1])));
+        ws.add(Linear.packable(m.randomNormal(new ai.djl.ndarray.types.Shape(sh[0], sh[1])), null));
         xs.add(m.randomNormal(new ai.djl.ndarray.types.Shape(b, sh[1])));
       }
       double[] t = new double[runs];
       for (int r = -2; r < runs; r++) {
         long t0 = System.nanoTime();
         for (int i = 0; i < ws.size(); i++) {
-          ai.djl.ndarray.NDArray x = xs.get(i);
-          x.getNDArrayInternal().linear(x, ws.get(i), null).singletonOrThrow().close();
+          ws.get(i).apply(xs.get(i)).close();
         }
         if (r >= 0) {
           t[r] = (System.nanoTime() - t0) / 1e9;

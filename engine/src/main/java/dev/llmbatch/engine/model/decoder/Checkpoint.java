@@ -63,11 +63,19 @@ final class Checkpoint {
     return a;
   }
 
+  /**
+   * A generating model's linears pack for oneMKL on the CPU (decode steps of a few rows); an
+   * embedding model's ({@link #withoutHead}) only ever see whole prompts, so they stay plain.
+   */
+  private Linear make(NDArray w, NDArray b) {
+    return headless ? new Linear(w, b) : Linear.packable(w, b);
+  }
+
   /** {@code prefix.weight} (out, in) and, if {@code bias}, {@code prefix.bias} (out). */
   Linear linear(String prefix, boolean bias, long out, long in) {
     NDArray w = tensor(prefix + ".weight", out, in);
     matmulParameters += w.size();
-    return new Linear(w, bias ? tensor(prefix + ".bias", out) : null);
+    return make(w, bias ? tensor(prefix + ".bias", out) : null);
   }
 
   /** Several projections of the same input fused row-wise into one (Σ out, in) matmul. */
@@ -85,7 +93,7 @@ final class Checkpoint {
     ws.close(); // the originals (zero-copy views of the mapped file, or widened copies) are done
     bs.close();
     matmulParameters += w.size();
-    return new Linear(w, b);
+    return make(w, b);
   }
 
   /** GPT-2's Conv1D: weight stored (in, out), transposed once here to (out, in). */
@@ -94,7 +102,7 @@ final class Checkpoint {
     NDArray w = stored.transpose().flatten().reshape(out, in); // contiguous (out, in)
     stored.close();
     matmulParameters += w.size();
-    return new Linear(w, tensor(prefix + ".bias", out));
+    return make(w, tensor(prefix + ".bias", out));
   }
 
   /** {@code prefix.weight} (and {@code prefix.bias} for LayerNorm) of width {@code n}. */
@@ -111,7 +119,7 @@ final class Checkpoint {
     }
     if (tied) {
       matmulParameters += embedding.size();
-      return new Linear(embedding, null);
+      return Linear.packableShared(embedding);
     }
     return linear(name.substring(0, name.length() - ".weight".length()), false, vocab, hidden);
   }

@@ -90,7 +90,7 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
 
   /** Matmul parameters of this layer. */
   long matmulParameters() {
-    return qkv.weight().size() + attnOut.weight().size() + intermediate.weight().size()
-        + output.weight().size();
+    return qkv.weightParameters() + attnOut.weightParameters() + intermediate.weightParameters()
+        + output.weightParameters();
   }
 }

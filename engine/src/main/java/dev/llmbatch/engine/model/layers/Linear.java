@@ -2,20 +2,88 @@ package dev.llmbatch.engine.model.layers;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.llmbatch.engine.runtime.PackedGemm;
 
-/** {@code y = x·Wᵀ + b}: one libtorch {@code linear} call, bias optional. */
+/**
+ * {@code y = x·Wᵀ + b}, bias optional: one libtorch {@code linear} call, or, for a
+ * {@linkplain #packable packable} linear on the CPU in float32, oneMKL's packed sgemm
+ * ({@link PackedGemm}): the weight is packed on first use and, unless it is shared (a tied LM
+ * head), freed, so every later call skips the per-call packing libtorch's {@code linear} does.
+ * That is what a decoder's linears want (decode steps of a few rows, where the packing costs as
+ * much as the product); an encoder's always see thousands of rows, where libtorch's sgemm measured
+ * 5–9% faster, so they stay plain. Load-time transforms ({@link #scaledInputs},
+ * {@link #scaledOutputs}) come before the first {@link #apply}.
+ */
 public final class Linear {
-  private final NDArray weight; // (out, in)
+  private volatile NDArray weight; // (out, in); null once packed and freed
   private final NDArray bias; // (out) or null
+  private final boolean packable; // pack for oneMKL on the CPU (decoders)
+  private final boolean sharedWeight; // the weight is also used elsewhere: never freed here
+  private final long outFeatures;
+  private final long inFeatures;
+  private volatile PackedGemm packed;
+  private volatile boolean packingDecided;
 
+  /** A plain linear: always libtorch's {@code linear}. */
   public Linear(NDArray weight, NDArray bias) {
+    this(weight, bias, false, false);
+  }
+
+  private Linear(NDArray weight, NDArray bias, boolean packable, boolean sharedWeight) {
     this.weight = weight;
     this.bias = bias;
+    this.packable = packable;
+    this.sharedWeight = sharedWeight;
+    this.outFeatures = weight.getShape().get(0);
+    this.inFeatures = weight.getShape().get(1);
+  }
+
+  /** A linear that packs its weight for oneMKL on the CPU (and then frees it). */
+  public static Linear packable(NDArray weight, NDArray bias) {
+    return new Linear(weight, bias, true, false);
+  }
+
+  /**
+   * A packable linear over a weight that something else also reads (a tied LM head's embedding
+   * table): packed, but never freed here.
+   */
+  public static Linear packableShared(NDArray weight) {
+    return new Linear(weight, null, true, true);
   }
 
   /** (…, in) → (…, out). */
   public NDArray apply(NDArray x) {
-    return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+    PackedGemm p = packedFor(x);
+    if (p != null) {
+      return p.apply(x, bias);
+    }
+    NDArray w = weight;
+    return x.getNDArrayInternal().linear(x, w, bias).singletonOrThrow();
+  }
+
+  /** The packed weight for float32 CPU input, packing it on first use; null for libtorch's linear. */
+  private PackedGemm packedFor(NDArray x) {
+    if (packingDecided) {
+      return packed;
+    }
+    synchronized (this) {
+      if (!packingDecided) {
+        NDArray w = weight;
+        if (packable && !w.getDevice().isGpu() && w.getDataType() == DataType.FLOAT32
+            && x.getDataType() == DataType.FLOAT32 && PackedGemm.available()) {
+          PackedGemm p = PackedGemm.pack(w);
+          w.getManager().attachInternal("packed-" + w.getUid(), p); // freed with the model
+          packed = p;
+          if (!sharedWeight) {
+            w.close(); // the packed copy replaces it
+            weight = null;
+          }
+        }
+        packingDecided = true;
+      }
+      return packed;
+    }
   }
 
   /**
@@ -26,10 +94,11 @@ public final class Linear {
    * @param g (in)
    */
   public Linear scaledInputs(NDArray g) {
+    NDArray weight = weight();
     NDArray w = weight.mul(g.toType(weight.getDataType(), false).reshape(1, -1)); // (out, in)
     w.attach(weight.getManager());
     weight.close();
-    return new Linear(w, bias);
+    return new Linear(w, bias, packable, false);
   }
 
   /**
@@ -37,7 +106,8 @@ public final class Linear {
    * attention's 1/√d folded into the q projection. The old weight and bias are closed.
    */
   public Linear scaledOutputs(long rows, float s) {
-    long out = weight.getShape().get(0);
+    NDArray weight = weight();
+    long out = outFeatures;
     float[] f = new float[(int) out];
     java.util.Arrays.fill(f, 0, (int) rows, s);
     java.util.Arrays.fill(f, (int) rows, (int) out, 1f);
@@ -52,13 +122,23 @@ public final class Linear {
         bias.close();
       }
       weight.close();
-      return new Linear(w, b);
+      return new Linear(w, b, packable, false);
     }
   }
 
-  /** The weight (out, in). */
+  /** The weight (out, in); only before the first {@link #apply} when that packs and frees it. */
   public NDArray weight() {
-    return weight;
+    NDArray w = weight;
+    if (w == null) {
+      throw new IllegalStateException("this linear's weight (" + outFeatures + ", " + inFeatures
+          + ") was packed for oneMKL and freed on first use; read or transform it before");
+    }
+    return w;
+  }
+
+  /** Matmul parameters: out × in. */
+  public long weightParameters() {
+    return outFeatures * inFeatures;
   }
 
   /** The bias (out), or null. */
@@ -68,6 +148,6 @@ public final class Linear {
 
   /** Parameters held (weight and bias). */
   public long parameters() {
-    return weight.size() + (bias == null ? 0 : bias.size());
+    return weightParameters() + (bias == null ? 0 : bias.size());
   }
 }

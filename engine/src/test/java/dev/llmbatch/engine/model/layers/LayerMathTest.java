@@ -184,15 +184,16 @@ class LayerMathTest {
       NDArray x = s.create(random(rnd, 2 * 4), new Shape(2, 4));
       NDArray g = s.create(new float[] {0.5f, 2f, -1f, 3f});
       // the RMSNorm's scale folded into the columns of the linear it feeds
-      Linear plain = new Linear(s.create(random(rnd, 3 * 4), new Shape(3, 4)),
-          s.create(new float[] {0.1f, -0.2f, 0.3f}));
+      NDArray w = s.create(random(rnd, 3 * 4), new Shape(3, 4));
+      NDArray b = s.create(new float[] {0.1f, -0.2f, 0.3f});
+      // (each linear owns its weight: on the CPU the first apply packs and frees it)
+      Linear plain = new Linear(w.duplicate(), b.duplicate());
       float[] expected = plain.apply(x.mul(g)).toFloatArray();
-      Linear folded = new Linear(plain.weight().duplicate(), plain.bias().duplicate())
-          .scaledInputs(g);
+      Linear folded = new Linear(w.duplicate(), b.duplicate()).scaledInputs(g);
       assertArrayEquals(expected, folded.apply(x).toFloatArray(), 1e-6f);
       // 1/√d folded into the first 2 output rows (q) and their bias only
       float[] y = plain.apply(x).toFloatArray();
-      float[] z = new Linear(plain.weight().duplicate(), plain.bias().duplicate())
+      float[] z = new Linear(w.duplicate(), b.duplicate())
           .scaledOutputs(2, 0.25f).apply(x).toFloatArray();
       for (int i = 0; i < y.length; i++) {
         assertEquals(i % 3 < 2 ? 0.25f * y[i] : y[i], z[i], 1e-6f, "output " + i);

@@ -1,0 +1,269 @@
+package dev.llmbatch.engine.runtime;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A CPU float32 weight packed once into oneMKL's internal GEMM layout, for {@code y = x·Wᵀ + b}.
+ *
+ * <p>Why: libtorch's {@code linear} calls {@code sgemm}, which copies W into its panel layout on
+ * every call. With thousands of rows (prefill, embeddings) that copy is noise; with the 8–64 rows
+ * of a decode step it costs as much as the product (measured here: 16 rows over a 100M model's
+ * weights 23 ms with sgemm, 11 ms packed; docs/benchmarks.md). oneMKL's {@code cblas_sgemm_pack} /
+ * {@code cblas_sgemm_compute} pack once; libtorch exports them, DJL's JNI does not, so a ~80-line
+ * JNI library ({@code packed-gemm.c}, a resource of this package) binds them from the libtorch the
+ * JVM already loaded. It is compiled on first use with {@code gcc} and the JDK's {@code jni.h} into
+ * the llm-batch native cache ({@code $LLM_BATCH_CACHE}, default {@code ~/.cache/llm-batch},
+ * {@code native/}), like the launchers' oneMKL AMD shim.
+ *
+ * <p>Where gcc, the JDK headers or the symbols are missing, {@link #available()} is false, says why
+ * once in the log, and linears stay on libtorch's {@code linear}. {@code LLM_BATCH_PACKED_GEMM=0}
+ * (or {@code -Dllmbatch.packedGemm=false}) turns it off. The packed copy is about the weight's size
+ * (oneMKL reserves more address space than it touches); the linear frees its own weight once packed.
+ */
+public final class PackedGemm implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(PackedGemm.class);
+  private static final String SOURCE = "packed-gemm.c";
+  private static volatile Boolean available;
+  private static String unavailable = "not checked yet";
+
+  private final AtomicLong address;
+  private final int n; // out features
+  private final int k; // in features
+
+  private PackedGemm(long address, int n, int k) {
+    this.address = new AtomicLong(address);
+    this.n = n;
+    this.k = k;
+  }
+
+  /**
+   * Whether packed GEMM can be used in this JVM (libtorch started, oneMKL's packed API bound); the
+   * first call compiles and loads the JNI library and logs the outcome.
+   */
+  public static boolean available() {
+    Boolean a = available;
+    if (a != null) {
+      return a;
+    }
+    synchronized (PackedGemm.class) {
+      if (available == null) {
+        String why = load();
+        available = why == null;
+        unavailable = why;
+        if (why == null) {
+          LOG.info("CPU linears use oneMKL's packed sgemm: each weight is packed once instead of"
+              + " on every matmul (LLM_BATCH_PACKED_GEMM=0 turns this off)");
+        } else {
+          LOG.info("CPU linears use libtorch's linear, which re-packs each weight per call (slower"
+              + " at decode batch sizes): {}", why);
+        }
+      }
+      return available;
+    }
+  }
+
+  /** Why {@link #available()} is false (null when it is true or not yet checked). */
+  public static String unavailableReason() {
+    return Boolean.TRUE.equals(available) ? null : unavailable;
+  }
+
+  /**
+   * Packs {@code w} (n, k), float32 on the CPU. The caller keeps or frees {@code w}; the packed copy
+   * lives until {@link #close()}. Requires {@link #available()}.
+   */
+  public static PackedGemm pack(NDArray w) {
+    if (!available()) {
+      throw new IllegalStateException("packed GEMM is unavailable: " + unavailable);
+    }
+    Shape s = w.getShape();
+    if (s.dimension() != 2 || w.getDataType() != DataType.FLOAT32) {
+      throw new IllegalArgumentException("packed GEMM takes a 2-D float32 weight, not "
+          + w.getDataType() + " " + s);
+    }
+    int n = Math.toIntExact(s.get(0));
+    int k = Math.toIntExact(s.get(1));
+    long address;
+    try (NDManager tmp = w.getManager().newSubManager()) {
+      w.tempAttach(tmp); // a contiguous copy libtorch may make for the buffer goes with tmp
+      address = pack(buffer(w), n, k);
+    }
+    if (address == 0) {
+      throw new OutOfMemoryError("cannot allocate " + packedBytes(n, k)
+          + " bytes of native memory to pack a (" + n + ", " + k + ") weight");
+    }
+    return new PackedGemm(address, n, k);
+  }
+
+  /** Out features. */
+  public int outFeatures() {
+    return n;
+  }
+
+  /** In features. */
+  public int inFeatures() {
+    return k;
+  }
+
+  /**
+   * {@code x·Wᵀ + bias}: x (…, k) float32 on the CPU → (…, n) in x's manager; {@code bias} (n) or
+   * null.
+   */
+  public NDArray apply(NDArray x, NDArray bias) {
+    long p = address.get();
+    if (p == 0) {
+      throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
+    }
+    Shape in = x.getShape();
+    long rows = in.size() / k;
+    long[] dims = in.getShape().clone(); // Shape hands out its own array
+    dims[dims.length - 1] = n;
+    NDArray y = x.getManager().create(new Shape(dims), DataType.FLOAT32);
+    if (rows > 0) {
+      compute(buffer(x), p, bias == null ? null : buffer(bias), buffer(y), Math.toIntExact(rows),
+          n, k);
+    }
+    return y;
+  }
+
+  @Override
+  public void close() {
+    long p = address.getAndSet(0);
+    if (p != 0) {
+      free(p);
+    }
+  }
+
+  /** A direct view of a CPU array's data (libtorch makes a contiguous copy first if needed). */
+  private static ByteBuffer buffer(NDArray a) {
+    return JniUtils.getByteBuffer((PtNDArray) a, true);
+  }
+
+  /** Compiles (once per cache) and loads the JNI library, then binds oneMKL; null, or why not. */
+  private static String load() {
+    String off = System.getenv("LLM_BATCH_PACKED_GEMM");
+    if ("0".equals(off) || "false".equalsIgnoreCase(off)
+        || "false".equalsIgnoreCase(System.getProperty("llmbatch.packedGemm"))) {
+      return "turned off (LLM_BATCH_PACKED_GEMM=0 or -Dllmbatch.packedGemm=false)";
+    }
+    if (!"PyTorch".equals(TorchRuntime.engine().getEngineName())) {
+      return "the engine is not PyTorch";
+    }
+    try {
+      Path libtorch = loadedLibrary("libtorch_cpu.so");
+      if (libtorch == null) {
+        return "libtorch_cpu.so is not mapped in this process";
+      }
+      byte[] source;
+      try (InputStream in = PackedGemm.class.getResourceAsStream(SOURCE)) {
+        if (in == null) {
+          return "resource " + SOURCE + " is missing from the engine jar";
+        }
+        source = in.readAllBytes();
+      }
+      CRC32 crc = new CRC32();
+      crc.update(source);
+      Path dir = cacheDir().resolve("native");
+      Path lib = dir.resolve("libllmbatch-packed-gemm-" + Long.toHexString(crc.getValue()) + ".so");
+      if (!Files.isRegularFile(lib)) {
+        String why = compile(source, dir, lib);
+        if (why != null) {
+          return why;
+        }
+      }
+      System.load(lib.toString());
+      return bind(libtorch.toString());
+    } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
+      return "cannot build or load the JNI library: " + e;
+    }
+  }
+
+  private static Path cacheDir() {
+    String env = System.getenv("LLM_BATCH_CACHE");
+    return env != null && !env.isBlank() ? Path.of(env)
+        : Path.of(System.getProperty("user.home"), ".cache", "llm-batch");
+  }
+
+  /** The path of a shared library mapped into this process, from /proc/self/maps. */
+  private static Path loadedLibrary(String name) throws IOException {
+    Path maps = Path.of("/proc/self/maps");
+    if (!Files.isReadable(maps)) {
+      return null;
+    }
+    for (String line : Files.readAllLines(maps)) {
+      int slash = line.indexOf('/');
+      if (slash >= 0 && line.endsWith("/" + name)) {
+        return Path.of(line.substring(slash));
+      }
+    }
+    return null;
+  }
+
+  /** gcc -O2 -shared the source into {@code lib} (atomically); null, or why it could not. */
+  private static String compile(byte[] source, Path dir, Path lib) throws IOException {
+    Path include = Path.of(System.getProperty("java.home"), "include");
+    if (!Files.isRegularFile(include.resolve("jni.h"))) {
+      return "this Java runtime has no include/jni.h (a JRE, not a JDK) to build the JNI library";
+    }
+    Files.createDirectories(dir);
+    Path src = Files.createTempFile(dir, "packed-gemm", ".c");
+    Path tmp = Files.createTempFile(dir, "packed-gemm", ".so.tmp");
+    try {
+      Files.write(src, source);
+      List<String> cmd = new ArrayList<>(List.of("gcc", "-O2", "-shared", "-fPIC",
+          "-I" + include, "-I" + include.resolve("linux"), "-o", tmp.toString(), src.toString(),
+          "-ldl"));
+      Process p;
+      try {
+        p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      } catch (IOException e) {
+        return "no gcc on PATH to build the JNI library (" + e.getMessage() + ")";
+      }
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(120, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return "gcc did not finish building the JNI library in 120 s";
+      }
+      if (p.exitValue() != 0) {
+        return "gcc failed to build " + SOURCE + ": " + out.strip();
+      }
+      Files.move(tmp, lib, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted while building the JNI library";
+    } finally {
+      Files.deleteIfExists(src);
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  private static native String bind(String libtorchPath);
+
+  private static native long pack(ByteBuffer w, int n, int k);
+
+  private static native long packedBytes(int n, int k);
+
+  private static native void compute(ByteBuffer x, long packed, ByteBuffer bias, ByteBuffer y,
+      int m, int n, int k);
+
+  private static native void free(long packed);
+}

@@ -1,0 +1,146 @@
+package dev.llmbatch.engine.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.llmbatch.engine.model.layers.Linear;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * oneMKL's packed sgemm, bound through our JNI library, against libtorch's own {@code linear} on
+ * the same numbers: every row count a step produces (1, a few, the pack's 16, odd, hundreds), with
+ * and without bias, 3-D and non-contiguous inputs; and the linear's ownership of its weight.
+ */
+class PackedGemmTest {
+  private static NDManager m;
+
+  @BeforeAll
+  static void start() {
+    TorchRuntime.engine(2);
+    m = NDManager.newBaseManager(TorchRuntime.device("cpu"), "PyTorch");
+    if (!PackedGemm.available()) {
+      boolean buildable = Files.isRegularFile(
+          Path.of(System.getProperty("java.home"), "include", "jni.h")) && onPath("gcc");
+      if (buildable) {
+        fail("gcc and the JDK headers are here, yet packed GEMM is unavailable: "
+            + PackedGemm.unavailableReason());
+      }
+      Assumptions.abort("packed GEMM cannot be built here: " + PackedGemm.unavailableReason());
+    }
+  }
+
+  @AfterAll
+  static void stop() {
+    m.close();
+  }
+
+  private static boolean onPath(String exe) {
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, exe))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static NDArray random(NDManager s, SplittableRandom r, long... shape) {
+    Shape sh = new Shape(shape);
+    float[] v = new float[(int) sh.size()];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) (r.nextDouble() * 2 - 1);
+    }
+    return s.create(v, sh);
+  }
+
+  private static void assertClose(NDArray expected, NDArray actual, String what) {
+    assertEquals(expected.getShape(), actual.getShape(), what);
+    float[] e = expected.toFloatArray();
+    float[] a = actual.toFloatArray();
+    for (int i = 0; i < e.length; i++) {
+      // k ≤ 300 products of |x|,|w| ≤ 1 in float32: different summation orders stay within 1e-4
+      assertEquals(e[i], a[i], 1e-4f + 1e-5f * Math.abs(e[i]), what + " element " + i);
+    }
+  }
+
+  @Test
+  void packedProductsMatchLibtorchLinearForEveryRowCount() {
+    SplittableRandom r = new SplittableRandom(5);
+    for (boolean withBias : new boolean[] {false, true}) {
+      try (NDManager s = m.newSubManager()) {
+        NDArray w = random(s, r, 96, 300); // (out, in)
+        NDArray b = withBias ? random(s, r, 96) : null;
+        Linear packed = Linear.packable(w.duplicate(), b == null ? null : b.duplicate());
+        for (int rows : new int[] {1, 3, 16, 33, 200}) {
+          NDArray x = random(s, r, rows, 300);
+          Shape before = x.getShape();
+          NDArray expected = x.getNDArrayInternal().linear(x, w, b).singletonOrThrow();
+          assertClose(expected, packed.apply(x), rows + " rows, bias " + withBias);
+          assertEquals(before, x.getShape(), "the input's shape is left as it was");
+        }
+        // (B, T, in) and a transposed (non-contiguous) view
+        NDArray x3 = random(s, r, 2, 5, 300);
+        assertClose(x3.getNDArrayInternal().linear(x3, w, b).singletonOrThrow(),
+            packed.apply(x3), "3-D input");
+        NDArray xt = random(s, r, 300, 7).transpose();
+        assertClose(xt.getNDArrayInternal().linear(xt, w, b).singletonOrThrow(),
+            packed.apply(xt), "non-contiguous input");
+      }
+    }
+  }
+
+  @Test
+  void aPackableLinearFreesItsOwnWeightOncePackedButNeverASharedOneAndAPlainOneNever() {
+    SplittableRandom r = new SplittableRandom(6);
+    try (NDManager s = m.newSubManager()) {
+      NDArray x = random(s, r, 4, 32);
+      Linear own = Linear.packable(random(s, r, 8, 32), null);
+      assertEquals(8 * 32, own.weightParameters());
+      own.apply(x);
+      IllegalStateException e = assertThrows(IllegalStateException.class, own::weight);
+      assertTrue(e.getMessage().contains("packed"), e.getMessage());
+      assertEquals(8 * 32, own.weightParameters(), "the size is still known");
+
+      NDArray table = random(s, r, 8, 32); // e.g. a tied embedding table
+      float[] before = table.toFloatArray();
+      Linear tied = Linear.packableShared(table);
+      NDArray y = tied.apply(x);
+      assertArrayEquals(before, table.toFloatArray(), "the shared weight is untouched");
+      assertClose(x.getNDArrayInternal().linear(x, table, null).singletonOrThrow(), y, "tied");
+
+      NDArray w = random(s, r, 8, 32);
+      Linear plain = new Linear(w, null); // an encoder's: libtorch's linear, weight kept
+      plain.apply(x);
+      assertEquals(w, plain.weight());
+    }
+  }
+
+  @Test
+  void aClosedPackedWeightRefusesUse() {
+    SplittableRandom r = new SplittableRandom(7);
+    NDArray x;
+    PackedGemm p;
+    try (NDManager s = m.newSubManager()) {
+      x = random(m, r, 2, 16);
+      p = PackedGemm.pack(random(s, r, 4, 16));
+      assertEquals(4, p.outFeatures());
+      assertEquals(16, p.inFeatures());
+      p.apply(x, null);
+      p.close();
+    }
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> p.apply(x, null));
+    assertTrue(e.getMessage().contains("after close"), e.getMessage());
+    p.close(); // idempotent
+  }
+}
