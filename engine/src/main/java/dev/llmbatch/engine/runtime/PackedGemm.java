@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * JNI library ({@code packed-gemm.c}, a resource of this package) binds them from the libtorch the
  * JVM already loaded. It is compiled on first use with {@code gcc} and the JDK's {@code jni.h} into
  * the llm-batch native cache ({@code $LLM_BATCH_CACHE}, default {@code ~/.cache/llm-batch},
- * {@code native/}), like the launchers' oneMKL AMD shim.
+ * {@code native/}; the temp directory if that is not writable), like the launchers' oneMKL AMD
+ * shim.
  *
  * <p>Where gcc, the JDK headers or the symbols are missing, {@link #available()} is false, says why
  * once in the log, and linears stay on libtorch's {@code linear}. {@code LLM_BATCH_PACKED_GEMM=0}
@@ -70,11 +71,11 @@ public final class PackedGemm implements AutoCloseable {
         available = why == null;
         unavailable = why;
         if (why == null) {
-          LOG.info("CPU linears use oneMKL's packed sgemm: each weight is packed once instead of"
-              + " on every matmul (LLM_BATCH_PACKED_GEMM=0 turns this off)");
+          LOG.info("Decoders' CPU linears use oneMKL's packed sgemm: each weight is packed once"
+              + " instead of on every matmul (LLM_BATCH_PACKED_GEMM=0 turns this off)");
         } else {
-          LOG.info("CPU linears use libtorch's linear, which re-packs each weight per call (slower"
-              + " at decode batch sizes): {}", why);
+          LOG.info("Decoders' CPU linears use libtorch's linear, which re-packs each weight per"
+              + " call (slower at decode batch sizes): {}", why);
         }
       }
       return available;
@@ -181,10 +182,18 @@ public final class PackedGemm implements AutoCloseable {
       }
       CRC32 crc = new CRC32();
       crc.update(source);
-      Path dir = cacheDir().resolve("native");
-      Path lib = dir.resolve("libllmbatch-packed-gemm-" + Long.toHexString(crc.getValue()) + ".so");
+      String name = "libllmbatch-packed-gemm-" + Long.toHexString(crc.getValue()) + ".so";
+      Path lib = cacheDir().resolve("native").resolve(name);
       if (!Files.isRegularFile(lib)) {
-        String why = compile(source, dir, lib);
+        String why;
+        try {
+          why = compile(source, lib.getParent(), lib);
+        } catch (IOException unwritable) { // e.g. a read-only home on a cluster node
+          Path tmp = Path.of(System.getProperty("java.io.tmpdir"),
+              "llm-batch-native-" + System.getProperty("user.name"));
+          lib = tmp.resolve(name);
+          why = Files.isRegularFile(lib) ? null : compile(source, tmp, lib);
+        }
         if (why != null) {
           return why;
         }
