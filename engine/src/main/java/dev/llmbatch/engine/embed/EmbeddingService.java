@@ -50,7 +50,8 @@ public final class EmbeddingService {
     this.encoder = encoder;
     this.tokenizer = tokenizer;
     this.choice = choice;
-    this.batcher = batcher;
+    // an encoder that packs batches is filled by real tokens: padding costs it nothing
+    this.batcher = encoder.packsBatches() && !batcher.packed() ? batcher.asPacked() : batcher;
     this.trailingSpecials = trailingSpecials(tokenizer);
     if (choice.maxSeqLength() <= trailingSpecials + 1) {
       throw new EngineException("Invalid max_seq_length " + choice.maxSeqLength()

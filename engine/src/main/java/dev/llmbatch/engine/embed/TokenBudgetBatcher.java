@@ -6,20 +6,38 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Groups inputs into batches whose padded size ({@code rows × longest}) stays within a token
- * budget, after sorting by length so that rows of similar length share a batch and little compute
- * goes to padding: once a batch is big enough to keep the matmuls efficient (an eighth of the
- * budget), a row shorter than 3/4 of the batch's longest starts a new batch. Results are put back in input order by the caller using {@link Batch#rows()}.
+ * Groups inputs into batches, after sorting by length so that rows of similar length share a
+ * batch. Two budgets, by how the encoder computes a batch:
+ * <ul>
+ *   <li>padded (the default): {@code rows × longest} stays within the token budget, and once a
+ *       batch is big enough to keep the matmuls efficient (an eighth of the budget), a row shorter
+ *       than 3/4 of the batch's longest starts a new batch, so little compute goes to padding;
+ *   <li>{@linkplain #asPacked() packed}, for an encoder that computes real tokens only (BERT-style
+ *       encoders pack a batch without padding): the sum of the rows' lengths stays within the
+ *       budget and short rows never split a batch, so every forward's matmuls get the most rows.
+ * </ul>
+ * Results are put back in input order by the caller using {@link Batch#rows()}.
  *
- * @param tokenBudget the most padded tokens one forward may hold
+ * @param tokenBudget the most tokens (padded, or real when packed) one forward may hold
  * @param maxRows the most rows one forward may hold
+ * @param packed whether the budget counts real tokens
  */
-public record TokenBudgetBatcher(int tokenBudget, int maxRows) {
+public record TokenBudgetBatcher(int tokenBudget, int maxRows, boolean packed) {
   public TokenBudgetBatcher {
     if (tokenBudget <= 0 || maxRows <= 0) {
       throw new IllegalArgumentException("Invalid batcher: token budget " + tokenBudget
           + " and max rows " + maxRows + " must be positive");
     }
+  }
+
+  /** A padded-budget batcher. */
+  public TokenBudgetBatcher(int tokenBudget, int maxRows) {
+    this(tokenBudget, maxRows, false);
+  }
+
+  /** This batcher with its budget counting real tokens (for an encoder that packs batches). */
+  public TokenBudgetBatcher asPacked() {
+    return new TokenBudgetBatcher(tokenBudget, maxRows, true);
   }
 
   /**
@@ -28,11 +46,12 @@ public record TokenBudgetBatcher(int tokenBudget, int maxRows) {
    * @param rows indices into the input list, longest first
    * @param maxLen the longest row's length
    * @param realTokens the sum of the rows' lengths
+   * @param packed whether the encoder computes real tokens only
    */
-  public record Batch(int[] rows, int maxLen, long realTokens) {
-    /** Tokens computed including padding. */
+  public record Batch(int[] rows, int maxLen, long realTokens, boolean packed) {
+    /** Tokens computed including padding (the real tokens, when packed). */
     public long paddedTokens() {
-      return (long) rows.length * maxLen;
+      return packed ? realTokens : (long) rows.length * maxLen;
     }
   }
 
@@ -49,14 +68,23 @@ public record TokenBudgetBatcher(int tokenBudget, int maxRows) {
     while (start < order.length) {
       int maxLen = lengths[order[start]];
       int end = start + 1;
-      // sorted descending: the first row is the longest, so rows × maxLen bounds the batch.
-      // Once a batch holds an efficient GEMM's worth of tokens (budget / 8), a row much shorter
-      // than the longest starts the next batch instead of being padded to it.
-      while (end < order.length && end - start < maxRows
-          && (long) (end - start + 1) * maxLen <= tokenBudget
-          && (lengths[order[end]] * 4L >= maxLen * 3L
-              || (long) (end - start) * maxLen < tokenBudget / 8)) {
-        end++;
+      long sum = maxLen;
+      if (packed) {
+        while (end < order.length && end - start < maxRows
+            && sum + lengths[order[end]] <= tokenBudget) {
+          sum += lengths[order[end]];
+          end++;
+        }
+      } else {
+        // sorted descending: the first row is the longest, so rows × maxLen bounds the batch.
+        // Once a batch holds an efficient GEMM's worth of tokens (budget / 8), a row much
+        // shorter than the longest starts the next batch instead of being padded to it.
+        while (end < order.length && end - start < maxRows
+            && (long) (end - start + 1) * maxLen <= tokenBudget
+            && (lengths[order[end]] * 4L >= maxLen * 3L
+                || (long) (end - start) * maxLen < tokenBudget / 8)) {
+          end++;
+        }
       }
       int[] rows = new int[end - start];
       long real = 0;
@@ -64,7 +92,7 @@ public record TokenBudgetBatcher(int tokenBudget, int maxRows) {
         rows[k - start] = order[k];
         real += lengths[order[k]];
       }
-      out.add(new Batch(rows, maxLen, real));
+      out.add(new Batch(rows, maxLen, real, packed));
       start = end;
     }
     return out;

@@ -14,6 +14,14 @@ public interface Encoder extends AutoCloseable {
   EncoderSpec spec();
 
   /**
+   * Whether a batch's cost is its real tokens (the encoder packs rows without padding outside
+   * attention), so batches should be filled by real tokens rather than padded ones.
+   */
+  default boolean packsBatches() {
+    return false;
+  }
+
+  /**
    * Pooled (and, if {@code normalize}, L2-normalised) vectors, one per input in input order, each
    * {@code float[hiddenSize]}. A row's vector never depends on what else shares the batch (up to
    * floating-point summation order).

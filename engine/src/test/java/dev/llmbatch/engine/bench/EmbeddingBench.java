@@ -23,13 +23,14 @@ import java.util.SplittableRandom;
 
 /**
  * The embeddings benchmark (a program, not a test): all-MiniLM-L6-v2 imported from its Maven
- * Central jar, a seeded workload of sentences, our engine (token-budget batches, length-sorted,
- * packed without padding) against onnxruntime on the original ONNX graph with the same batches
- * (padded, as its graph needs) and thread count, after one untimed pass of each,
+ * Central jar, a seeded workload of sentences, our engine (length-sorted batches of up to the
+ * token budget in real tokens, packed without padding) against onnxruntime on the original ONNX
+ * graph with padded length-sorted batches of up to the budget (as its graph needs) and the same
+ * thread count, after one untimed pass of each,
  * alternating A B A B; sentences/s, tokens/s, MFU over the vector-FMA peak F measured in the same
  * run, padding efficiency, and the ratio. Run: {@code submit-scripts/bench embedding [--quick]}.
- * System properties: {@code threads} (default: available cores), {@code budget} (padded tokens per
- * forward, default {@value EmbeddingService#DEFAULT_TOKEN_BUDGET}).
+ * System properties: {@code threads} (default: available cores), {@code budget} (tokens per
+ * forward, default {@value EmbeddingService#DEFAULT_TOKEN_BUDGET}), {@code rounds} (default 3).
  */
 public final class EmbeddingBench {
   private static final String[] WORDS = ("the of and to in is was for on that with as by at from"
@@ -46,7 +47,7 @@ public final class EmbeddingBench {
     int threads = Integer.getInteger("threads", Runtime.getRuntime().availableProcessors());
     int budget = Integer.getInteger("budget", EmbeddingService.DEFAULT_TOKEN_BUDGET);
     int n = quick ? 128 : 512;
-    int rounds = quick ? 2 : 3;
+    int rounds = Integer.getInteger("rounds", quick ? 2 : 3);
     TorchRuntime.engine(threads);
     System.out.printf("machine: %d cores available, %s %s, Java %s, libtorch %s, engine threads"
         + " %d, FP32%n", Runtime.getRuntime().availableProcessors(), System.getProperty("os.name"),
@@ -92,10 +93,12 @@ public final class EmbeddingBench {
         flops += spec.flops(len);
         tokens += len;
       }
-      System.out.printf("workload: %d sentences, %d tokens (mean %.1f, max %d), %d batches of"
-          + " <= %d padded tokens, padding efficiency %.3f, %.2f GFLOP per pass%n", n, tokens,
-          (double) tokens / n, Arrays.stream(lengths).max().orElse(0), plan.size(), budget,
-          TokenBudgetBatcher.paddingEfficiency(plan), flops / 1e9);
+      System.out.printf("workload: %d sentences, %d tokens (mean %.1f, max %d), %.2f GFLOP per"
+          + " pass; onnxruntime: %d padded batches of <= %d tokens, padding efficiency %.3f;"
+          + " llm-batch: %d batches of <= %d tokens (%s)%n", n, tokens, (double) tokens / n,
+          Arrays.stream(lengths).max().orElse(0), flops / 1e9, plan.size(), budget,
+          TokenBudgetBatcher.paddingEfficiency(plan), svc.batcher().plan(lengths).size(), budget,
+          svc.batcher().packed() ? "packed, real tokens" : "padded");
       try (OrtSession ort = env.createSession(RealEncoders.onnxBytes(model), opts)) {
         // warm-up: one whole untimed pass each, so both allocators have grown to the workload's
         // peak and the timed rounds measure the steady state an executor runs in

@@ -65,4 +65,32 @@ class TokenBudgetBatcherTest {
     assertEquals(1.0, TokenBudgetBatcher.paddingEfficiency(plan));
     assertThrows(IllegalArgumentException.class, () -> new TokenBudgetBatcher(0, 1));
   }
+
+  @Test
+  void aPackedBudgetCountsRealTokensAndShortRowsDoNotSplitABatch() {
+    // lengths 100, 10 × 9, then 60 × 8: padded, the 10-token rows would leave the 100's batch
+    // (shorter than 3/4 of it once 1024/8 tokens are in) and be padded to it otherwise
+    int[] lengths = new int[1 + 9 + 8];
+    lengths[0] = 100;
+    Arrays.fill(lengths, 1, 10, 10);
+    Arrays.fill(lengths, 10, 18, 60);
+    TokenBudgetBatcher packed = new TokenBudgetBatcher(1024, 64).asPacked();
+    List<TokenBudgetBatcher.Batch> plan = packed.plan(lengths);
+    assertEquals(1, plan.size(), "100 + 8·60 + 9·10 = 670 real tokens fit one 1024 budget");
+    TokenBudgetBatcher.Batch b = plan.get(0);
+    assertEquals(670, b.realTokens());
+    assertEquals(670, b.paddedTokens(), "a packed batch computes its real tokens");
+    assertEquals(100, b.maxLen());
+    assertEquals(0, b.rows()[0], "longest first");
+    assertEquals(1.0, TokenBudgetBatcher.paddingEfficiency(plan));
+    // the padded plan of the same rows: 18 × 100 > 1024, so it must split
+    assertTrue(new TokenBudgetBatcher(1024, 64).plan(lengths).size() > 1);
+    // the real-token budget and the row cap still bound a packed batch
+    int[] many = new int[300];
+    Arrays.fill(many, 7);
+    for (TokenBudgetBatcher.Batch x : new TokenBudgetBatcher(1024, 64).asPacked().plan(many)) {
+      assertTrue(x.rows().length <= 64 && x.realTokens() <= 1024, "bounds kept");
+    }
+    assertEquals(2, new TokenBudgetBatcher(100, 8).asPacked().plan(new int[] {60, 50}).size());
+  }
 }

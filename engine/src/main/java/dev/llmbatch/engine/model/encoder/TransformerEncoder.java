@@ -54,6 +54,12 @@ final class TransformerEncoder implements Encoder {
     return spec;
   }
 
+  /** Batches are packed without padding ({@link PackedBatch}): their cost is their real tokens. */
+  @Override
+  public boolean packsBatches() {
+    return true;
+  }
+
   @Override
   public float[][] embed(List<int[]> batch, Pooling pooling, boolean normalize) {
     if (batch.isEmpty()) {
