@@ -79,8 +79,8 @@ class PackedGemmTest {
     SplittableRandom r = new SplittableRandom(5);
     for (boolean withBias : new boolean[] {false, true}) {
       try (NDManager s = m.newSubManager()) {
-        NDArray w = random(s, r, 96, 300); // (out, in)
-        NDArray b = withBias ? random(s, r, 96) : null;
+        NDArray w = random(s, r, 256, 300); // (out, in), above the packing threshold
+        NDArray b = withBias ? random(s, r, 256) : null;
         Linear packed = Linear.packable(w.duplicate(), b == null ? null : b.duplicate());
         for (int rows : new int[] {1, 3, 16, 33, 200}) {
           NDArray x = random(s, r, rows, 300);
@@ -104,25 +104,29 @@ class PackedGemmTest {
   void aPackableLinearFreesItsOwnWeightOncePackedButNeverASharedOneAndAPlainOneNever() {
     SplittableRandom r = new SplittableRandom(6);
     try (NDManager s = m.newSubManager()) {
-      NDArray x = random(s, r, 4, 32);
-      Linear own = Linear.packable(random(s, r, 8, 32), null);
-      assertEquals(8 * 32, own.weightParameters());
+      NDArray x = random(s, r, 4, 256);
+      Linear own = Linear.packable(random(s, r, 256, 256), null);
+      assertEquals(256 * 256, own.weightParameters());
       own.apply(x);
       IllegalStateException e = assertThrows(IllegalStateException.class, own::weight);
       assertTrue(e.getMessage().contains("packed"), e.getMessage());
-      assertEquals(8 * 32, own.weightParameters(), "the size is still known");
+      assertEquals(256 * 256, own.weightParameters(), "the size is still known");
 
-      NDArray table = random(s, r, 8, 32); // e.g. a tied embedding table
+      NDArray table = random(s, r, 256, 256); // e.g. a tied embedding table
       float[] before = table.toFloatArray();
       Linear tied = Linear.packableShared(table);
       NDArray y = tied.apply(x);
       assertArrayEquals(before, table.toFloatArray(), "the shared weight is untouched");
       assertClose(x.getNDArrayInternal().linear(x, table, null).singletonOrThrow(), y, "tied");
 
-      NDArray w = random(s, r, 8, 32);
+      NDArray w = random(s, r, 256, 256);
       Linear plain = new Linear(w, null); // an encoder's: libtorch's linear, weight kept
       plain.apply(x);
       assertEquals(w, plain.weight());
+      NDArray small = random(s, r, 8, 256); // below the packing threshold: kept and unpacked
+      Linear tiny = Linear.packable(small, null);
+      tiny.apply(x);
+      assertEquals(small, tiny.weight());
     }
   }
 

@@ -16,6 +16,12 @@ import dev.llmbatch.engine.runtime.PackedGemm;
  * {@link #scaledOutputs}) come before the first {@link #apply}.
  */
 public final class Linear {
+  /**
+   * Weights smaller than this (out × in) stay on libtorch's {@code linear} even when packable: they
+   * sit in cache, so sgemm's per-call copy is cheap, and the packed call's fixed cost measured a few
+   * µs more (64×64: 5 against 10 µs a call; 256×256 and up: packed faster).
+   */
+  static final long PACK_MIN_ELEMENTS = 1L << 16;
   private volatile NDArray weight; // (out, in); null once packed and freed
   private final NDArray bias; // (out) or null
   private final boolean packable; // pack for oneMKL on the CPU (decoders)
@@ -70,7 +76,7 @@ public final class Linear {
     synchronized (this) {
       if (!packingDecided) {
         NDArray w = weight;
-        if (packable && !w.getDevice().isGpu() && w.getDataType() == DataType.FLOAT32
+        if (packable && weightParameters() >= PACK_MIN_ELEMENTS && !w.getDevice().isGpu() && w.getDataType() == DataType.FLOAT32
             && x.getDataType() == DataType.FLOAT32 && PackedGemm.available()) {
           PackedGemm p = PackedGemm.pack(w);
           w.getManager().attachInternal("packed-" + w.getUid(), p); // freed with the model

@@ -70,7 +70,22 @@ class DecoderArchitecturesTest {
   @ParameterizedTest
   @MethodSource("types")
   void cachedDecodeBatchingSlotsAndChunksAllGiveTheFullForward(String type) {
-    Path dir = TinyDecoders.write(type, tmp.resolve(type));
+    cachedStepsGiveTheFullForward(type, TinyDecoders.write(type, tmp.resolve(type)));
+  }
+
+  /**
+   * The same at hidden size 256, where the projections are big enough to be packed for oneMKL on
+   * the CPU (model.layers.Linear): the packed path through every step shape (prefill, decode rows,
+   * mixed chunks, placeholders) against the same model's full forward.
+   */
+  @ParameterizedTest
+  @MethodSource("types")
+  void theSameHoldsWithPackedLinears(String type) {
+    cachedStepsGiveTheFullForward(type,
+        TinyDecoders.write(type, tmp.resolve(type + "-256"), TinyDecoders.VOCAB, 256, 3));
+  }
+
+  private static void cachedStepsGiveTheFullForward(String type, Path dir) {
     try (CausalLm m = Architectures.loadCausalLm(dir, ONE_THREAD)) {
       DecoderSpec spec = m.spec();
       assertEquals(type, spec.modelType());
