@@ -119,7 +119,7 @@ final class Checkpoint {
     }
     if (tied) {
       matmulParameters += embedding.size();
-      return Linear.packableShared(embedding);
+      return new Linear(embedding, null); // plain: packing would hold the table twice
     }
     return linear(name.substring(0, name.length() - ".weight".length()), false, vocab, hidden);
   }

@@ -8,8 +8,9 @@ import dev.llmbatch.engine.runtime.PackedGemm;
 /**
  * {@code y = x·Wᵀ + b}, bias optional: one libtorch {@code linear} call, or, for a
  * {@linkplain #packable packable} linear on the CPU in float32, oneMKL's packed sgemm
- * ({@link PackedGemm}): the weight is packed on first use and, unless it is shared (a tied LM
- * head), freed, so every later call skips the per-call packing libtorch's {@code linear} does.
+ * ({@link PackedGemm}): the weight is packed on first use and freed, so every later call skips
+ * the per-call packing libtorch's {@code linear} does, in the same memory. (A tied LM head stays
+ * plain: its weight is also the embedding table, so packing it would hold the table twice.)
  * That is what a decoder's linears want (decode steps of a few rows, where the packing costs as
  * much as the product); an encoder's always see thousands of rows, where libtorch's sgemm measured
  * 5–9% faster, so they stay plain. Load-time transforms ({@link #scaledInputs},
@@ -25,7 +26,6 @@ public final class Linear {
   private volatile NDArray weight; // (out, in); null once packed and freed
   private final NDArray bias; // (out) or null
   private final boolean packable; // pack for oneMKL on the CPU (decoders)
-  private final boolean sharedWeight; // the weight is also used elsewhere: never freed here
   private final long outFeatures;
   private final long inFeatures;
   private volatile PackedGemm packed;
@@ -33,29 +33,23 @@ public final class Linear {
 
   /** A plain linear: always libtorch's {@code linear}. */
   public Linear(NDArray weight, NDArray bias) {
-    this(weight, bias, false, false);
+    this(weight, bias, false);
   }
 
-  private Linear(NDArray weight, NDArray bias, boolean packable, boolean sharedWeight) {
+  private Linear(NDArray weight, NDArray bias, boolean packable) {
     this.weight = weight;
     this.bias = bias;
     this.packable = packable;
-    this.sharedWeight = sharedWeight;
     this.outFeatures = weight.getShape().get(0);
     this.inFeatures = weight.getShape().get(1);
   }
 
-  /** A linear that packs its weight for oneMKL on the CPU (and then frees it). */
-  public static Linear packable(NDArray weight, NDArray bias) {
-    return new Linear(weight, bias, true, false);
-  }
-
   /**
-   * A packable linear over a weight that something else also reads (a tied LM head's embedding
-   * table): packed, but never freed here.
+   * A linear that packs its weight for oneMKL on the CPU and then frees it: the weight must be
+   * this linear's alone.
    */
-  public static Linear packableShared(NDArray weight) {
-    return new Linear(weight, null, true, true);
+  public static Linear packable(NDArray weight, NDArray bias) {
+    return new Linear(weight, bias, true);
   }
 
   /** (…, in) → (…, out). */
@@ -81,10 +75,8 @@ public final class Linear {
           PackedGemm p = PackedGemm.pack(w);
           w.getManager().attachInternal("packed-" + w.getUid(), p); // freed with the model
           packed = p;
-          if (!sharedWeight) {
-            w.close(); // the packed copy replaces it
-            weight = null;
-          }
+          w.close(); // the packed copy replaces it
+          weight = null;
         }
         packingDecided = true;
       }
@@ -104,7 +96,7 @@ public final class Linear {
     NDArray w = weight.mul(g.toType(weight.getDataType(), false).reshape(1, -1)); // (out, in)
     w.attach(weight.getManager());
     weight.close();
-    return new Linear(w, bias, packable, false);
+    return new Linear(w, bias, packable);
   }
 
   /**
@@ -128,7 +120,7 @@ public final class Linear {
         bias.close();
       }
       weight.close();
-      return new Linear(w, b, packable, false);
+      return new Linear(w, b, packable);
     }
   }
 
