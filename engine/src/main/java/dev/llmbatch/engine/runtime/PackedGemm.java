@@ -37,8 +37,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Where gcc, the JDK headers or the symbols are missing, {@link #available()} is false, says why
  * once in the log, and linears stay on libtorch's {@code linear}. {@code LLM_BATCH_PACKED_GEMM=0}
- * (or {@code -Dllmbatch.packedGemm=false}) turns it off. The packed copy is about the weight's size
- * (oneMKL reserves more address space than it touches); the linear frees its own weight once packed.
+ * (or {@code -Dllmbatch.packedGemm=false}) turns it off. The packed copy is about the weight's
+ * size (oneMKL reserves more address space than it touches); the linear frees its own weight once
+ * packed.
  */
 public final class PackedGemm implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PackedGemm.class);
@@ -82,14 +83,14 @@ public final class PackedGemm implements AutoCloseable {
     }
   }
 
-  /** Why {@link #available()} is false (null when it is true or not yet checked). */
+  /** Why {@link #available()} is false: null once it is true, "not checked yet" before it runs. */
   public static String unavailableReason() {
     return Boolean.TRUE.equals(available) ? null : unavailable;
   }
 
   /**
-   * Packs {@code w} (n, k), float32 on the CPU. The caller keeps or frees {@code w}; the packed copy
-   * lives until {@link #close()}. Requires {@link #available()}.
+   * Packs {@code w} (n, k), float32 on the CPU. The caller keeps or frees {@code w}; the packed
+   * copy lives until {@link #close()}. Requires {@link #available()}.
    */
   public static PackedGemm pack(NDArray w) {
     if (!available()) {
@@ -134,6 +135,13 @@ public final class PackedGemm implements AutoCloseable {
       throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
     }
     Shape in = x.getShape();
+    if (in.dimension() == 0 || in.get(in.dimension() - 1) != k
+        || x.getDataType() != DataType.FLOAT32
+        || (bias != null && (bias.size() != n || bias.getDataType() != DataType.FLOAT32))) {
+      throw new IllegalArgumentException("packed GEMM (" + n + ", " + k + ") takes float32 x (…, "
+          + k + ") and bias (" + n + "), not x " + x.getDataType() + " " + in
+          + (bias == null ? "" : " and bias " + bias.getDataType() + " " + bias.getShape()));
+    }
     long rows = in.size() / k;
     long[] dims = in.getShape().clone(); // Shape hands out its own array
     dims[dims.length - 1] = n;

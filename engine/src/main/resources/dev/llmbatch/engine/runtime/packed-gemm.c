@@ -44,7 +44,7 @@ JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_PackedGemm_bind(JNIEn
   return NULL;
 }
 
-/* Packs w (n, k) row-major as op(B) = wᵀ of x·wᵀ; returns the buffer's address, 0 if out of memory. */
+/* Packs w (n, k) row-major as op(B) = wᵀ of x·wᵀ; returns the buffer's address (0: no memory). */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_PackedGemm_pack(JNIEnv *env, jclass c,
                                                                          jobject w, jint n, jint k) {
   const float *src = (const float *) (*env)->GetDirectBufferAddress(env, w);

@@ -133,6 +133,8 @@ class PackedGemmTest {
       assertEquals(4, p.outFeatures());
       assertEquals(16, p.inFeatures());
       p.apply(x, null);
+      assertThrows(IllegalArgumentException.class, () -> p.apply(random(m, r, 2, 15), null),
+          "a row of the wrong width is refused, never read past");
       p.close();
     }
     IllegalStateException e = assertThrows(IllegalStateException.class, () -> p.apply(x, null));

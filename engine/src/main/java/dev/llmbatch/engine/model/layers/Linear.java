@@ -8,19 +8,19 @@ import dev.llmbatch.engine.runtime.PackedGemm;
 /**
  * {@code y = x·Wᵀ + b}, bias optional: one libtorch {@code linear} call, or, for a
  * {@linkplain #packable packable} linear on the CPU in float32, oneMKL's packed sgemm
- * ({@link PackedGemm}): the weight is packed on first use and freed, so every later call skips
- * the per-call packing libtorch's {@code linear} does, in the same memory. (A tied LM head stays
- * plain: its weight is also the embedding table, so packing it would hold the table twice.)
- * That is what a decoder's linears want (decode steps of a few rows, where the packing costs as
- * much as the product); an encoder's always see thousands of rows, where libtorch's sgemm measured
- * 5–9% faster, so they stay plain. Load-time transforms ({@link #scaledInputs},
+ * ({@link PackedGemm}): the weight is packed on first use and freed, so every later call skips the
+ * per-call packing libtorch's {@code linear} does, in the same memory. That is what a generating
+ * model's linears want (decode steps of a few rows, where that packing costs as much as the
+ * product). Plain ones: an encoder's (thousands of rows, where libtorch's sgemm measured 5–9%
+ * faster), a tied LM head's (its weight is also the embedding table, which packing would hold
+ * twice) and any under {@link #PACK_MIN_ELEMENTS}. Load-time transforms ({@link #scaledInputs},
  * {@link #scaledOutputs}) come before the first {@link #apply}.
  */
 public final class Linear {
   /**
-   * Weights smaller than this (out × in) stay on libtorch's {@code linear} even when packable: they
-   * sit in cache, so sgemm's per-call copy is cheap, and the packed call's fixed cost measured a few
-   * µs more (64×64: 5 against 10 µs a call; 256×256 and up: packed faster).
+   * Weights smaller than this (out × in) stay on libtorch's {@code linear} even when packable:
+   * they sit in cache, so sgemm's per-call copy is cheap, and the packed call's fixed cost measured
+   * a few µs more (64×64: 5 against 10 µs a call; 256×256 and up: packed faster).
    */
   static final long PACK_MIN_ELEMENTS = 1L << 16;
   private volatile NDArray weight; // (out, in); null once packed and freed
@@ -62,7 +62,7 @@ public final class Linear {
     return x.getNDArrayInternal().linear(x, w, bias).singletonOrThrow();
   }
 
-  /** The packed weight for float32 CPU input, packing it on first use; null for libtorch's linear. */
+  /** The packed weight for float32 CPU input, packed on first use; null for libtorch's linear. */
   private PackedGemm packedFor(NDArray x) {
     if (packingDecided) {
       return packed;
@@ -70,8 +70,9 @@ public final class Linear {
     synchronized (this) {
       if (!packingDecided) {
         NDArray w = weight;
-        if (packable && weightParameters() >= PACK_MIN_ELEMENTS && !w.getDevice().isGpu() && w.getDataType() == DataType.FLOAT32
-            && x.getDataType() == DataType.FLOAT32 && PackedGemm.available()) {
+        if (packable && weightParameters() >= PACK_MIN_ELEMENTS && !w.getDevice().isGpu()
+            && w.getDataType() == DataType.FLOAT32 && x.getDataType() == DataType.FLOAT32
+            && PackedGemm.available()) {
           PackedGemm p = PackedGemm.pack(w);
           w.getManager().attachInternal("packed-" + w.getUid(), p); // freed with the model
           packed = p;
