@@ -56,11 +56,14 @@ object TestModels {
     Paths.get(dir)
   }
 
-  /** A tiny random Llama chat flavor with the real Qwen3 tokenizer and chat template. */
+  /**
+   * A tiny random Llama chat flavor with the real Qwen3 tokenizer and chat template. Its LM head is
+   * untied, and big enough to be packed for oneMKL: every suite's executors run the packed path.
+   */
   lazy val chat: Path = {
     sharedDir
     val dir = Files.createTempDirectory("llm-batch-chat-")
-    TinyDecoders.chatFlavor(dir, "llama")
+    TinyDecoders.chatFlavor(dir, "llama", false)
   }
 
   /** The shared bert-tiny MLflow embeddings flavor, read in place. */

@@ -99,10 +99,13 @@ final class StandaloneCluster(workers: Int, coresPerWorker: Int,
     if (Files.exists(f)) new String(Files.readAllBytes(f)).takeRight(4000) else "(no log)"
   }
 
-  /** The stderr of every executor the workers started (for failure messages). */
-  def executorLogs: String = {
+  /** The stderr of every executor the workers started, the last 3,000 characters of each. */
+  def executorLogs: String = executorLogs(3000)
+
+  /** The stderr of every executor the workers started, the last {@code tail} characters of each. */
+  def executorLogs(tail: Int): String = {
     val files = Files.walk(home).iterator().asScala.filter(p => p.getFileName.toString == "stderr").toSeq
-    files.map(p => s"== $p\n" + new String(Files.readAllBytes(p)).takeRight(3000)).mkString("\n")
+    files.map(p => s"== $p\n" + new String(Files.readAllBytes(p)).takeRight(tail)).mkString("\n")
   }
 
   /** Stops {@code session} (if any) and the shared local session, then the cluster. */

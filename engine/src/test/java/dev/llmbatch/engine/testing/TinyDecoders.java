@@ -306,6 +306,15 @@ public final class TinyDecoders {
    * from the shared reference. Needs the system property {@code llmbatch.shared.dir}.
    */
   public static Path chatFlavor(Path dir, String modelType) {
+    return chatFlavor(dir, modelType, true);
+  }
+
+  /**
+   * {@link #chatFlavor(Path, String)}, with its own {@code lm_head.weight} when {@code tiedHead} is
+   * false: a (151,669 × 16) head, big enough to be packed for oneMKL on the CPU
+   * ({@code model.layers.Linear}), so a run over this flavor goes through the packed path.
+   */
+  public static Path chatFlavor(Path dir, String modelType, boolean tiedHead) {
     if (!modelType.equals("llama") && !modelType.equals("qwen3")) {
       throw new IllegalArgumentException("chat flavors are llama or qwen3, not " + modelType);
     }
@@ -322,7 +331,7 @@ public final class TinyDecoders {
       Map<String, Object> c = config(modelType, 151669, 16);
       c.put("num_attention_heads", 2);
       c.put("num_key_value_heads", 1);
-      c.put("tie_word_embeddings", true);
+      c.put("tie_word_embeddings", tiedHead);
       c.put("bos_token_id", 151643);
       c.put("eos_token_id", 151645);
       c.put("pad_token_id", 151643);
