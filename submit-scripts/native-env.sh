@@ -1,9 +1,9 @@
 # Sourced by the launchers (llm-batch, bench, submit-common.sh): the process environment libtorch
-# runs fastest in. Both must be set before the JVM starts, hence the launchers, not Java.
+# runs fastest in. All of it must be set before the JVM starts, hence the launchers, not Java.
+# native_env does it all: it also preloads the oneMKL AMD shim (mkl-amd-shim.sh).
 #
-# 1. glibc malloc settings under which
-# libtorch's large temporaries are reused instead of being handed back to the kernel after every
-# op. With glibc's defaults, a tensor above 32 MiB is mmap'd and munmap'd each time, per-thread
+# 1. glibc malloc settings under which libtorch's large temporaries are reused instead of being
+# handed back to the kernel after every op. With glibc's defaults, a tensor above 32 MiB is mmap'd and munmap'd each time, per-thread
 # heaps are deleted once empty, and posix_memalign leaves small tcache'd chunks that keep freed
 # blocks from coalescing, so every forward page-faults its activations back in: a fresh page costs
 # ~14 us on the VM we measure on (docs/benchmarks.md, "Page faults"), 2.8x the time of a whole
@@ -32,9 +32,13 @@
 # took 30-120 of them for hundreds of steps (a tiny model's step 2.3 -> 1.6 ms without them). With
 # huge pages the heap faults 2 MiB at a time. Empty when the kernel has no THP, where the flag would
 # only print a JVM warning; LLM_BATCH_JAVA_THP=0 leaves it out.
+# shellcheck source=mkl-amd-shim.sh
+source "$(dirname "${BASH_SOURCE[0]}")/mkl-amd-shim.sh"
+
 LLM_BATCH_GLIBC_TUNABLES="glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1099511627776:glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1"
 
 native_env() {
+  mkl_amd_shim || return 1
   malloc_tunables
   LLM_BATCH_JVM_THP=""
   if [[ "${LLM_BATCH_JAVA_THP:-auto}" != 0 ]] \

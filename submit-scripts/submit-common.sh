@@ -86,11 +86,9 @@ fi
 
 # On AMD CPUs the driver JVM (and so local[*] executors) gets oneMKL's AVX-512 kernels; executors
 # on other hosts need spark.executorEnv.LD_PRELOAD pointing at the library there (README, "CPU speed").
-# shellcheck source=mkl-amd-shim.sh
-source "$(dirname "${BASH_SOURCE[0]}")/mkl-amd-shim.sh"
-mkl_amd_shim
-# glibc malloc keeps libtorch's temporaries mapped between ops; on AMD, libtorch's elementwise kernels
-# run their AVX2 build (submit-scripts/native-env.sh says why and how to turn either off)
+# oneMKL's AVX-512 kernels on AMD, glibc malloc that keeps libtorch's temporaries mapped, AVX2
+# elementwise kernels on AMD, the Java heap on huge pages (native-env.sh says why, and how to turn
+# each off)
 # shellcheck source=native-env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/native-env.sh"
 native_env

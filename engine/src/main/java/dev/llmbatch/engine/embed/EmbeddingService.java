@@ -51,7 +51,7 @@ public final class EmbeddingService {
     this.tokenizer = tokenizer;
     this.choice = choice;
     // an encoder that packs batches is filled by real tokens: padding costs it nothing
-    this.batcher = encoder.packsBatches() && !batcher.packed() ? batcher.asPacked() : batcher;
+    this.batcher = encoder.packsBatches() ? batcher.asPacked() : batcher;
     this.trailingSpecials = trailingSpecials(tokenizer);
     if (choice.maxSeqLength() <= trailingSpecials + 1) {
       throw new EngineException("Invalid max_seq_length " + choice.maxSeqLength()

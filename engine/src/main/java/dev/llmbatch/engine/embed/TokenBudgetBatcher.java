@@ -68,8 +68,8 @@ public record TokenBudgetBatcher(int tokenBudget, int maxRows, boolean packed) {
     while (start < order.length) {
       int maxLen = lengths[order[start]];
       int end = start + 1;
-      long sum = maxLen;
       if (packed) {
+        long sum = maxLen;
         while (end < order.length && end - start < maxRows
             && sum + lengths[order[end]] <= tokenBudget) {
           sum += lengths[order[end]];

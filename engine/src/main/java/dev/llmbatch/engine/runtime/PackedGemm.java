@@ -50,11 +50,13 @@ public final class PackedGemm implements AutoCloseable {
   private final AtomicLong address;
   private final int n; // out features
   private final int k; // in features
+  private final ByteBuffer bias; // (n) float32, or null: a view of the caller's bias, made once
 
-  private PackedGemm(long address, int n, int k) {
+  private PackedGemm(long address, int n, int k, ByteBuffer bias) {
     this.address = new AtomicLong(address);
     this.n = n;
     this.k = k;
+    this.bias = bias;
   }
 
   /**
@@ -89,10 +91,11 @@ public final class PackedGemm implements AutoCloseable {
   }
 
   /**
-   * Packs {@code w} (n, k), float32 on the CPU. The caller keeps or frees {@code w}; the packed
-   * copy lives until {@link #close()}. Requires {@link #available()}.
+   * Packs {@code w} (n, k), float32 on the CPU, for {@code x·wᵀ + bias}; {@code bias} (n) or null.
+   * The caller keeps or frees {@code w}, but keeps {@code bias} for as long as this is used; the
+   * packed copy lives until {@link #close()}. Requires {@link #available()}.
    */
-  public static PackedGemm pack(NDArray w) {
+  public static PackedGemm pack(NDArray w, NDArray bias) {
     if (!available()) {
       throw new IllegalStateException("packed GEMM is unavailable: " + unavailable);
     }
@@ -103,6 +106,10 @@ public final class PackedGemm implements AutoCloseable {
     }
     int n = Math.toIntExact(s.get(0));
     int k = Math.toIntExact(s.get(1));
+    if (bias != null && (bias.size() != n || bias.getDataType() != DataType.FLOAT32)) {
+      throw new IllegalArgumentException("packed GEMM (" + n + ", " + k + ") takes a float32 bias ("
+          + n + "), not " + bias.getDataType() + " " + bias.getShape());
+    }
     long address;
     try (NDManager tmp = w.getManager().newSubManager()) {
       w.tempAttach(tmp); // a contiguous copy libtorch may make for the buffer goes with tmp
@@ -112,7 +119,7 @@ public final class PackedGemm implements AutoCloseable {
       throw new OutOfMemoryError("cannot allocate " + packedBytes(n, k)
           + " bytes of native memory to pack a (" + n + ", " + k + ") weight");
     }
-    return new PackedGemm(address, n, k);
+    return new PackedGemm(address, n, k, bias == null ? null : buffer(bias));
   }
 
   /** Out features. */
@@ -125,30 +132,24 @@ public final class PackedGemm implements AutoCloseable {
     return k;
   }
 
-  /**
-   * {@code x·Wᵀ + bias}: x (…, k) float32 on the CPU → (…, n) in x's manager; {@code bias} (n) or
-   * null.
-   */
-  public NDArray apply(NDArray x, NDArray bias) {
+  /** {@code x·Wᵀ + bias}: x (…, k) float32 on the CPU → (…, n) in x's manager. */
+  public NDArray apply(NDArray x) {
     long p = address.get();
     if (p == 0) {
       throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
     }
     Shape in = x.getShape();
     if (in.dimension() == 0 || in.get(in.dimension() - 1) != k
-        || x.getDataType() != DataType.FLOAT32
-        || (bias != null && (bias.size() != n || bias.getDataType() != DataType.FLOAT32))) {
+        || x.getDataType() != DataType.FLOAT32) {
       throw new IllegalArgumentException("packed GEMM (" + n + ", " + k + ") takes float32 x (…, "
-          + k + ") and bias (" + n + "), not x " + x.getDataType() + " " + in
-          + (bias == null ? "" : " and bias " + bias.getDataType() + " " + bias.getShape()));
+          + k + "), not " + x.getDataType() + " " + in);
     }
     long rows = in.size() / k;
     long[] dims = in.getShape().clone(); // Shape hands out its own array
     dims[dims.length - 1] = n;
     NDArray y = x.getManager().create(new Shape(dims), DataType.FLOAT32);
     if (rows > 0) {
-      compute(buffer(x), p, bias == null ? null : buffer(bias), buffer(y), Math.toIntExact(rows),
-          n, k);
+      compute(buffer(x), p, bias, buffer(y), Math.toIntExact(rows), n, k);
     }
     return y;
   }

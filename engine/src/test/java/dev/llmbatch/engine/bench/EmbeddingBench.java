@@ -116,8 +116,8 @@ public final class EmbeddingBench {
           t0 = System.nanoTime();
           runOrt(env, ort, ids, plan);
           theirs[r] = (System.nanoTime() - t0) / 1e9;
-          System.out.printf("  round %d: llm-batch %.2f s, onnxruntime %.2f s, page faults so far %d%n",
-              r, ours[r], theirs[r], Roofline.minorFaults());
+          System.out.printf("  round %d: llm-batch %.2f s, onnxruntime %.2f s, page faults so far"
+              + " %d%n", r, ours[r], theirs[r], Roofline.minorFaults());
         }
         report("llm-batch (DJL libtorch)", median(ours), n, tokens, flops, f);
         report("onnxruntime " + OrtEnvironment.getEnvironment().getVersion(), median(theirs), n,

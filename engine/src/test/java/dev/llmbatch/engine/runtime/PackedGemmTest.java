@@ -129,15 +129,17 @@ class PackedGemmTest {
     PackedGemm p;
     try (NDManager s = m.newSubManager()) {
       x = random(m, r, 2, 16);
-      p = PackedGemm.pack(random(s, r, 4, 16));
+      p = PackedGemm.pack(random(s, r, 4, 16), null);
       assertEquals(4, p.outFeatures());
       assertEquals(16, p.inFeatures());
-      p.apply(x, null);
-      assertThrows(IllegalArgumentException.class, () -> p.apply(random(m, r, 2, 15), null),
+      p.apply(x);
+      assertThrows(IllegalArgumentException.class, () -> p.apply(random(m, r, 2, 15)),
           "a row of the wrong width is refused, never read past");
+      assertThrows(IllegalArgumentException.class,
+          () -> PackedGemm.pack(random(s, r, 4, 16), random(s, r, 5)), "a bias of the wrong size");
       p.close();
     }
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> p.apply(x, null));
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> p.apply(x));
     assertTrue(e.getMessage().contains("after close"), e.getMessage());
     p.close(); // idempotent
   }

@@ -43,7 +43,7 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
     List<NDArray> parts = new ArrayList<>(batch.groups().size());
     for (PackedBatch.Group g : batch.groups()) {
       NDArray rows = g.gather() == null
-          ? qkvOut.get(new NDIndex("{}:{}", g.firstToken(), g.endToken()))
+          ? PackedBatch.tokens(qkvOut, g.firstToken(), g.endToken())
           : qkvOut.get(new NDIndex("{}", g.gather())); // (G·T, 3H), pads repeat a real token
       long t = g.maxLen();
       NDArray heads = rows.reshape(g.rows(), t, 3, numHeads, d).transpose(2, 0, 3, 1, 4);

@@ -24,21 +24,20 @@ import java.util.function.IntFunction;
  * @param order packed row → input row
  * @param lengths tokens per packed row
  * @param starts first token of each packed row
- * @param tokens N
  * @param ids (N) token ids
  * @param positions (N) position ids
  * @param groups attention groups covering the packed rows in order
  */
-record PackedBatch(int[] order, int[] lengths, int[] starts, int tokens, NDArray ids,
-    NDArray positions, List<Group> groups) {
+record PackedBatch(int[] order, int[] lengths, int[] starts, NDArray ids, NDArray positions,
+    List<Group> groups) {
   /** Most attention-score elements one group computes at once (8 MiB in FP32). */
   static final long SCORE_BUDGET = 1L << 21;
   /** Added to attention scores of padded keys: large enough to zero them after softmax. */
   private static final float MASKED = -1e30f;
 
   /**
-   * Rows {@code firstRow .. firstRow + rows} of the packing, tokens {@code firstToken ..
-   * endToken}, attended as a (rows, maxLen) rectangle.
+   * {@code rows} consecutive rows of the packing, tokens {@code firstToken .. endToken}, attended
+   * as a (rows, maxLen) rectangle.
    *
    * @param gather (rows·maxLen) token index per rectangle cell (a pad repeats its row's last
    *     token), or null when every row has maxLen tokens: the rectangle is then a plain slice
@@ -46,7 +45,7 @@ record PackedBatch(int[] order, int[] lengths, int[] starts, int tokens, NDArray
    * @param keyMask (rows, 1, 1, maxLen) additive mask, or null when nothing is padded
    * @param positionBias (1, heads, maxLen, maxLen) MPNet's relative position bias, or null
    */
-  record Group(int firstRow, int rows, int maxLen, int firstToken, int endToken, NDArray gather,
+  record Group(int rows, int maxLen, int firstToken, int endToken, NDArray gather,
       NDArray scatter, NDArray keyMask, NDArray positionBias) {}
 
   /**
@@ -110,7 +109,7 @@ record PackedBatch(int[] order, int[] lengths, int[] starts, int tokens, NDArray
           positionBias == null ? null : biasByLength.computeIfAbsent(t, positionBias::apply)));
       j = end;
     }
-    return new PackedBatch(order, lengths, starts, n, m.create(ids, new Shape(n)),
+    return new PackedBatch(order, lengths, starts, m.create(ids, new Shape(n)),
         m.create(pos, new Shape(n)), List.copyOf(groups));
   }
 
@@ -120,7 +119,7 @@ record PackedBatch(int[] order, int[] lengths, int[] starts, int tokens, NDArray
     int firstToken = starts[first];
     int endToken = starts[end - 1] + lengths[end - 1];
     if (lengths[end - 1] == t) { // all rows of length t: a slice
-      return new Group(first, rows, t, firstToken, endToken, null, null, null, positionBias);
+      return new Group(rows, t, firstToken, endToken, null, null, null, positionBias);
     }
     long[] gather = new long[rows * t];
     long[] scatter = new long[endToken - firstToken];
@@ -138,7 +137,7 @@ record PackedBatch(int[] order, int[] lengths, int[] starts, int tokens, NDArray
         }
       }
     }
-    return new Group(first, rows, t, firstToken, endToken, m.create(gather), m.create(scatter),
+    return new Group(rows, t, firstToken, endToken, m.create(gather), m.create(scatter),
         m.create(mask, new Shape(rows, 1, 1, t)), positionBias);
   }
 

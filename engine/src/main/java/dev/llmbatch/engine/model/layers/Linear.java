@@ -56,7 +56,7 @@ public final class Linear {
   public NDArray apply(NDArray x) {
     PackedGemm p = packedFor(x);
     if (p != null) {
-      return p.apply(x, bias);
+      return p.apply(x);
     }
     NDArray w = weight;
     return x.getNDArrayInternal().linear(x, w, bias).singletonOrThrow();
@@ -73,7 +73,7 @@ public final class Linear {
         if (packable && weightParameters() >= PACK_MIN_ELEMENTS && !w.getDevice().isGpu()
             && w.getDataType() == DataType.FLOAT32 && x.getDataType() == DataType.FLOAT32
             && PackedGemm.available()) {
-          PackedGemm p = PackedGemm.pack(w);
+          PackedGemm p = PackedGemm.pack(w, bias);
           w.getManager().attachInternal("packed-" + w.getUid(), p); // freed with the model
           packed = p;
           w.close(); // the packed copy replaces it

@@ -12,7 +12,6 @@ import ai.djl.ndarray.types.DataType;
 public final class RmsNorm implements Norm {
   private static final int[] LAST = {-1};
   private final NDArray weight; // (N), or null once folded into the next linear
-  private final float eps;
   private final NDArray epsScalar; // float32 0-dim eps
   private final NDArray minusHalf; // float32 0-dim −0.5
 
@@ -21,13 +20,11 @@ public final class RmsNorm implements Norm {
    * hold the norm's scalars.
    */
   public RmsNorm(NDArray weight, float eps) {
-    this(weight, eps, weight.getManager().create(eps),
-        weight.getManager().create(-0.5f));
+    this(weight, weight.getManager().create(eps), weight.getManager().create(-0.5f));
   }
 
-  private RmsNorm(NDArray weight, float eps, NDArray epsScalar, NDArray minusHalf) {
+  private RmsNorm(NDArray weight, NDArray epsScalar, NDArray minusHalf) {
     this.weight = weight;
-    this.eps = eps;
     this.epsScalar = epsScalar;
     this.minusHalf = minusHalf;
   }
@@ -51,12 +48,12 @@ public final class RmsNorm implements Norm {
 
   /** This norm without its scale (the caller folds it into the next linear): one op less a call. */
   public RmsNorm unweighted() {
-    return new RmsNorm(null, eps, epsScalar, minusHalf);
+    return new RmsNorm(null, epsScalar, minusHalf);
   }
 
   /** This norm with its scale multiplied by {@code s} (attention's 1/√d folded into q_norm). */
   public RmsNorm scaled(float s) {
-    return new RmsNorm(weight == null ? null : weight.mul(s), eps, epsScalar, minusHalf);
+    return new RmsNorm(weight == null ? null : weight.mul(s), epsScalar, minusHalf);
   }
 
   private NDArray normalize(NDArray x) {
