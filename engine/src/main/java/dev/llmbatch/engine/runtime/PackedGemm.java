@@ -7,17 +7,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.zip.CRC32;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,10 +23,7 @@ import org.slf4j.LoggerFactory;
  * weights 23 ms with sgemm, 11 ms packed; docs/benchmarks.md). oneMKL's {@code cblas_sgemm_pack} /
  * {@code cblas_sgemm_compute} pack once; libtorch exports them, DJL's JNI does not, so a ~80-line
  * JNI library ({@code packed-gemm.c}, a resource of this package) binds them from the libtorch the
- * JVM already loaded. It is compiled on first use with {@code gcc} and the JDK's {@code jni.h} into
- * the llm-batch native cache ({@code $LLM_BATCH_CACHE}, default {@code ~/.cache/llm-batch},
- * {@code native/}; the temp directory if that is not writable), like the launchers' oneMKL AMD
- * shim.
+ * JVM already loaded. It is compiled on first use ({@link NativeLibraries}).
  *
  * <p>Where gcc, the JDK headers or the symbols are missing, {@link #available()} is false, says why
  * once in the log, and linears stay on libtorch's {@code linear}. {@code LLM_BATCH_PACKED_GEMM=0}
@@ -178,99 +168,14 @@ public final class PackedGemm implements AutoCloseable {
       return "the engine is not PyTorch";
     }
     try {
-      Path libtorch = loadedLibrary("libtorch_cpu.so");
+      Path libtorch = NativeLibraries.loadedLibrary("libtorch_cpu.so");
       if (libtorch == null) {
         return "libtorch_cpu.so is not mapped in this process";
       }
-      byte[] source;
-      try (InputStream in = PackedGemm.class.getResourceAsStream(SOURCE)) {
-        if (in == null) {
-          return "resource " + SOURCE + " is missing from the engine jar";
-        }
-        source = in.readAllBytes();
-      }
-      CRC32 crc = new CRC32();
-      crc.update(source);
-      String name = "libllmbatch-packed-gemm-" + Long.toHexString(crc.getValue()) + ".so";
-      Path lib = cacheDir().resolve("native").resolve(name);
-      if (!Files.isRegularFile(lib)) {
-        String why;
-        try {
-          why = compile(source, lib.getParent(), lib);
-        } catch (IOException unwritable) { // e.g. a read-only home on a cluster node
-          Path tmp = Path.of(System.getProperty("java.io.tmpdir"),
-              "llm-batch-native-" + System.getProperty("user.name"));
-          lib = tmp.resolve(name);
-          why = Files.isRegularFile(lib) ? null : compile(source, tmp, lib);
-        }
-        if (why != null) {
-          return why;
-        }
-      }
-      System.load(lib.toString());
-      return bind(libtorch.toString());
-    } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
-      return "cannot build or load the JNI library: " + e;
-    }
-  }
-
-  private static Path cacheDir() {
-    String env = System.getenv("LLM_BATCH_CACHE");
-    return env != null && !env.isBlank() ? Path.of(env)
-        : Path.of(System.getProperty("user.home"), ".cache", "llm-batch");
-  }
-
-  /** The path of a shared library mapped into this process, from /proc/self/maps. */
-  private static Path loadedLibrary(String name) throws IOException {
-    Path maps = Path.of("/proc/self/maps");
-    if (!Files.isReadable(maps)) {
-      return null;
-    }
-    for (String line : Files.readAllLines(maps)) {
-      int slash = line.indexOf('/');
-      if (slash >= 0 && line.endsWith("/" + name)) {
-        return Path.of(line.substring(slash));
-      }
-    }
-    return null;
-  }
-
-  /** gcc -O2 -shared the source into {@code lib} (atomically); null, or why it could not. */
-  private static String compile(byte[] source, Path dir, Path lib) throws IOException {
-    Path include = Path.of(System.getProperty("java.home"), "include");
-    if (!Files.isRegularFile(include.resolve("jni.h"))) {
-      return "this Java runtime has no include/jni.h (a JRE, not a JDK) to build the JNI library";
-    }
-    Files.createDirectories(dir);
-    Path src = Files.createTempFile(dir, "packed-gemm", ".c");
-    Path tmp = Files.createTempFile(dir, "packed-gemm", ".so.tmp");
-    try {
-      Files.write(src, source);
-      List<String> cmd = new ArrayList<>(List.of("gcc", "-O2", "-shared", "-fPIC",
-          "-I" + include, "-I" + include.resolve("linux"), "-o", tmp.toString(), src.toString(),
-          "-ldl"));
-      Process p;
-      try {
-        p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      } catch (IOException e) {
-        return "no gcc on PATH to build the JNI library (" + e.getMessage() + ")";
-      }
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!p.waitFor(120, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        return "gcc did not finish building the JNI library in 120 s";
-      }
-      if (p.exitValue() != 0) {
-        return "gcc failed to build " + SOURCE + ": " + out.strip();
-      }
-      Files.move(tmp, lib, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      return null;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return "interrupted while building the JNI library";
-    } finally {
-      Files.deleteIfExists(src);
-      Files.deleteIfExists(tmp);
+      String why = NativeLibraries.load(SOURCE, List.of("-O2"), false);
+      return why != null ? why : bind(libtorch.toString());
+    } catch (IOException | UnsatisfiedLinkError e) {
+      return "cannot load the JNI library: " + e;
     }
   }
 

@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Activation;
 import dev.llmbatch.engine.model.layers.LayerNorm;
 import dev.llmbatch.engine.model.layers.Linear;
+import dev.llmbatch.engine.runtime.CpuAttention;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -30,7 +31,8 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
   /**
    * One layer over a packed batch: the projections, norms and MLP run over all real tokens at
    * once, with no padding; attention runs per {@link PackedBatch.Group} (rows of near-equal length,
-   * a bounded score tensor each). Attention's 1/√d is folded into {@code qkv}'s query rows at load.
+   * a bounded score tensor each) — or, on the CPU in float32, in one fused call over all rows
+   * ({@link CpuAttention}). Attention's 1/√d is folded into {@code qkv}'s query rows at load.
    * Every temporary belongs to {@code x}'s manager.
    *
    * @param x (N, H) hidden states of the batch's N real tokens, in packed order
@@ -40,6 +42,22 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
     long h = x.getShape().get(1);
     long d = h / numHeads;
     NDArray qkvOut = qkv.apply(x); // (N, 3H)
+    NDArray ctx = batch.groups().get(0).positionBias() == null && CpuAttention.serves(qkvOut)
+        ? CpuAttention.bidirectional(qkvOut, numHeads, (int) d, batch.starts(), batch.lengths())
+        : attention(qkvOut, batch, h, d);
+    qkvOut.close();
+    // residual connection, then LayerNorm (post-LN)
+    NDArray attended = attnNorm.apply(attnOut.apply(ctx).addi(x));
+    ctx.close();
+    // MLP
+    NDArray inner = activation(intermediate.apply(attended)); // (N, I)
+    NDArray out = outNorm.apply(output.apply(inner).addi(attended)); // (N, H)
+    inner.close();
+    return out;
+  }
+
+  /** Attention as libtorch ops, per group: (N, 3H) → (N, H). */
+  private NDArray attention(NDArray qkvOut, PackedBatch batch, long h, long d) {
     List<NDArray> parts = new ArrayList<>(batch.groups().size());
     for (PackedBatch.Group g : batch.groups()) {
       NDArray rows = g.gather() == null
@@ -63,16 +81,7 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
       probs.close();
       parts.add(g.scatter() == null ? ctx : ctx.get(new NDIndex("{}", g.scatter())));
     }
-    qkvOut.close();
-    NDArray ctx = parts.size() == 1 ? parts.get(0) : NDArrays.concat(new NDList(parts), 0);
-    // residual connection, then LayerNorm (post-LN)
-    NDArray attended = attnNorm.apply(attnOut.apply(ctx).addi(x));
-    ctx.close();
-    // MLP
-    NDArray inner = activation(intermediate.apply(attended)); // (N, I)
-    NDArray out = outNorm.apply(output.apply(inner).addi(attended)); // (N, H)
-    inner.close();
-    return out;
+    return parts.size() == 1 ? parts.get(0) : NDArrays.concat(new NDList(parts), 0);
   }
 
   private NDArray activation(NDArray x) {

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import dev.llmbatch.engine.runtime.CpuAttention;
 import java.util.List;
 
 /**
@@ -32,6 +33,7 @@ public final class Attention {
   private final long[] splitQKV; // head-axis split points of q | k | v
   private final long[] splitQkV; // q+k | v
   private final long[] splitQK; // q | k
+  private final CpuAttention.Heads fused;
 
   public Attention(Linear qkv, Linear o, Norm qNorm, Norm kNorm, RotaryEmbedding rotary,
       int heads, int kvHeads, int headDim, int window, float scale, float softcap) {
@@ -49,6 +51,7 @@ public final class Attention {
     this.splitQKV = new long[] {heads, heads + kvHeads};
     this.splitQkV = new long[] {heads + kvHeads};
     this.splitQK = new long[] {heads};
+    this.fused = new CpuAttention.Heads(heads, kvHeads, headDim, window, scale, softcap);
   }
 
   /**
@@ -59,18 +62,37 @@ public final class Attention {
    */
   public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache,
       NDArray keySlots, NDArray valueSlots) {
-    NDArray q = project(x, s.b, s.t, s.cos, s.sinSigned, s.writeRows, keyCache, valueCache);
+    NDArray q = queries(project(x, s.b, s.t, s.cos, s.sinSigned, s.writeRows, keyCache,
+        valueCache));
     return o.apply(core(q, s, keySlots, valueSlots)); // (B, T, hidden)
   }
 
   /**
    * A packed step: x (1, N, hidden) holds the step's N new tokens with no padding, group after
    * group ({@link PackedStep}); projections, rotary and the K/V writes run once over all N
-   * tokens (one pass over the weights), the attention core once per group. → (1, N, hidden)
+   * tokens (one pass over the weights), the attention core once per group — or, on the CPU in
+   * float32, once for all tokens, reading the cache in place ({@link CpuAttention}). → (1, N,
+   * hidden)
    */
   public NDArray forward(NDArray x, PackedStep p, NDArray keyCache, NDArray valueCache,
       NDArray keySlots, NDArray valueSlots) {
-    NDArray q = project(x, 1, p.tokens, p.cos, p.sinSigned, p.writeRows, keyCache, valueCache);
+    if (CpuAttention.serves(x)) {
+      int capacity = Math.toIntExact(keySlots.getShape().get(2));
+      NDArray out;
+      if (qNorm == null) { // rotary, the cache writes and attention in one native call
+        out = CpuAttention.project(qkv.apply(x), p.cos, p.sinSigned, keyCache, valueCache,
+            capacity, fused, p.sequences);
+      } else {
+        NDArray projected = project(x, 1, p.tokens, p.cos, p.sinSigned, p.writeRows, keyCache,
+            valueCache);
+        out = CpuAttention.causal(projected, projected.getShape().size() / p.tokens, keyCache,
+            valueCache, capacity, fused, p.sequences);
+      }
+      return o.apply(out.reshape(1, p.tokens, (long) heads * headDim));
+    }
+    NDArray projected = project(x, 1, p.tokens, p.cos, p.sinSigned, p.writeRows, keyCache,
+        valueCache);
+    NDArray q = queries(projected);
     List<StepBatch> groups = p.groups;
     NDList outs = new NDList(groups.size());
     for (int i = 0; i < groups.size(); i++) {
@@ -87,7 +109,8 @@ public final class Attention {
 
   /**
    * q/k/v projections of x (B, T, hidden), q/k norms and rotary, and the write of the new K/V to
-   * {@code writeRows} of the caches; returns q (B, T, H, D).
+   * {@code writeRows} of the caches; returns (B, T, H', D) whose first H heads are q (H' ≥ H: the
+   * array q was split from, when it was, so that fused attention reads it in place).
    */
   private NDArray project(NDArray x, long b, long t, NDArray cos, NDArray sinSigned,
       NDArray writeRows, NDArray keyCache, NDArray valueCache) {
@@ -100,20 +123,21 @@ public final class Attention {
     if (qNorm == null && rotary != null) {
       // q and k rotate together: one rotary op sequence instead of two per layer
       NDList parts = qkvHeads.split(splitQkV, 2); // (B, T, H + Hkv, D), (B, T, Hkv, D)
-      NDList qk = rotary.apply(parts.get(0), cos, sinSigned).split(splitQK, 2);
-      q = qk.get(0); // (B, T, H, D)
+      NDArray rotated = rotary.apply(parts.get(0), cos, sinSigned);
+      NDList qk = rotated.split(splitQK, 2);
+      q = rotated; // q is heads 0..H−1 of (B, T, H + Hkv, D)
       k = qk.get(1); // (B, T, Hkv, D)
       v = parts.get(1);
     } else {
       NDList parts = qkvHeads.split(splitQKV, 2); // (B, T, H, D), (B, T, Hkv, D) × 2
-      q = parts.get(0);
+      q = qkvHeads; // heads 0..H−1, until normed or rotated
       k = parts.get(1);
       v = parts.get(2);
       if (qNorm != null) {
-        q = qNorm.apply(q); // Qwen3: per-head RMSNorm over D before rotary
+        q = qNorm.apply(parts.get(0)); // Qwen3: per-head RMSNorm over D before rotary
         k = kNorm.apply(k);
       }
-      if (rotary != null) {
+      if (rotary != null) { // here q was normed
         q = rotary.apply(q, cos, sinSigned);
         k = rotary.apply(k, cos, sinSigned);
       }
@@ -123,6 +147,12 @@ public final class Attention {
     keyCache.set(write, k.reshape(-1, d)); // (B·T·Hkv, D)
     valueCache.set(write, v.reshape(-1, d));
     return q;
+  }
+
+  /** q (B, T, H, D) from what {@link #project} returned. */
+  private NDArray queries(NDArray projected) {
+    return projected.getShape().get(2) == heads ? projected
+        : projected.get(new NDIndex(":, :, :{}", heads));
   }
 
   /** The attention of q (B, T, H, D) over each row's cached keys 0..L−1 → (B, T, H·D). */

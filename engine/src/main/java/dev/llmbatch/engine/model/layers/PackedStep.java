@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.llmbatch.engine.model.StepInput;
+import dev.llmbatch.engine.runtime.CpuAttention;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -31,6 +32,7 @@ public final class PackedStep {
   public final NDArray cos; // (1, N, 1, R) or null
   public final NDArray sinSigned; // (1, N, 1, R) or null
   public final NDArray lastRows; // (inputs) packed index of each input's last new token, in input order
+  public final CpuAttention.Sequences sequences; // one per packed row, for fused attention
 
   /**
    * Plans the step of {@code inputs} (validated: distinct slots, in range). {@code capacity} is the
@@ -78,9 +80,17 @@ public final class PackedStep {
     long[] write = new long[n * kvHeads];
     int p = 0;
     int maxL = 0;
+    int[] rowFirst = new int[order.size()];
+    int[] rowCount = new int[order.size()];
+    int[] rowStart = new int[order.size()];
+    long[] rowKv = new long[order.size()];
     for (int r = 0; r < order.size(); r++) {
       StepInput in = order.get(r);
       long slotBase = (long) in.slot() * kvHeads * capacity;
+      rowFirst[r] = p;
+      rowCount[r] = dead.get(r) ? 0 : in.tokens().length; // a placeholder: nobody reads it
+      rowStart[r] = in.startPos();
+      rowKv[r] = slotBase;
       maxL = Math.max(maxL, in.startPos() + in.tokens().length);
       for (int j = 0; j < in.tokens().length; j++, p++) {
         ids[p] = in.tokens()[j];
@@ -91,6 +101,8 @@ public final class PackedStep {
         }
       }
     }
+    sequences = new CpuAttention.Sequences(rowFirst, rowCount, rowStart, rowKv,
+        dead.contains(true));
     tokenIds = manager.create(ids);
     writeRows = manager.create(write);
     lastRows = manager.create(last);

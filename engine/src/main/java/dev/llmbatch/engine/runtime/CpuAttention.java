@@ -1,0 +1,230 @@
+package dev.llmbatch.engine.runtime;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fused float32 attention on the CPU over ragged sequences, reading keys and values in place.
+ *
+ * <p>Why: libtorch's eager attention, as DJL exposes it, is a dozen ops per layer — copies of q, k
+ * and v into batched-matmul layout, a padded score tensor, an additive mask, softmax, and a copy
+ * back — each a JNI call, a dispatch and a fresh tensor, and the batched matmuls re-pack their
+ * small operands. Profiles here put it at ~18% of an encoder's time and a large part of a decode
+ * step beyond its weights (docs/benchmarks.md). DJL 0.36 offers no fused attention op. This is one
+ * call per layer: {@code cpu-attention.c} (a resource of this package, built on first use by
+ * {@link NativeLibraries} for this CPU) scores each sequence's queries against its keys, masks,
+ * soft-maxes and sums the values in cache-sized scratch, sharing the work over libtorch's own
+ * OpenMP threads.
+ *
+ * <p>It serves CPU float32 arrays only; callers keep libtorch's path for everything else (GPU,
+ * FP16/BF16, MPNet's position bias) and when {@link #available()} is false, which it says once in
+ * the log. {@code LLM_BATCH_CPU_ATTENTION=0} (or {@code -Dllmbatch.cpuAttention=false}) turns it
+ * off. Tests hold it to libtorch's path.
+ */
+public final class CpuAttention {
+  private static final Logger LOG = LoggerFactory.getLogger(CpuAttention.class);
+  private static final String SOURCE = "cpu-attention.c";
+  private static final List<String> FLAGS = List.of("-O3", "-march=native", "-fno-math-errno");
+  private static volatile Boolean available;
+  private static String unavailable = "not checked yet";
+
+  private CpuAttention() {}
+
+  /** Whether the fused kernel is built and loaded in this JVM; the first call logs the outcome. */
+  public static boolean available() {
+    Boolean a = available;
+    if (a != null) {
+      return a;
+    }
+    synchronized (CpuAttention.class) {
+      if (available == null) {
+        String why = load();
+        available = why == null;
+        unavailable = why;
+        if (why == null) {
+          LOG.info("CPU float32 attention runs fused in one native call per layer"
+              + " (LLM_BATCH_CPU_ATTENTION=0 turns this off)");
+        } else {
+          LOG.info("CPU attention runs as libtorch ops: {}", why);
+        }
+      }
+      return available;
+    }
+  }
+
+  /** Why {@link #available()} is false: null once it is true, "not checked yet" before it runs. */
+  public static String unavailableReason() {
+    return Boolean.TRUE.equals(available) ? null : unavailable;
+  }
+
+  /** Whether {@code a} is something this kernel takes: float32 on the CPU, and it is available. */
+  public static boolean serves(NDArray a) {
+    return a.getDataType() == DataType.FLOAT32 && a.getDevice().getDeviceType().equals(Device.Type.CPU)
+        && available();
+  }
+
+  /**
+   * The attention heads of a decoder layer: H query heads and Hkv KV heads of D; {@code window}
+   * > 0 limits a token at p to keys after p − window; {@code softcap} > 0 caps scores as Gemma 2;
+   * {@code scale} multiplies q·k (1 when folded into the weights).
+   */
+  public record Heads(int heads, int kvHeads, int headDim, int window, float scale,
+      float softcap) {}
+
+  /**
+   * The sequences of a decoder step, each {@code count[i]} new tokens at packed rows
+   * {@code first[i] ..} and positions {@code start[i] ..}, its KV head h's key j at cache row
+   * {@code kvRow[i] + h·capacity + j}. A sequence of count 0 is skipped; {@code gaps}: some rows
+   * belong to no sequence (their output is then zeros).
+   */
+  public record Sequences(int[] first, int[] count, int[] start, long[] kvRow, boolean gaps) {}
+
+  /**
+   * Bidirectional attention of an encoder: {@code qkv} (N, 3·H·D) holds each token's query (already
+   * scaled), key and value, H heads of D each; sequence i is tokens {@code starts[i] ..
+   * starts[i] + lengths[i]} and attends to itself only. → (N, H·D) in {@code qkv}'s manager.
+   */
+  public static NDArray bidirectional(NDArray qkv, int heads, int headDim, int[] starts,
+      int[] lengths) {
+    long width = (long) heads * headDim;
+    check(qkv, 3 * width, "qkv");
+    NDArray out = qkv.getManager().create(new Shape(qkv.getShape().size() / (3 * width), width),
+        DataType.FLOAT32);
+    long[] base = new long[starts.length];
+    for (int i = 0; i < starts.length; i++) {
+      base[i] = starts[i] * 3 * width; // the sequence's first token
+    }
+    ByteBuffer b = buffer(qkv);
+    int rc = attend(b, 3 * width, false, null, null, 0, b, width, b, 2 * width, 3 * width,
+        headDim, buffer(out), width, heads, heads, headDim, starts, lengths,
+        new int[starts.length], base, false, 0, 1f, 0f, threads());
+    return result(rc, out);
+  }
+
+  /**
+   * Causal attention of a decoder step whose new keys and values are already in the cache:
+   * {@code q} holds rows of {@code qStride} floats (one per packed token) whose first H·D are the
+   * query heads, rotated. Keys/values are rows of D floats in {@code keyCache}/{@code
+   * valueCache}. → (rows, H·D) in {@code q}'s manager.
+   */
+  public static NDArray causal(NDArray q, long qStride, NDArray keyCache, NDArray valueCache,
+      int capacity, Heads h, Sequences s) {
+    return decoder(q, qStride, false, null, null, keyCache, valueCache, capacity, h, s);
+  }
+
+  /**
+   * The whole attention of a decoder step from its q|k|v projection {@code qkv} (rows of (H + 2·Hkv)·D,
+   * one per packed token): rotates queries and new keys by {@code cos}/{@code sinSigned} (rows of
+   * R, sin with its first half negated, as {@code RotaryEmbedding}; both null without rotary),
+   * writes each new key and value to its position of the cache, then attends as {@link #causal}.
+   */
+  public static NDArray project(NDArray qkv, NDArray cos, NDArray sinSigned, NDArray keyCache,
+      NDArray valueCache, int capacity, Heads h, Sequences s) {
+    long stride = (long) (h.heads() + 2 * h.kvHeads()) * h.headDim();
+    return decoder(qkv, stride, true, cos, sinSigned, keyCache, valueCache, capacity, h, s);
+  }
+
+  private static NDArray decoder(NDArray q, long qStride, boolean fresh, NDArray cos,
+      NDArray sin, NDArray keyCache, NDArray valueCache, int capacity, Heads h, Sequences s) {
+    int d = h.headDim();
+    long width = (long) h.heads() * d;
+    check(q, qStride, "q");
+    if (width > qStride) {
+      throw new IllegalArgumentException("fused attention: " + h.heads() + " query heads of " + d
+          + " do not fit q rows of " + qStride);
+    }
+    long rows = q.getShape().size() / qStride;
+    int rot = 0;
+    if (cos != null) {
+      rot = Math.toIntExact(cos.getShape().get(cos.getShape().dimension() - 1));
+      check(cos, rot, "cos");
+      check(sin, rot, "sin");
+      if (cos.getShape().size() != rows * rot || rot > d || rot % 2 != 0) {
+        throw new IllegalArgumentException("fused attention: cos/sin " + cos.getShape()
+            + " do not give " + rows + " rows of an even rotary size ≤ " + d);
+      }
+    }
+    Shape shape = new Shape(rows, width);
+    NDArray out = s.gaps() ? q.getManager().zeros(shape, DataType.FLOAT32)
+        : q.getManager().create(shape, DataType.FLOAT32);
+    long[] base = new long[s.kvRow().length];
+    for (int i = 0; i < base.length; i++) {
+      base[i] = s.kvRow()[i] * d;
+    }
+    int rc = attend(buffer(q), qStride, fresh, cos == null ? null : buffer(cos),
+        sin == null ? null : buffer(sin), rot, buffer(keyCache), 0, buffer(valueCache), 0, d,
+        (long) capacity * d, buffer(out), width, h.heads(), h.kvHeads(), d, s.first(), s.count(),
+        s.start(), base, true, h.window(), h.scale(), h.softcap(), threads());
+    return result(rc, out);
+  }
+
+  private static void check(NDArray a, long rowWidth, String what) {
+    Shape s = a.getShape();
+    if (a.getDataType() != DataType.FLOAT32 || s.dimension() == 0
+        || s.size() % rowWidth != 0) {
+      throw new IllegalArgumentException("fused attention takes float32 " + what + " rows of "
+          + rowWidth + ", not " + a.getDataType() + " " + s);
+    }
+  }
+
+  private static NDArray result(int rc, NDArray out) {
+    if (rc != 0) {
+      out.close();
+      throw new OutOfMemoryError("cannot allocate scratch memory for fused attention");
+    }
+    return out;
+  }
+
+  /** libtorch's intra-op thread count as configured (ai.djl.pytorch.num_threads), or the CPUs. */
+  private static int threads() {
+    return Integer.getInteger("ai.djl.pytorch.num_threads",
+        Runtime.getRuntime().availableProcessors());
+  }
+
+  /** A direct view of a CPU array's data (libtorch makes a contiguous copy first if needed). */
+  private static ByteBuffer buffer(NDArray a) {
+    return JniUtils.getByteBuffer((PtNDArray) a, true);
+  }
+
+  private static String load() {
+    String off = System.getenv("LLM_BATCH_CPU_ATTENTION");
+    if ("0".equals(off) || "false".equalsIgnoreCase(off)
+        || "false".equalsIgnoreCase(System.getProperty("llmbatch.cpuAttention"))) {
+      return "turned off (LLM_BATCH_CPU_ATTENTION=0 or -Dllmbatch.cpuAttention=false)";
+    }
+    if (!"PyTorch".equals(TorchRuntime.engine().getEngineName())) {
+      return "the engine is not PyTorch";
+    }
+    try {
+      String why = NativeLibraries.load(SOURCE, FLAGS, true);
+      if (why != null) {
+        return why;
+      }
+      Path gomp = NativeLibraries.loadedLibrary("libgomp");
+      if (gomp == null) {
+        LOG.info("No libgomp is mapped in this process: fused attention runs on the calling"
+            + " thread");
+      }
+      return bind(gomp == null ? null : gomp.toString());
+    } catch (IOException | UnsatisfiedLinkError e) {
+      return "cannot load the JNI library: " + e;
+    }
+  }
+
+  private static native String bind(String libgompPath);
+
+  private static native int attend(ByteBuffer q, long qStride, boolean fresh, ByteBuffer cos,
+      ByteBuffer sin, int rot, ByteBuffer k, long kOffset, ByteBuffer v, long vOffset, long kvRow,
+      long kvHead, ByteBuffer out, long outStride, int heads, int kvHeads, int dim, int[] first, int[] count, int[] pos0, long[] kvBase, boolean causal,
+      int window, float scale, float softcap, int threads);
+}

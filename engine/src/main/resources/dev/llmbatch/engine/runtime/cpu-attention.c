@@ -1,0 +1,390 @@
+/*
+ * JNI side of dev.llmbatch.engine.runtime.CpuAttention: scaled dot-product attention in float32
+ * on the CPU, fused (scores, mask, softmax and the weighted sum of values in one pass per query
+ * block, in cache-sized scratch), over ragged sequences with no padding and keys read in place
+ * (an encoder's fused qkv rows, or a decoder's KV cache).
+ *
+ * One work item is one sequence's one KV head: its keys are transposed once into scratch, then
+ * every query head of its group and every new token of the sequence is scored against them.
+ * Items are shared out over the OpenMP team of the libgomp that libtorch itself loaded (bound
+ * with dlsym, so the JVM holds one OpenMP runtime, not two), or run on the calling thread.
+ *
+ * Compiled on first use by CpuAttention (gcc -O3 -march=native, the JDK's jni.h) into the
+ * llm-batch native cache; the library's name carries the CPU it was built for. Vector code uses
+ * GCC's generic vectors, which become AVX-512, AVX2 or SSE as the CPU allows.
+ */
+#include <jni.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef float v16 __attribute__((vector_size(64), aligned(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4)));
+typedef int32_t i16 __attribute__((vector_size(64), aligned(64)));
+
+enum { W = 16, QB = 4 }; /* lanes; queries scored together against one key block */
+
+typedef void (*gomp_parallel_fn)(void (*fn)(void *), void *data, unsigned threads, unsigned flags);
+static gomp_parallel_fn gomp_parallel;
+
+struct job {
+  const float *q;
+  float *k, *v; /* written only when fresh */
+  float *out;
+  int fresh;                 /* q rows also hold each new token's k and v: rotate and write them */
+  const float *cos, *sin;    /* per token (rot), sin with its first half negated; or null */
+  int rot;                   /* rotary dims (the first rot of each head) */
+  long q_stride, out_stride; /* floats between consecutive tokens */
+  long kv_row, kv_head;      /* floats between consecutive keys; between KV heads */
+  int heads, kv_heads, dim, causal, window;
+  float scale, softcap;
+  int seqs;
+  const jint *first, *count, *pos0; /* per sequence: first token in q/out, new tokens, position */
+  const jlong *kv_base;             /* per sequence: offset of its head-0 key 0 in k and v */
+  int items;
+  int next; /* work counter, taken atomically */
+};
+
+static inline v16 splat(float x) { return (v16){0} + x; }
+static inline v16 vmax(v16 a, v16 b) {
+  i16 m = a > b;
+  return (v16)(((i16) a & m) | ((i16) b & ~m));
+}
+static inline float hmax(v16 a) {
+  float m = a[0];
+  for (int i = 1; i < W; i++) m = a[i] > m ? a[i] : m;
+  return m;
+}
+static inline float hsum(v16 a) {
+  float s = 0;
+  for (int i = 0; i < W; i++) s += a[i];
+  return s;
+}
+
+/* e^x to within ~2 ulp for x in [-87.3, 88.7] (Cephes' polynomial over x − n·ln 2, times 2^n);
+ * smaller x gives ~1e-38, the caller zeroes masked lanes itself. */
+static inline v16 vexp(v16 x) {
+  x = vmax(x, splat(-87.33f));
+  x = -vmax(-x, splat(-88.72f));
+  v16 t = x * 1.44269504088896341f + 0.5f;
+  i16 n = __builtin_convertvector(t, i16);
+  v16 nf = __builtin_convertvector(n, v16);
+  i16 over = nf > t; /* truncation rounded up a negative t: floor is one less */
+  n = n + over;      /* true lanes are −1 */
+  nf = __builtin_convertvector(n, v16);
+  v16 r = x - nf * 0.693359375f - nf * -2.12194440e-4f;
+  v16 p = splat(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  return (v16)((i16) p + ((n) << 23));
+}
+
+/* cap · tanh(x / cap), as Gemma 2's soft-capping: tanh(y) = 1 − 2 / (e^{2y} + 1). */
+static inline v16 vsoftcap(v16 x, float cap) {
+  v16 e = vexp(x * (2.0f / cap));
+  return (1.0f - 2.0f / (e + 1.0f)) * cap;
+}
+
+/* y = x·cos + rotate_half(x)·sin over the first rot dims (HF's rotate_half form, sin with its
+ * first half negated), the rest of dim copied; y may not alias x. */
+static void rope(const float *x, const float *cos, const float *sin, int rot, int dim, float *y) {
+  int half = rot / 2;
+  for (int i = 0; i < half; i++) y[i] = x[i] * cos[i] + x[i + half] * sin[i];
+  for (int i = half; i < rot; i++) y[i] = x[i] * cos[i] + x[i - half] * sin[i];
+  for (int i = rot; i < dim; i++) y[i] = x[i];
+}
+
+/* Query (or new key) `head` of token `tok`, rotated when the job has rotary, into y. */
+static void load_head(const struct job *jb, long tok, long head, float *y) {
+  const float *x = jb->q + tok * jb->q_stride + head * jb->dim;
+  if (jb->cos != NULL) {
+    rope(x, jb->cos + tok * jb->rot, jb->sin + tok * jb->rot, jb->rot, jb->dim, y);
+  } else {
+    memcpy(y, x, (size_t) jb->dim * sizeof(float));
+  }
+}
+
+/* Scratch per thread, grown as needed and kept until the thread ends: K transposed (dim × L),
+ * V (L × dpad) and the scores of one query block. */
+struct scratch {
+  size_t floats;
+  float data[] __attribute__((aligned(64)));
+};
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void make_scratch_key(void) { pthread_key_create(&scratch_key, free); }
+
+static float *scratch_for(size_t floats) {
+  pthread_once(&scratch_once, make_scratch_key);
+  struct scratch *s = (struct scratch *) pthread_getspecific(scratch_key);
+  if (s == NULL || s->floats < floats) {
+    free(s);
+    pthread_setspecific(scratch_key, NULL);
+    if (posix_memalign((void **) &s, 64, sizeof(struct scratch) + floats * sizeof(float)) != 0) {
+      return NULL;
+    }
+    s->floats = floats;
+    pthread_setspecific(scratch_key, s);
+  }
+  return s->data;
+}
+
+/* acc (dpad/16 vectors) = Σ_{j in [lo, hi)} p[j] · vs[j]; out[0..dim) = acc · inv. */
+#define WEIGHTED_SUM(DB)                                                                         \
+  static void weighted_sum_##DB(const float *p, const float *vs, long dpad, int lo, int hi,      \
+                                float inv, float *out, int dim) {                                \
+    v16 acc[DB];                                                                                 \
+    for (int b = 0; b < DB; b++) acc[b] = splat(0);                                              \
+    for (int j = lo; j < hi; j++) {                                                              \
+      v16 pj = splat(p[j]);                                                                      \
+      const v16 *row = (const v16 *) (vs + (long) j * dpad);                                     \
+      for (int b = 0; b < DB; b++) acc[b] += pj * row[b];                                        \
+    }                                                                                            \
+    float tmp[DB * W] __attribute__((aligned(64)));                                              \
+    for (int b = 0; b < DB; b++) ((v16 *) tmp)[b] = acc[b] * inv;                                \
+    memcpy(out, tmp, (size_t) dim * sizeof(float));                                              \
+  }
+WEIGHTED_SUM(1)
+WEIGHTED_SUM(2)
+WEIGHTED_SUM(3)
+WEIGHTED_SUM(4)
+WEIGHTED_SUM(5)
+WEIGHTED_SUM(6)
+WEIGHTED_SUM(7)
+WEIGHTED_SUM(8)
+
+static void weighted_sum(const float *p, const float *vs, long dpad, int lo, int hi, float inv,
+                         float *out, int dim) {
+  int blocks = (int) (dpad / W);
+  switch (blocks) {
+    case 1: weighted_sum_1(p, vs, dpad, lo, hi, inv, out, dim); return;
+    case 2: weighted_sum_2(p, vs, dpad, lo, hi, inv, out, dim); return;
+    case 3: weighted_sum_3(p, vs, dpad, lo, hi, inv, out, dim); return;
+    case 4: weighted_sum_4(p, vs, dpad, lo, hi, inv, out, dim); return;
+    case 5: weighted_sum_5(p, vs, dpad, lo, hi, inv, out, dim); return;
+    case 6: weighted_sum_6(p, vs, dpad, lo, hi, inv, out, dim); return;
+    case 7: weighted_sum_7(p, vs, dpad, lo, hi, inv, out, dim); return;
+    case 8: weighted_sum_8(p, vs, dpad, lo, hi, inv, out, dim); return;
+    default: break;
+  }
+  for (int c = 0; c < dim; c++) out[c] = 0;
+  for (int j = lo; j < hi; j++) {
+    const float *row = vs + (long) j * dpad;
+    for (int c = 0; c < dim; c++) out[c] += p[j] * row[c];
+  }
+  for (int c = 0; c < dim; c++) out[c] *= inv;
+}
+
+/* Keys visible to the query at position p of a sequence of `keys` keys: [lo, hi). */
+static inline void visible(const struct job *jb, int p, int keys, int *lo, int *hi) {
+  if (!jb->causal) {
+    *lo = 0;
+    *hi = keys;
+    return;
+  }
+  *hi = p + 1;
+  *lo = jb->window > 0 && p - jb->window + 1 > 0 ? p - jb->window + 1 : 0;
+}
+
+/* One sequence's one KV head; 0, or −1 when scratch could not be allocated. */
+static int attend_item(const struct job *jb, int item) {
+  int s = item / jb->kv_heads;
+  int h = item % jb->kv_heads;
+  int dim = jb->dim;
+  int group = jb->heads / jb->kv_heads;
+  int t_new = jb->count[s];
+  int keys = jb->causal ? jb->pos0[s] + t_new : t_new;
+  long lpad = ((long) keys + W - 1) / W * W;
+  long dpad = ((long) dim + W - 1) / W * W;
+  float *kt = scratch_for((size_t) dim * lpad + (size_t) lpad * dpad + (size_t) QB * lpad
+                          + (size_t) QB * dpad);
+  if (kt == NULL) return -1;
+  float *vs = kt + (size_t) dim * lpad;
+  float *sc = vs + (size_t) lpad * dpad;
+  float *qs = sc + (size_t) QB * lpad; /* the block's queries, rotated */
+  float *k = jb->k + jb->kv_base[s] + (long) h * jb->kv_head;
+  float *v = jb->v + jb->kv_base[s] + (long) h * jb->kv_head;
+  if (jb->fresh) { /* this item's KV head of the new tokens goes to the cache first */
+    for (int t = 0; t < t_new; t++) {
+      long tok = jb->first[s] + t;
+      long row = (long) (jb->pos0[s] + t) * jb->kv_row;
+      load_head(jb, tok, jb->heads + h, k + row);
+      memcpy(v + row, jb->q + tok * jb->q_stride + (long) (jb->heads + jb->kv_heads + h) * dim,
+             (size_t) dim * sizeof(float));
+    }
+  }
+  for (int j = 0; j < keys; j++) {
+    const float *kr = k + (long) j * jb->kv_row;
+    for (int c = 0; c < dim; c++) kt[(long) c * lpad + j] = kr[c];
+    memcpy(vs + (long) j * dpad, v + (long) j * jb->kv_row, (size_t) dim * sizeof(float));
+    for (int c = dim; c < dpad; c++) vs[(long) j * dpad + c] = 0;
+  }
+  for (int c = 0; c < dim; c++) {
+    for (long j = keys; j < lpad; j++) kt[(long) c * lpad + j] = 0;
+  }
+  int queries = group * t_new; /* query (g, t) = index g·t_new + t */
+  for (int q0 = 0; q0 < queries; q0 += QB) {
+    int nq = queries - q0 < QB ? queries - q0 : QB;
+    const float *qp[QB];
+    float *op[QB];
+    for (int i = 0; i < QB; i++) qp[i] = qs + (long) i * dpad;
+    int lo[QB], hi[QB];
+    int blo = keys, bhi = 0;
+    for (int i = 0; i < QB; i++) {
+      int qi = q0 + (i < nq ? i : 0);
+      int g = qi / t_new, t = qi % t_new;
+      long tok = jb->first[s] + t;
+      long head = (long) h * group + g;
+      if (i < nq) load_head(jb, tok, head, qs + (long) i * dpad);
+      op[i] = jb->out + tok * jb->out_stride + head * dim;
+      visible(jb, jb->pos0[s] + t, keys, &lo[i], &hi[i]);
+      if (i < nq) {
+        blo = lo[i] < blo ? lo[i] : blo;
+        bhi = hi[i] > bhi ? hi[i] : bhi;
+      }
+    }
+    /* scores of the block's queries over key blocks [blo, bhi) */
+    int jb0 = blo / W * W;
+    for (int j = jb0; j < bhi; j += W) {
+      v16 a0 = splat(0), a1 = splat(0), a2 = splat(0), a3 = splat(0);
+      for (int c = 0; c < dim; c++) {
+        v16 kv = *(const v16 *) (kt + (long) c * lpad + j);
+        a0 += qp[0][c] * kv;
+        a1 += qp[1][c] * kv;
+        a2 += qp[2][c] * kv;
+        a3 += qp[3][c] * kv;
+      }
+      *(v16 *) (sc + j) = a0 * jb->scale;
+      *(v16 *) (sc + lpad + j) = a1 * jb->scale;
+      *(v16 *) (sc + 2 * lpad + j) = a2 * jb->scale;
+      *(v16 *) (sc + 3 * lpad + j) = a3 * jb->scale;
+    }
+    for (int i = 0; i < nq; i++) {
+      float *row = sc + (long) i * lpad;
+      int l0 = lo[i] / W * W;
+      v16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+      v16 mx = splat(-3.0e38f);
+      for (int j = l0; j < hi[i]; j += W) {
+        v16 x = *(v16 *) (row + j);
+        if (jb->softcap > 0) {
+          x = vsoftcap(x, jb->softcap);
+        }
+        v16 pos = lane + (float) j;
+        i16 in = (pos >= (float) lo[i]) & (pos < (float) hi[i]);
+        x = (v16)(((i16) x & in) | ((i16) splat(-3.0e38f) & ~in));
+        *(v16 *) (row + j) = x;
+        mx = vmax(mx, x);
+      }
+      float m = hmax(mx);
+      v16 sum = splat(0);
+      for (int j = l0; j < hi[i]; j += W) {
+        v16 x = *(v16 *) (row + j);
+        v16 pos = lane + (float) j;
+        i16 in = (pos >= (float) lo[i]) & (pos < (float) hi[i]);
+        v16 e = (v16)((i16) vexp(x - m) & in);
+        *(v16 *) (row + j) = e;
+        sum += e;
+      }
+      weighted_sum(row, vs, dpad, lo[i], hi[i], 1.0f / hsum(sum), op[i], dim);
+    }
+  }
+  return 0;
+}
+
+static void worker(void *arg) {
+  struct job *jb = (struct job *) arg;
+  for (;;) {
+    int item = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED);
+    if (item >= __atomic_load_n(&jb->items, __ATOMIC_RELAXED)) return;
+    if (attend_item(jb, item) != 0) {
+      __atomic_store_n(&jb->items, -1, __ATOMIC_RELAXED); /* out of memory: stop everyone */
+      return;
+    }
+  }
+}
+
+/* Binds libgomp's team launcher from the already loaded library at `path` (null: none, run on
+ * the calling thread); returns null, or why not. */
+JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_CpuAttention_bind(JNIEnv *env, jclass c,
+                                                                            jstring path) {
+  if (path == NULL) {
+    gomp_parallel = NULL;
+    return NULL;
+  }
+  const char *p = (*env)->GetStringUTFChars(env, path, NULL);
+  void *h = dlopen(p, RTLD_NOW | RTLD_NOLOAD);
+  (*env)->ReleaseStringUTFChars(env, path, p);
+  if (h == NULL) {
+    return (*env)->NewStringUTF(env, "libtorch's libgomp is not loaded in this process");
+  }
+  gomp_parallel = (gomp_parallel_fn) dlsym(h, "GOMP_parallel");
+  if (gomp_parallel == NULL) {
+    return (*env)->NewStringUTF(env, "libtorch's libgomp exports no GOMP_parallel");
+  }
+  return NULL;
+}
+
+/*
+ * out[token, head] = softmax(scale · q·Kᵀ (soft-capped), masked) · V for every sequence's new
+ * tokens; all float32 buffers, strides and offsets in floats (key j of KV head h of sequence s
+ * at k + k_offset + kv_base[s] + h·kv_head + j·kv_row, its value likewise from v + v_offset).
+ * fresh: q's rows are whole q|k|v projections (H, then Hkv, then Hkv heads); each new token's key
+ * (rotated) and value are first written to its position of the cache. cos/sin (null: no rotary)
+ * rotate the first rot dims of each query and new key. Returns 0, or −1 when scratch memory ran
+ * out (nothing is then guaranteed about out).
+ */
+JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuAttention_attend(
+    JNIEnv *env, jclass c, jobject q, jlong q_stride, jboolean fresh, jobject cos, jobject sin,
+    jint rot, jobject k, jlong k_offset, jobject v, jlong v_offset, jlong kv_row, jlong kv_head,
+    jobject out, jlong out_stride, jint heads, jint kv_heads, jint dim, jintArray first,
+    jintArray count, jintArray pos0, jlongArray kv_base, jboolean causal, jint window,
+    jfloat scale, jfloat softcap, jint threads) {
+  struct job jb;
+  memset(&jb, 0, sizeof jb);
+  jb.q = (const float *) (*env)->GetDirectBufferAddress(env, q);
+  jb.fresh = fresh;
+  jb.cos = cos == NULL ? NULL : (const float *) (*env)->GetDirectBufferAddress(env, cos);
+  jb.sin = sin == NULL ? NULL : (const float *) (*env)->GetDirectBufferAddress(env, sin);
+  jb.rot = rot;
+  jb.k = (float *) (*env)->GetDirectBufferAddress(env, k) + k_offset;
+  jb.v = (float *) (*env)->GetDirectBufferAddress(env, v) + v_offset;
+  jb.out = (float *) (*env)->GetDirectBufferAddress(env, out);
+  jb.q_stride = q_stride;
+  jb.out_stride = out_stride;
+  jb.kv_row = kv_row;
+  jb.kv_head = kv_head;
+  jb.heads = heads;
+  jb.kv_heads = kv_heads;
+  jb.dim = dim;
+  jb.causal = causal;
+  jb.window = window;
+  jb.scale = scale;
+  jb.softcap = softcap;
+  jb.seqs = (*env)->GetArrayLength(env, count);
+  jint *f = (*env)->GetIntArrayElements(env, first, NULL);
+  jint *n = (*env)->GetIntArrayElements(env, count, NULL);
+  jint *p = (*env)->GetIntArrayElements(env, pos0, NULL);
+  jlong *b = (*env)->GetLongArrayElements(env, kv_base, NULL);
+  jb.first = f;
+  jb.count = n;
+  jb.pos0 = p;
+  jb.kv_base = b;
+  jb.items = jb.seqs * kv_heads;
+  if (gomp_parallel != NULL && threads > 1 && jb.items > 1) {
+    gomp_parallel(worker, &jb, (unsigned) (threads < jb.items ? threads : jb.items), 0);
+  } else {
+    worker(&jb);
+  }
+  (*env)->ReleaseIntArrayElements(env, first, f, JNI_ABORT);
+  (*env)->ReleaseIntArrayElements(env, count, n, JNI_ABORT);
+  (*env)->ReleaseIntArrayElements(env, pos0, p, JNI_ABORT);
+  (*env)->ReleaseLongArrayElements(env, kv_base, b, JNI_ABORT);
+  return jb.items < 0 ? -1 : 0;
+}

@@ -1,0 +1,300 @@
+package dev.llmbatch.engine.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The fused CPU attention kernel against attention computed from its definition in double
+ * precision, here in Java: softmax_j(scale · q·k_j, soft-capped, over the visible keys) · v.
+ * Covers head sizes the kernel specialises (32, 64, 128) and ones it does not (20, 24), sequences
+ * shorter and longer than a 16-key block, GQA, prefill chunks beside decode rows at different
+ * cache positions, sliding windows, soft-capping, rows no sequence covers, query rows wider than
+ * the query heads, and the work shared over two threads. Tolerance: 1e-5 × max(1, |expected|).
+ */
+class CpuAttentionTest {
+  private static NDManager m;
+
+  @BeforeAll
+  static void start() {
+    TorchRuntime.engine(2);
+    m = NDManager.newBaseManager(TorchRuntime.device("cpu"), "PyTorch");
+    if (!CpuAttention.available()) {
+      boolean buildable = Files.isRegularFile(
+          Path.of(System.getProperty("java.home"), "include", "jni.h"))
+          && System.getenv().getOrDefault("PATH", "").contains("/usr/bin")
+          && Files.isExecutable(Path.of("/usr/bin/gcc"));
+      if (buildable) {
+        fail("gcc and the JDK headers are here, yet fused attention is unavailable: "
+            + CpuAttention.unavailableReason());
+      }
+      Assumptions.abort("fused attention cannot be built here: "
+          + CpuAttention.unavailableReason());
+    }
+  }
+
+  @AfterAll
+  static void stop() {
+    m.close();
+  }
+
+  private static float[] random(SplittableRandom r, int n, double spread) {
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = (float) ((r.nextDouble() * 2 - 1) * spread);
+    }
+    return v;
+  }
+
+  private static void close(float[] expected, float[] actual, String what) {
+    assertTrue(expected.length == actual.length, what + ": lengths differ");
+    for (int i = 0; i < expected.length; i++) {
+      float tol = 1e-5f * Math.max(1f, Math.abs(expected[i]));
+      if (!(Math.abs(expected[i] - actual[i]) <= tol)) {
+        fail(what + ": element " + i + " expected " + expected[i] + " but was " + actual[i]);
+      }
+    }
+  }
+
+  /** softmax over keys lo..hi−1 of scale·q·k (capped) times v; keys and values as accessors. */
+  private static void attendOne(float[] q, int qAt, Rows keys, Rows values, int lo, int hi,
+      int d, double scale, double cap, float[] out, int outAt) {
+    double[] s = new double[hi - lo];
+    double max = Double.NEGATIVE_INFINITY;
+    for (int j = lo; j < hi; j++) {
+      double dot = 0;
+      for (int c = 0; c < d; c++) {
+        dot += (double) q[qAt + c] * keys.at(j, c);
+      }
+      dot *= scale;
+      if (cap > 0) {
+        dot = cap * Math.tanh(dot / cap);
+      }
+      s[j - lo] = dot;
+      max = Math.max(max, dot);
+    }
+    double sum = 0;
+    for (int j = 0; j < s.length; j++) {
+      s[j] = Math.exp(s[j] - max);
+      sum += s[j];
+    }
+    for (int c = 0; c < d; c++) {
+      double acc = 0;
+      for (int j = lo; j < hi; j++) {
+        acc += s[j - lo] * values.at(j, c);
+      }
+      out[outAt + c] = (float) (acc / sum);
+    }
+  }
+
+  private interface Rows {
+    double at(int key, int c);
+  }
+
+  @ParameterizedTest(name = "heads {0}, head size {1}")
+  @CsvSource({"4, 32", "3, 24", "2, 64", "2, 128"})
+  void anEncoderAttendsWithinEachSequence(int heads, int d) {
+    SplittableRandom r = new SplittableRandom(11L * heads + d);
+    int[] lengths = {40, 17, 16, 5, 1};
+    int[] starts = new int[lengths.length];
+    int n = 0;
+    for (int i = 0; i < lengths.length; i++) {
+      starts[i] = n;
+      n += lengths[i];
+    }
+    int width = heads * d;
+    float[] qkv = random(r, n * 3 * width, 1.5);
+    float[] expected = new float[n * width];
+    for (int i = 0; i < lengths.length; i++) {
+      int s0 = starts[i];
+      for (int h = 0; h < heads; h++) {
+        int head = h;
+        Rows k = (j, c) -> qkv[(s0 + j) * 3 * width + width + head * d + c];
+        Rows v = (j, c) -> qkv[(s0 + j) * 3 * width + 2 * width + head * d + c];
+        for (int t = 0; t < lengths[i]; t++) {
+          attendOne(qkv, (s0 + t) * 3 * width + h * d, k, v, 0, lengths[i], d, 1, 0, expected,
+              (s0 + t) * width + h * d);
+        }
+      }
+    }
+    try (NDManager s = m.newSubManager()) {
+      NDArray in = s.create(qkv, new Shape(n, 3L * width));
+      NDArray out = CpuAttention.bidirectional(in, heads, d, starts, lengths);
+      assertArrayEquals(new long[] {n, width}, out.getShape().getShape());
+      close(expected, out.toFloatArray(), "encoder attention, " + heads + " heads of " + d);
+    }
+  }
+
+  @ParameterizedTest(name = "head size {0}, window {1}, softcap {2}")
+  @CsvSource({"64, 0, 0", "20, 0, 0", "32, 5, 0", "128, 0, 30", "24, 9, 20"})
+  void aDecoderStepAttendsToEachRowsCachedPrefix(int d, int window, float softcap) {
+    SplittableRandom r = new SplittableRandom(d * 31L + window);
+    int heads = 6;
+    int kvHeads = 2;
+    int group = heads / kvHeads;
+    int capacity = 48;
+    int slots = 4;
+    float scale = 1.7f / (float) Math.sqrt(d);
+    float[] keys = random(r, (slots * kvHeads * capacity + 1) * d, 1.0);
+    float[] values = random(r, (slots * kvHeads * capacity + 1) * d, 1.0);
+    // a 7-token prefill chunk, a decode row deep in its slot, a placeholder, a 3-token chunk
+    int[] slot = {2, 0, 3, 1};
+    int[] counts = {7, 1, 0, 3};
+    int[] startPos = {0, 30, 5, 12};
+    int[] firsts = new int[4];
+    long[] kvRows = new long[4];
+    int n = 0;
+    for (int i = 0; i < 4; i++) {
+      firsts[i] = n;
+      n += Math.max(counts[i], 1); // a placeholder still has its (ignored) token
+      kvRows[i] = (long) slot[i] * kvHeads * capacity;
+    }
+    int qStride = (heads + kvHeads) * d; // q rows as rotary leaves them: q heads, then k heads
+    float[] q = random(r, n * qStride, 1.0);
+    float[] expected = new float[n * heads * d]; // the placeholder's row stays zero
+    for (int i = 0; i < 4; i++) {
+      for (int t = 0; t < counts[i]; t++) {
+        int p = startPos[i] + t;
+        int lo = window > 0 ? Math.max(0, p - window + 1) : 0;
+        for (int h = 0; h < heads; h++) {
+          long base = kvRows[i] + (long) (h / group) * capacity;
+          Rows k = (j, c) -> keys[(int) ((base + j) * d + c)];
+          Rows v = (j, c) -> values[(int) ((base + j) * d + c)];
+          int row = firsts[i] + t;
+          attendOne(q, row * qStride + h * d, k, v, lo, p + 1, d, scale, softcap, expected,
+              (row * heads + h) * d);
+        }
+      }
+    }
+    try (NDManager s = m.newSubManager()) {
+      NDArray qa = s.create(q, new Shape(1, n, heads + kvHeads, d));
+      NDArray kc = s.create(keys, new Shape(keys.length / d, d));
+      NDArray vc = s.create(values, new Shape(values.length / d, d));
+      CpuAttention.Heads spec =
+          new CpuAttention.Heads(heads, kvHeads, d, window, scale, softcap);
+      CpuAttention.Sequences seqs =
+          new CpuAttention.Sequences(firsts, counts, startPos, kvRows, true);
+      NDArray out = CpuAttention.causal(qa, qStride, kc, vc, capacity, spec, seqs);
+      assertArrayEquals(new long[] {n, (long) heads * d}, out.getShape().getShape());
+      close(expected, out.toFloatArray(), "decoder attention, head size " + d + ", window "
+          + window + ", softcap " + softcap);
+      assertThrows(IllegalArgumentException.class,
+          () -> CpuAttention.causal(qa, 7, kc, vc, capacity, spec, seqs), "rows that do not tile q");
+      assertThrows(IllegalArgumentException.class,
+          () -> CpuAttention.causal(qa, (heads - 1) * d, kc, vc, capacity, spec, seqs),
+          "rows narrower than the query heads");
+    }
+  }
+
+  /**
+   * From the raw q|k|v projection: queries and new keys rotated (HF's rotate_half over the first
+   * R dims), each new key and value written to its position of the cache (and nothing else
+   * written), then attention over the cache as above.
+   */
+  @ParameterizedTest(name = "head size {0}, rotary dims {1}")
+  @CsvSource({"32, 32", "32, 16", "20, 0"})
+  void aProjectionIsRotatedWrittenToTheCacheAndAttended(int d, int rot) {
+    SplittableRandom r = new SplittableRandom(d * 7L + rot);
+    int heads = 4;
+    int kvHeads = 2;
+    int capacity = 40;
+    int width = (heads + 2 * kvHeads) * d;
+    float[] keys = random(r, (3 * kvHeads * capacity + 1) * d, 1.0);
+    float[] values = random(r, (3 * kvHeads * capacity + 1) * d, 1.0);
+    int[] slot = {1, 0, 2};
+    int[] counts = {5, 1, 0};
+    int[] startPos = {0, 20, 3};
+    int[] firsts = {0, 5, 6};
+    long[] kvRows = new long[3];
+    for (int i = 0; i < 3; i++) {
+      kvRows[i] = (long) slot[i] * kvHeads * capacity;
+    }
+    int n = 7;
+    float[] qkv = random(r, n * width, 1.0);
+    float[] cos = new float[n * Math.max(rot, 1)];
+    float[] sin = new float[cos.length];
+    for (int t = 0; t < n && rot > 0; t++) {
+      for (int i = 0; i < rot / 2; i++) {
+        double a = r.nextDouble() * 6.3;
+        cos[t * rot + i] = (float) Math.cos(a);
+        cos[t * rot + rot / 2 + i] = (float) Math.cos(a);
+        sin[t * rot + i] = (float) -Math.sin(a);
+        sin[t * rot + rot / 2 + i] = (float) Math.sin(a);
+      }
+    }
+    // expected: rotated queries; the cache with the new keys (rotated) and values in place
+    float[] q = new float[n * heads * d];
+    float[] wantKeys = keys.clone();
+    float[] wantValues = values.clone();
+    for (int t = 0; t < n; t++) {
+      for (int h = 0; h < heads; h++) {
+        rotate(qkv, t * width + h * d, cos, sin, t * rot, rot, d, q, (t * heads + h) * d);
+      }
+    }
+    for (int i = 0; i < 3; i++) {
+      for (int t = 0; t < counts[i]; t++) {
+        int tok = firsts[i] + t;
+        for (int h = 0; h < kvHeads; h++) {
+          int row = (int) ((kvRows[i] + (long) h * capacity + startPos[i] + t) * d);
+          rotate(qkv, tok * width + (heads + h) * d, cos, sin, tok * rot, rot, d, wantKeys, row);
+          System.arraycopy(qkv, tok * width + (heads + kvHeads + h) * d, wantValues, row, d);
+        }
+      }
+    }
+    float scale = 1f / (float) Math.sqrt(d);
+    float[] expected = new float[n * heads * d];
+    for (int i = 0; i < 3; i++) {
+      for (int t = 0; t < counts[i]; t++) {
+        int p = startPos[i] + t;
+        for (int h = 0; h < heads; h++) {
+          long base = kvRows[i] + (long) (h / (heads / kvHeads)) * capacity;
+          Rows k = (j, c) -> wantKeys[(int) ((base + j) * d + c)];
+          Rows v = (j, c) -> wantValues[(int) ((base + j) * d + c)];
+          int row = firsts[i] + t;
+          attendOne(q, (row * heads + h) * d, k, v, 0, p + 1, d, scale, 0, expected,
+              (row * heads + h) * d);
+        }
+      }
+    }
+    try (NDManager s = m.newSubManager()) {
+      NDArray kc = s.create(keys, new Shape(keys.length / d, d));
+      NDArray vc = s.create(values, new Shape(values.length / d, d));
+      NDArray out = CpuAttention.project(s.create(qkv, new Shape(1, n, width)),
+          rot == 0 ? null : s.create(cos, new Shape(1, n, 1, rot)),
+          rot == 0 ? null : s.create(sin, new Shape(1, n, 1, rot)), kc, vc, capacity,
+          new CpuAttention.Heads(heads, kvHeads, d, 0, scale, 0),
+          new CpuAttention.Sequences(firsts, counts, startPos, kvRows, true));
+      close(wantKeys, kc.toFloatArray(), "key cache after the step");
+      close(wantValues, vc.toFloatArray(), "value cache after the step");
+      close(expected, out.toFloatArray(), "attention from the projection");
+    }
+  }
+
+  /** y = x·cos + rotate_half(x)·sin over the first rot dims, in double; the rest copied. */
+  private static void rotate(float[] x, int at, float[] cos, float[] sin, int cs, int rot, int d,
+      float[] y, int yAt) {
+    int half = rot / 2;
+    for (int i = 0; i < d; i++) {
+      if (i >= rot) {
+        y[yAt + i] = x[at + i];
+      } else {
+        int other = i < half ? i + half : i - half;
+        y[yAt + i] = (float) ((double) x[at + i] * cos[cs + i]
+            + (double) x[at + other] * sin[cs + i]);
+      }
+    }
+  }
+}
