@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
 public final class CpuAttention {
   private static final Logger LOG = LoggerFactory.getLogger(CpuAttention.class);
   private static final String SOURCE = "cpu-attention.c";
-  private static final List<String> FLAGS = List.of("-O3", "-march=native", "-fno-math-errno");
+  private static final List<String> FLAGS = List.of("-O3", "-march=native", "-fno-math-errno",
+      "-Wno-psabi");
   private static volatile Boolean available;
   private static String unavailable = "not checked yet";
 

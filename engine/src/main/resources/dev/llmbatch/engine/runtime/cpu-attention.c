@@ -15,6 +15,9 @@
  */
 #include <jni.h>
 #include <dlfcn.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,7 +50,9 @@ struct job {
   int next; /* work counter, taken atomically */
 };
 
-static inline v16 splat(float x) { return (v16){0} + x; }
+static inline v16 splat(float x) {
+  return (v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; /* one broadcast */
+}
 static inline v16 vmax(v16 a, v16 b) {
   i16 m = a > b;
   return (v16)(((i16) a & m) | ((i16) b & ~m));
@@ -63,17 +68,13 @@ static inline float hsum(v16 a) {
   return s;
 }
 
-/* e^x to within ~2 ulp for x in [-87.3, 88.7] (Cephes' polynomial over x − n·ln 2, times 2^n);
- * smaller x gives ~1e-38, the caller zeroes masked lanes itself. */
-static inline v16 vexp(v16 x) {
+/* e^x to within ~2 ulp for x ≤ 0 down to −87.3 (Cephes' polynomial over x − n·ln 2, n the
+ * nearest integer to x/ln 2, times 2^n); smaller x gives ~1e-38, the caller zeroes masked lanes. */
+static inline v16 vexp_nonpositive(v16 x) {
   x = vmax(x, splat(-87.33f));
-  x = -vmax(-x, splat(-88.72f));
-  v16 t = x * 1.44269504088896341f + 0.5f;
-  i16 n = __builtin_convertvector(t, i16);
-  v16 nf = __builtin_convertvector(n, v16);
-  i16 over = nf > t; /* truncation rounded up a negative t: floor is one less */
-  n = n + over;      /* true lanes are −1 */
-  nf = __builtin_convertvector(n, v16);
+  v16 t = x * 1.44269504088896341f;
+  v16 nf = (t + 12582912.0f) - 12582912.0f; /* round to nearest: 1.5·2^23 drops the fraction */
+  i16 n = __builtin_convertvector(nf, i16);
   v16 r = x - nf * 0.693359375f - nf * -2.12194440e-4f;
   v16 p = splat(1.9875691500e-4f);
   p = p * r + 1.3981999507e-3f;
@@ -82,13 +83,15 @@ static inline v16 vexp(v16 x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  return (v16)((i16) p + ((n) << 23));
+  return (v16)((i16) p + (n << 23));
 }
 
-/* cap · tanh(x / cap), as Gemma 2's soft-capping: tanh(y) = 1 − 2 / (e^{2y} + 1). */
+/* cap · tanh(x / cap), as Gemma 2's soft-capping: tanh(y) = sign(y) · (1 − 2 / (e^{2|y|} + 1)). */
 static inline v16 vsoftcap(v16 x, float cap) {
-  v16 e = vexp(x * (2.0f / cap));
-  return (1.0f - 2.0f / (e + 1.0f)) * cap;
+  i16 sign = (i16) x & (i16) splat(-0.0f);
+  v16 e = vexp_nonpositive((v16)((i16) x | (i16) splat(-0.0f)) * (2.0f / cap)); /* e^{−2|y|} */
+  v16 mag = (1.0f - e) / (1.0f + e);                                             /* tanh |y| */
+  return (v16)((i16) mag | sign) * cap;
 }
 
 /* y = x·cos + rotate_half(x)·sin over the first rot dims (HF's rotate_half form, sin with its
@@ -136,50 +139,85 @@ static float *scratch_for(size_t floats) {
   return s->data;
 }
 
-/* acc (dpad/16 vectors) = Σ_{j in [lo, hi)} p[j] · vs[j]; out[0..dim) = acc · inv. */
-#define WEIGHTED_SUM(DB)                                                                         \
-  static void weighted_sum_##DB(const float *p, const float *vs, long dpad, int lo, int hi,      \
-                                float inv, float *out, int dim) {                                \
-    v16 acc[DB];                                                                                 \
-    for (int b = 0; b < DB; b++) acc[b] = splat(0);                                              \
-    for (int j = lo; j < hi; j++) {                                                              \
-      v16 pj = splat(p[j]);                                                                      \
-      const v16 *row = (const v16 *) (vs + (long) j * dpad);                                     \
-      for (int b = 0; b < DB; b++) acc[b] += pj * row[b];                                        \
+/* For nq ≤ NQ queries: out_i[0..dim) = inv_i · Σ_{j in [lo, hi)} p_i[j] · v[j·ld ..] (rows of
+ * DB·16 readable floats; p_i zero where query i does not look). The queries share each row's
+ * loads, and NQ·DB independent FMA chains (8 where the shape allows) hide the FMA latency. */
+#define WEIGHTED_SUM(DB, NQ)                                                                     \
+  static void weighted_sum_##DB(float *const *p, int nq, const float *v, long ld, int lo, int hi, \
+                                const float *inv, float *const *out, int dim) {                  \
+    for (int q0 = 0; q0 < nq; q0 += NQ) {                                                        \
+      const float *pr[NQ];                                                                       \
+      for (int q = 0; q < NQ; q++) pr[q] = p[q0 + q < nq ? q0 + q : q0];                         \
+      v16 acc[NQ][DB];                                                                           \
+      for (int q = 0; q < NQ; q++)                                                               \
+        for (int b = 0; b < DB; b++) acc[q][b] = splat(0);                                       \
+      for (int j = lo; j < hi; j++) {                                                            \
+        const v16u *row = (const v16u *) (v + (long) j * ld);                                    \
+        for (int b = 0; b < DB; b++) {                                                           \
+          v16 vb = row[b];                                                                       \
+          for (int q = 0; q < NQ; q++) acc[q][b] += splat(pr[q][j]) * vb;                        \
+        }                                                                                        \
+      }                                                                                          \
+      for (int q = 0; q < NQ && q0 + q < nq; q++) {                                              \
+        float tmp[DB * W] __attribute__((aligned(64)));                                          \
+        for (int b = 0; b < DB; b++) ((v16 *) tmp)[b] = acc[q][b] * inv[q0 + q];                 \
+        memcpy(out[q0 + q], tmp, (size_t) dim * sizeof(float));                                  \
+      }                                                                                          \
     }                                                                                            \
-    float tmp[DB * W] __attribute__((aligned(64)));                                              \
-    for (int b = 0; b < DB; b++) ((v16 *) tmp)[b] = acc[b] * inv;                                \
-    memcpy(out, tmp, (size_t) dim * sizeof(float));                                              \
   }
-WEIGHTED_SUM(1)
-WEIGHTED_SUM(2)
-WEIGHTED_SUM(3)
-WEIGHTED_SUM(4)
-WEIGHTED_SUM(5)
-WEIGHTED_SUM(6)
-WEIGHTED_SUM(7)
-WEIGHTED_SUM(8)
+WEIGHTED_SUM(1, 4)
+WEIGHTED_SUM(2, 4)
+WEIGHTED_SUM(3, 2)
+WEIGHTED_SUM(4, 2)
+WEIGHTED_SUM(5, 1)
+WEIGHTED_SUM(6, 1)
+WEIGHTED_SUM(7, 1)
+WEIGHTED_SUM(8, 1)
 
-static void weighted_sum(const float *p, const float *vs, long dpad, int lo, int hi, float inv,
-                         float *out, int dim) {
-  int blocks = (int) (dpad / W);
-  switch (blocks) {
-    case 1: weighted_sum_1(p, vs, dpad, lo, hi, inv, out, dim); return;
-    case 2: weighted_sum_2(p, vs, dpad, lo, hi, inv, out, dim); return;
-    case 3: weighted_sum_3(p, vs, dpad, lo, hi, inv, out, dim); return;
-    case 4: weighted_sum_4(p, vs, dpad, lo, hi, inv, out, dim); return;
-    case 5: weighted_sum_5(p, vs, dpad, lo, hi, inv, out, dim); return;
-    case 6: weighted_sum_6(p, vs, dpad, lo, hi, inv, out, dim); return;
-    case 7: weighted_sum_7(p, vs, dpad, lo, hi, inv, out, dim); return;
-    case 8: weighted_sum_8(p, vs, dpad, lo, hi, inv, out, dim); return;
+static void weighted_sum(float *const *p, int nq, const float *v, long ld, long dpad, int lo,
+                         int hi, const float *inv, float *const *out, int dim) {
+  switch (dpad / W) {
+    case 1: weighted_sum_1(p, nq, v, ld, lo, hi, inv, out, dim); return;
+    case 2: weighted_sum_2(p, nq, v, ld, lo, hi, inv, out, dim); return;
+    case 3: weighted_sum_3(p, nq, v, ld, lo, hi, inv, out, dim); return;
+    case 4: weighted_sum_4(p, nq, v, ld, lo, hi, inv, out, dim); return;
+    case 5: weighted_sum_5(p, nq, v, ld, lo, hi, inv, out, dim); return;
+    case 6: weighted_sum_6(p, nq, v, ld, lo, hi, inv, out, dim); return;
+    case 7: weighted_sum_7(p, nq, v, ld, lo, hi, inv, out, dim); return;
+    case 8: weighted_sum_8(p, nq, v, ld, lo, hi, inv, out, dim); return;
     default: break;
   }
-  for (int c = 0; c < dim; c++) out[c] = 0;
-  for (int j = lo; j < hi; j++) {
-    const float *row = vs + (long) j * dpad;
-    for (int c = 0; c < dim; c++) out[c] += p[j] * row[c];
+  for (int q = 0; q < nq; q++) {
+    float *o = out[q];
+    for (int c = 0; c < dim; c++) o[c] = 0;
+    for (int j = lo; j < hi; j++) {
+      const float *row = v + (long) j * ld;
+      for (int c = 0; c < dim; c++) o[c] += p[q][j] * row[c];
+    }
+    for (int c = 0; c < dim; c++) o[c] *= inv[q];
   }
-  for (int c = 0; c < dim; c++) out[c] *= inv;
+}
+
+/* kt[c·lpad + j] = k[j·ld + c] for keys j < keys, c < dim; keys..lpad zero. */
+static void transpose_keys(const float *k, long ld, int keys, int dim, long lpad, float *kt) {
+  int j0 = 0;
+#ifdef __AVX512F__
+  if (ld * (W - 1) < INT32_MAX) { /* 16 keys' element c in one gather */
+    __m512i rows = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int) ld));
+    for (; j0 + W <= keys; j0 += W) {
+      const float *base = k + (long) j0 * ld;
+      for (int c = 0; c < dim; c++) {
+        _mm512_store_ps(kt + (long) c * lpad + j0, _mm512_i32gather_ps(rows, base + c, 4));
+      }
+    }
+  }
+#endif
+  for (int c = 0; c < dim; c++) {
+    for (int j = j0; j < keys; j++) kt[(long) c * lpad + j] = k[(long) j * ld + c];
+    for (long j = keys; j < lpad; j++) kt[(long) c * lpad + j] = 0;
+  }
 }
 
 /* Keys visible to the query at position p of a sequence of `keys` keys: [lo, hi). */
@@ -220,14 +258,17 @@ static int attend_item(const struct job *jb, int item) {
              (size_t) dim * sizeof(float));
     }
   }
-  for (int j = 0; j < keys; j++) {
-    const float *kr = k + (long) j * jb->kv_row;
-    for (int c = 0; c < dim; c++) kt[(long) c * lpad + j] = kr[c];
-    memcpy(vs + (long) j * dpad, v + (long) j * jb->kv_row, (size_t) dim * sizeof(float));
-    for (int c = dim; c < dpad; c++) vs[(long) j * dpad + c] = 0;
-  }
-  for (int c = 0; c < dim; c++) {
-    for (long j = keys; j < lpad; j++) kt[(long) c * lpad + j] = 0;
+  transpose_keys(k, jb->kv_row, keys, dim, lpad, kt);
+  /* values are read in place when a row is whole vectors, else from a zero-padded copy */
+  const float *vrows = v;
+  long vld = jb->kv_row;
+  if (dim != dpad) {
+    for (int j = 0; j < keys; j++) {
+      memcpy(vs + (long) j * dpad, v + (long) j * jb->kv_row, (size_t) dim * sizeof(float));
+      for (int c = dim; c < dpad; c++) vs[(long) j * dpad + c] = 0;
+    }
+    vrows = vs;
+    vld = dpad;
   }
   int queries = group * t_new; /* query (g, t) = index g·t_new + t */
   for (int q0 = 0; q0 < queries; q0 += QB) {
@@ -266,34 +307,39 @@ static int attend_item(const struct job *jb, int item) {
       *(v16 *) (sc + 2 * lpad + j) = a2 * jb->scale;
       *(v16 *) (sc + 3 * lpad + j) = a3 * jb->scale;
     }
+    /* softmax of each query over the block's key range, zero outside its own keys */
+    int bend = (bhi + W - 1) / W * W;
+    float *rows[QB];
+    float inv[QB];
+    v16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     for (int i = 0; i < nq; i++) {
-      float *row = sc + (long) i * lpad;
-      int l0 = lo[i] / W * W;
-      v16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+      float *row = rows[i] = sc + (long) i * lpad;
       v16 mx = splat(-3.0e38f);
-      for (int j = l0; j < hi[i]; j += W) {
+      for (int j = jb0; j < bend; j += W) {
         v16 x = *(v16 *) (row + j);
-        if (jb->softcap > 0) {
-          x = vsoftcap(x, jb->softcap);
+        if (jb->softcap > 0) x = vsoftcap(x, jb->softcap);
+        if (j < lo[i] || j + W > hi[i]) { /* a block at the edge of the query's keys */
+          v16 pos = lane + (float) j;
+          i16 in = (pos >= (float) lo[i]) & (pos < (float) hi[i]);
+          x = (v16)(((i16) x & in) | ((i16) splat(-3.0e38f) & ~in));
         }
-        v16 pos = lane + (float) j;
-        i16 in = (pos >= (float) lo[i]) & (pos < (float) hi[i]);
-        x = (v16)(((i16) x & in) | ((i16) splat(-3.0e38f) & ~in));
         *(v16 *) (row + j) = x;
         mx = vmax(mx, x);
       }
       float m = hmax(mx);
       v16 sum = splat(0);
-      for (int j = l0; j < hi[i]; j += W) {
-        v16 x = *(v16 *) (row + j);
-        v16 pos = lane + (float) j;
-        i16 in = (pos >= (float) lo[i]) & (pos < (float) hi[i]);
-        v16 e = (v16)((i16) vexp(x - m) & in);
+      for (int j = jb0; j < bend; j += W) {
+        v16 e = vexp_nonpositive(*(v16 *) (row + j) - m);
+        if (j < lo[i] || j + W > hi[i]) {
+          v16 pos = lane + (float) j;
+          e = (v16)((i16) e & ((pos >= (float) lo[i]) & (pos < (float) hi[i])));
+        }
         *(v16 *) (row + j) = e;
         sum += e;
       }
-      weighted_sum(row, vs, dpad, lo[i], hi[i], 1.0f / hsum(sum), op[i], dim);
+      inv[i] = 1.0f / hsum(sum);
     }
+    weighted_sum(rows, nq, vrows, vld, dpad, blo, bhi, inv, op, dim);
   }
   return 0;
 }
