@@ -68,6 +68,32 @@ static inline float hsum(v16 a) {
   return s;
 }
 
+/* r[i] = Σ lanes of t[i], for 16 vectors: a tree of pairwise shuffles and adds. */
+static inline v16 sum16(const v16 *t) {
+  const i16 lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+  const i16 hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+  const i16 lo4 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+  const i16 hi4 = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
+  const i16 lo2 = {0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29};
+  const i16 hi2 = {2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31};
+  const i16 even = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+  const i16 odd = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+  v16 a[8], b[4], c[2];
+  for (int k = 0; k < 8; k++) { /* lanes 0-7: 8 partials of t[2k]; 8-15: of t[2k+1] */
+    a[k] = __builtin_shuffle(t[2 * k], t[2 * k + 1], lo8)
+         + __builtin_shuffle(t[2 * k], t[2 * k + 1], hi8);
+  }
+  for (int k = 0; k < 4; k++) { /* 4 lanes each of t[4k .. 4k+3] */
+    b[k] = __builtin_shuffle(a[2 * k], a[2 * k + 1], lo4)
+         + __builtin_shuffle(a[2 * k], a[2 * k + 1], hi4);
+  }
+  for (int k = 0; k < 2; k++) { /* 2 lanes each of t[8k .. 8k+7] */
+    c[k] = __builtin_shuffle(b[2 * k], b[2 * k + 1], lo2)
+         + __builtin_shuffle(b[2 * k], b[2 * k + 1], hi2);
+  }
+  return __builtin_shuffle(c[0], c[1], even) + __builtin_shuffle(c[0], c[1], odd);
+}
+
 /* e^x to within ~2 ulp for x ≤ 0 down to −87.3 (Cephes' polynomial over x − n·ln 2, n the
  * nearest integer to x/ln 2, times 2^n); smaller x gives ~1e-38, the caller zeroes masked lanes. */
 static inline v16 vexp_nonpositive(v16 x) {
@@ -258,7 +284,12 @@ static int attend_item(const struct job *jb, int item) {
              (size_t) dim * sizeof(float));
     }
   }
-  transpose_keys(k, jb->kv_row, keys, dim, lpad, kt);
+  int queries = group * t_new; /* query (g, t) = index g·t_new + t */
+  /* Few queries (a decode row: its group's G heads): score by dot products straight from the
+   * key rows. Many (a prefill chunk, an encoder sequence): transpose the keys once, then score
+   * 16 keys per FMA. Dot products read past dim, so they need whole-vector rows. */
+  int dot = queries < 8 && dim == dpad;
+  if (!dot) transpose_keys(k, jb->kv_row, keys, dim, lpad, kt);
   /* values are read in place when a row is whole vectors, else from a zero-padded copy */
   const float *vrows = v;
   long vld = jb->kv_row;
@@ -270,7 +301,6 @@ static int attend_item(const struct job *jb, int item) {
     vrows = vs;
     vld = dpad;
   }
-  int queries = group * t_new; /* query (g, t) = index g·t_new + t */
   for (int q0 = 0; q0 < queries; q0 += QB) {
     int nq = queries - q0 < QB ? queries - q0 : QB;
     const float *qp[QB];
@@ -293,7 +323,20 @@ static int attend_item(const struct job *jb, int item) {
     }
     /* scores of the block's queries over key blocks [blo, bhi) */
     int jb0 = blo / W * W;
-    for (int j = jb0; j < bhi; j += W) {
+    for (int j = jb0; j < bhi && dot; j += W) {
+      v16 part[QB][W];
+      for (int jj = 0; jj < W; jj++) {
+        for (int i = 0; i < QB; i++) part[i][jj] = splat(0);
+        if (j + jj >= keys) continue;
+        const v16u *row = (const v16u *) (k + (long) (j + jj) * jb->kv_row);
+        for (int b = 0; b < dpad / W; b++) {
+          v16 kb = row[b];
+          for (int i = 0; i < QB; i++) part[i][jj] += ((const v16 *) qp[i])[b] * kb;
+        }
+      }
+      for (int i = 0; i < QB; i++) *(v16 *) (sc + i * lpad + j) = sum16(part[i]) * jb->scale;
+    }
+    for (int j = jb0; j < bhi && !dot; j += W) {
       v16 a0 = splat(0), a1 = splat(0), a2 = splat(0), a3 = splat(0);
       for (int c = 0; c < dim; c++) {
         v16 kv = *(const v16 *) (kt + (long) c * lpad + j);
