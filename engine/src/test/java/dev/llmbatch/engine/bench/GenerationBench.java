@@ -110,7 +110,12 @@ public final class GenerationBench {
           useful / (double) requests,
           100.0 * Arrays.stream(lens).filter(l -> l > 500).count() / lens.length);
 
-      run(model, tokenizer, work.subList(0, Math.min(work.size(), slots)), slots, true); // warm-up
+      // warm-up through both modes' code paths, mid-run admissions and prompt chunks included
+      // (a single batch left them for the JIT to compile inside the first timed run)
+      List<Work> warm = work.subList(0, Math.min(work.size(), 3 * slots)).stream()
+          .map(w -> new Work(w.prompt(), Math.min(w.outLen(), 40))).toList();
+      run(model, tokenizer, warm, slots, true);
+      run(model, tokenizer, warm, slots, false);
       List<Run> cont = new ArrayList<>();
       List<Run> stat = new ArrayList<>();
       for (int r = 0; r < rounds; r++) {
