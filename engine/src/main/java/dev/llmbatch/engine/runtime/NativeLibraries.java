@@ -125,7 +125,7 @@ final class NativeLibraries {
       List<String> cmd = new ArrayList<>(List.of("gcc"));
       cmd.addAll(flags);
       cmd.addAll(List.of("-shared", "-fPIC", "-I" + include, "-I" + include.resolve("linux"),
-          "-o", tmp.toString(), src.toString(), "-ldl", "-lpthread"));
+          "-o", tmp.toString(), src.toString(), "-ldl", "-lpthread", "-lm"));
       Process p;
       try {
         p = new ProcessBuilder(cmd).redirectErrorStream(true).start();

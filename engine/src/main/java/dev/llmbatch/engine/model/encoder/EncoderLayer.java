@@ -7,7 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Activation;
 import dev.llmbatch.engine.model.layers.LayerNorm;
 import dev.llmbatch.engine.model.layers.Linear;
-import dev.llmbatch.engine.runtime.CpuAttention;
+import dev.llmbatch.engine.runtime.CpuKernels;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,7 +32,7 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
    * One layer over a packed batch: the projections, norms and MLP run over all real tokens at
    * once, with no padding; attention runs per {@link PackedBatch.Group} (rows of near-equal length,
    * a bounded score tensor each) — or, on the CPU in float32, in one fused call over all rows
-   * ({@link CpuAttention}). Attention's 1/√d is folded into {@code qkv}'s query rows at load.
+   * ({@link CpuKernels}). Attention's 1/√d is folded into {@code qkv}'s query rows at load.
    * Every temporary belongs to {@code x}'s manager.
    *
    * @param x (N, H) hidden states of the batch's N real tokens, in packed order
@@ -42,8 +42,8 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
     long h = x.getShape().get(1);
     long d = h / numHeads;
     NDArray qkvOut = qkv.apply(x); // (N, 3H)
-    NDArray ctx = batch.groups().get(0).positionBias() == null && CpuAttention.serves(qkvOut)
-        ? CpuAttention.bidirectional(qkvOut, numHeads, (int) d, batch.starts(), batch.lengths())
+    NDArray ctx = batch.groups().get(0).positionBias() == null && CpuKernels.serves(qkvOut)
+        ? CpuKernels.bidirectional(qkvOut, numHeads, (int) d, batch.starts(), batch.lengths())
         : attention(qkvOut, batch, h, d);
     qkvOut.close();
     // residual connection, then LayerNorm (post-LN)

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
-import dev.llmbatch.engine.runtime.CpuAttention;
+import dev.llmbatch.engine.runtime.CpuKernels;
 import java.util.List;
 
 /**
@@ -33,7 +33,7 @@ public final class Attention {
   private final long[] splitQKV; // head-axis split points of q | k | v
   private final long[] splitQkV; // q+k | v
   private final long[] splitQK; // q | k
-  private final CpuAttention.Heads fused;
+  private final CpuKernels.Heads fused;
 
   public Attention(Linear qkv, Linear o, Norm qNorm, Norm kNorm, RotaryEmbedding rotary,
       int heads, int kvHeads, int headDim, int window, float scale, float softcap) {
@@ -51,7 +51,7 @@ public final class Attention {
     this.splitQKV = new long[] {heads, heads + kvHeads};
     this.splitQkV = new long[] {heads + kvHeads};
     this.splitQK = new long[] {heads};
-    this.fused = new CpuAttention.Heads(heads, kvHeads, headDim, window, scale, softcap);
+    this.fused = new CpuKernels.Heads(heads, kvHeads, headDim, window, scale, softcap);
   }
 
   /**
@@ -71,21 +71,21 @@ public final class Attention {
    * A packed step: x (1, N, hidden) holds the step's N new tokens with no padding, group after
    * group ({@link PackedStep}); projections, rotary and the K/V writes run once over all N
    * tokens (one pass over the weights), the attention core once per group — or, on the CPU in
-   * float32, once for all tokens, reading the cache in place ({@link CpuAttention}). → (1, N,
+   * float32, once for all tokens, reading the cache in place ({@link CpuKernels}). → (1, N,
    * hidden)
    */
   public NDArray forward(NDArray x, PackedStep p, NDArray keyCache, NDArray valueCache,
       NDArray keySlots, NDArray valueSlots) {
-    if (CpuAttention.serves(x)) {
+    if (CpuKernels.serves(x)) {
       int capacity = Math.toIntExact(keySlots.getShape().get(2));
       NDArray out;
       if (qNorm == null) { // rotary, the cache writes and attention in one native call
-        out = CpuAttention.project(qkv.apply(x), p.cos, p.sinSigned, keyCache, valueCache,
+        out = CpuKernels.project(qkv.apply(x), p.cos, p.sinSigned, keyCache, valueCache,
             capacity, fused, p.sequences);
       } else {
         NDArray projected = project(x, 1, p.tokens, p.cos, p.sinSigned, p.writeRows, keyCache,
             valueCache);
-        out = CpuAttention.causal(projected, projected.getShape().size() / p.tokens, keyCache,
+        out = CpuKernels.causal(projected, projected.getShape().size() / p.tokens, keyCache,
             valueCache, capacity, fused, p.sequences);
       }
       return o.apply(out.reshape(1, p.tokens, (long) heads * headDim));

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.llmbatch.engine.model.StepInput;
-import dev.llmbatch.engine.runtime.CpuAttention;
+import dev.llmbatch.engine.runtime.CpuKernels;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,7 +32,7 @@ public final class PackedStep {
   public final NDArray cos; // (1, N, 1, R) or null
   public final NDArray sinSigned; // (1, N, 1, R) or null
   public final NDArray lastRows; // (inputs) packed index of each input's last new token, in input order
-  public final CpuAttention.Sequences sequences; // one per packed row, for fused attention
+  public final CpuKernels.Sequences sequences; // one per packed row, for fused attention
 
   /**
    * Plans the step of {@code inputs} (validated: distinct slots, in range). {@code capacity} is the
@@ -101,7 +101,7 @@ public final class PackedStep {
         }
       }
     }
-    sequences = new CpuAttention.Sequences(rowFirst, rowCount, rowStart, rowKv,
+    sequences = new CpuKernels.Sequences(rowFirst, rowCount, rowStart, rowKv,
         dead.contains(true));
     tokenIds = manager.create(ids);
     writeRows = manager.create(write);

@@ -2,6 +2,7 @@ package dev.llmbatch.engine.model.layers;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import dev.llmbatch.engine.runtime.CpuKernels;
 
 /**
  * RMSNorm: {@code x * rsqrt(mean(x²) + eps) * w}, as HF's LlamaRMSNorm. {@code eps} and the
@@ -14,17 +15,19 @@ public final class RmsNorm implements Norm {
   private final NDArray weight; // (N), or null once folded into the next linear
   private final NDArray epsScalar; // float32 0-dim eps
   private final NDArray minusHalf; // float32 0-dim −0.5
+  private final float eps; // for the fused CPU kernel
 
   /**
    * {@code weight} (N) is the effective scale (Gemma's 1 + w already added); its manager and device
    * hold the norm's scalars.
    */
   public RmsNorm(NDArray weight, float eps) {
-    this(weight, weight.getManager().create(eps), weight.getManager().create(-0.5f));
+    this(weight, eps, weight.getManager().create(eps), weight.getManager().create(-0.5f));
   }
 
-  private RmsNorm(NDArray weight, NDArray epsScalar, NDArray minusHalf) {
+  private RmsNorm(NDArray weight, float eps, NDArray epsScalar, NDArray minusHalf) {
     this.weight = weight;
+    this.eps = eps;
     this.epsScalar = epsScalar;
     this.minusHalf = minusHalf;
   }
@@ -37,6 +40,9 @@ public final class RmsNorm implements Norm {
       NDArray y = normalize(xf).toType(x.getDataType(), false);
       return weight == null ? y : y.muli(weight);
     }
+    if (CpuKernels.serves(x)) {
+      return CpuKernels.rmsNorm(x, weight, eps); // one call instead of six ops
+    }
     NDArray y = normalize(x); // (…, N)
     return weight == null ? y : y.muli(weight);
   }
@@ -48,12 +54,12 @@ public final class RmsNorm implements Norm {
 
   /** This norm without its scale (the caller folds it into the next linear): one op less a call. */
   public RmsNorm unweighted() {
-    return new RmsNorm(null, epsScalar, minusHalf);
+    return new RmsNorm(null, eps, epsScalar, minusHalf);
   }
 
   /** This norm with its scale multiplied by {@code s} (attention's 1/√d folded into q_norm). */
   public RmsNorm scaled(float s) {
-    return new RmsNorm(weight == null ? null : weight.mul(s), epsScalar, minusHalf);
+    return new RmsNorm(weight == null ? null : weight.mul(s), eps, epsScalar, minusHalf);
   }
 
   private NDArray normalize(NDArray x) {

@@ -14,32 +14,35 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fused float32 attention on the CPU over ragged sequences, reading keys and values in place.
+ * Fused float32 kernels for the CPU: attention over ragged sequences reading keys and values in
+ * place, RMSNorm, and the SiLU-gated product of a gate|up projection.
  *
  * <p>Why: libtorch's eager attention, as DJL exposes it, is a dozen ops per layer — copies of q, k
  * and v into batched-matmul layout, a padded score tensor, an additive mask, softmax, and a copy
  * back — each a JNI call, a dispatch and a fresh tensor, and the batched matmuls re-pack their
  * small operands. Profiles here put it at ~18% of an encoder's time and a large part of a decode
- * step beyond its weights (docs/benchmarks.md). DJL 0.36 offers no fused attention op. This is one
- * call per layer: {@code cpu-attention.c} (a resource of this package, built on first use by
- * {@link NativeLibraries} for this CPU) scores each sequence's queries against its keys, masks,
- * soft-maxes and sums the values in cache-sized scratch, sharing the work over libtorch's own
- * OpenMP threads.
+ * step beyond its weights (docs/benchmarks.md). DJL 0.36 offers no fused attention op. An RMSNorm
+ * is six such ops and a SiLU gate four: at one decode row those per-op costs, not arithmetic, are
+ * what a step spends beyond reading its weights. Each is one call here: {@code cpu-kernels.c} (a
+ * resource of this package, built on first use by {@link NativeLibraries} for this CPU); attention
+ * scores each sequence's queries against its keys, masks, soft-maxes and sums the values in
+ * cache-sized scratch, sharing the work over libtorch's own OpenMP threads.
  *
  * <p>It serves CPU float32 arrays only; callers keep libtorch's path for everything else (GPU,
- * FP16/BF16, MPNet's position bias) and when {@link #available()} is false, which it says once in
- * the log. {@code LLM_BATCH_CPU_ATTENTION=0} (or {@code -Dllmbatch.cpuAttention=false}) turns it
- * off. Tests hold it to libtorch's path.
+ * FP16/BF16, MPNet's position bias, other activations) and when {@link #available()} is false,
+ * which it says once in the log. {@code LLM_BATCH_CPU_KERNELS=0} (or {@code
+ * -Dllmbatch.cpuKernels=false}) turns it off. Tests hold each kernel to its definition computed in
+ * Java.
  */
-public final class CpuAttention {
-  private static final Logger LOG = LoggerFactory.getLogger(CpuAttention.class);
-  private static final String SOURCE = "cpu-attention.c";
+public final class CpuKernels {
+  private static final Logger LOG = LoggerFactory.getLogger(CpuKernels.class);
+  private static final String SOURCE = "cpu-kernels.c";
   private static final List<String> FLAGS = List.of("-O3", "-march=native", "-fno-math-errno",
       "-Wno-psabi");
   private static volatile Boolean available;
   private static String unavailable = "not checked yet";
 
-  private CpuAttention() {}
+  private CpuKernels() {}
 
   /** Whether the fused kernel is built and loaded in this JVM; the first call logs the outcome. */
   public static boolean available() {
@@ -47,16 +50,16 @@ public final class CpuAttention {
     if (a != null) {
       return a;
     }
-    synchronized (CpuAttention.class) {
+    synchronized (CpuKernels.class) {
       if (available == null) {
         String why = load();
         available = why == null;
         unavailable = why;
         if (why == null) {
-          LOG.info("CPU float32 attention runs fused in one native call per layer"
-              + " (LLM_BATCH_CPU_ATTENTION=0 turns this off)");
+          LOG.info("CPU float32 attention, RMSNorm and SiLU gating run as fused native kernels,"
+              + " one call each per layer (LLM_BATCH_CPU_KERNELS=0 turns this off)");
         } else {
-          LOG.info("CPU attention runs as libtorch ops: {}", why);
+          LOG.info("CPU attention, RMSNorm and SiLU gating run as libtorch ops: {}", why);
         }
       }
       return available;
@@ -169,6 +172,40 @@ public final class CpuAttention {
     return result(rc, out);
   }
 
+  /**
+   * RMSNorm over the last axis: {@code x · (mean(x²) + eps)^−½ · weight} ({@code weight} (N) or
+   * null). → x's shape, in x's manager.
+   */
+  public static NDArray rmsNorm(NDArray x, NDArray weight, float eps) {
+    Shape s = x.getShape();
+    long n = s.get(s.dimension() - 1);
+    check(x, n, "x");
+    if (weight != null && (weight.size() != n || weight.getDataType() != DataType.FLOAT32)) {
+      throw new IllegalArgumentException("RMSNorm over " + n + " takes a float32 weight (" + n
+          + "), not " + weight.getDataType() + " " + weight.getShape());
+    }
+    NDArray out = x.getManager().create(s, DataType.FLOAT32);
+    rmsNorm(buffer(x), weight == null ? null : buffer(weight), buffer(out),
+        Math.toIntExact(s.size() / n), Math.toIntExact(n), eps, threads());
+    return out;
+  }
+
+  /**
+   * The SiLU-gated product of a fused gate|up projection: {@code gu} (…, 2I) → silu(gate) · up
+   * (…, I), in gu's manager.
+   */
+  public static NDArray siluMul(NDArray gu) {
+    Shape s = gu.getShape();
+    long twice = s.get(s.dimension() - 1);
+    check(gu, 2, "gate|up");
+    long[] dims = s.getShape().clone(); // Shape hands out its own array
+    dims[dims.length - 1] = twice / 2;
+    NDArray out = gu.getManager().create(new Shape(dims), DataType.FLOAT32);
+    siluMul(buffer(gu), buffer(out), Math.toIntExact(s.size() / twice),
+        Math.toIntExact(twice / 2), threads());
+    return out;
+  }
+
   private static void check(NDArray a, long rowWidth, String what) {
     Shape s = a.getShape();
     if (a.getDataType() != DataType.FLOAT32 || s.dimension() == 0
@@ -198,10 +235,10 @@ public final class CpuAttention {
   }
 
   private static String load() {
-    String off = System.getenv("LLM_BATCH_CPU_ATTENTION");
+    String off = System.getenv("LLM_BATCH_CPU_KERNELS");
     if ("0".equals(off) || "false".equalsIgnoreCase(off)
-        || "false".equalsIgnoreCase(System.getProperty("llmbatch.cpuAttention"))) {
-      return "turned off (LLM_BATCH_CPU_ATTENTION=0 or -Dllmbatch.cpuAttention=false)";
+        || "false".equalsIgnoreCase(System.getProperty("llmbatch.cpuKernels"))) {
+      return "turned off (LLM_BATCH_CPU_KERNELS=0 or -Dllmbatch.cpuKernels=false)";
     }
     if (!"PyTorch".equals(TorchRuntime.engine().getEngineName())) {
       return "the engine is not PyTorch";
@@ -223,6 +260,11 @@ public final class CpuAttention {
   }
 
   private static native String bind(String libgompPath);
+
+  private static native void rmsNorm(ByteBuffer x, ByteBuffer w, ByteBuffer out, int rows, int n,
+      float eps, int threads);
+
+  private static native void siluMul(ByteBuffer gu, ByteBuffer out, int rows, int n, int threads);
 
   private static native int attend(ByteBuffer q, long qStride, boolean fresh, ByteBuffer cos,
       ByteBuffer sin, int rot, ByteBuffer k, long kOffset, ByteBuffer v, long vOffset, long kvRow,

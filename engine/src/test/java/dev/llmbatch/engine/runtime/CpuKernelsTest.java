@@ -18,31 +18,31 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The fused CPU attention kernel against attention computed from its definition in double
- * precision, here in Java: softmax_j(scale · q·k_j, soft-capped, over the visible keys) · v.
- * Covers head sizes the kernel specialises (32, 64, 128) and ones it does not (20, 24), sequences
+ * The fused CPU kernels against their definitions computed in double precision, here in Java.
+ * Attention, softmax_j(scale · q·k_j, soft-capped, over the visible keys) · v, covers head sizes the kernel specialises (32, 64, 128) and ones it does not (20, 24), sequences
  * shorter and longer than a 16-key block, GQA, prefill chunks beside decode rows at different
  * cache positions, sliding windows, soft-capping, rows no sequence covers, query rows wider than
- * the query heads, and the work shared over two threads. Tolerance: 1e-5 × max(1, |expected|).
+ * the query heads, and the work shared over two threads; then RMSNorm and the SiLU-gated product. Tolerance: 1e-5 ×
+ * max(1, |expected|).
  */
-class CpuAttentionTest {
+class CpuKernelsTest {
   private static NDManager m;
 
   @BeforeAll
   static void start() {
     TorchRuntime.engine(2);
     m = NDManager.newBaseManager(TorchRuntime.device("cpu"), "PyTorch");
-    if (!CpuAttention.available()) {
+    if (!CpuKernels.available()) {
       boolean buildable = Files.isRegularFile(
           Path.of(System.getProperty("java.home"), "include", "jni.h"))
           && System.getenv().getOrDefault("PATH", "").contains("/usr/bin")
           && Files.isExecutable(Path.of("/usr/bin/gcc"));
       if (buildable) {
         fail("gcc and the JDK headers are here, yet fused attention is unavailable: "
-            + CpuAttention.unavailableReason());
+            + CpuKernels.unavailableReason());
       }
       Assumptions.abort("fused attention cannot be built here: "
-          + CpuAttention.unavailableReason());
+          + CpuKernels.unavailableReason());
     }
   }
 
@@ -132,7 +132,7 @@ class CpuAttentionTest {
     }
     try (NDManager s = m.newSubManager()) {
       NDArray in = s.create(qkv, new Shape(n, 3L * width));
-      NDArray out = CpuAttention.bidirectional(in, heads, d, starts, lengths);
+      NDArray out = CpuKernels.bidirectional(in, heads, d, starts, lengths);
       assertArrayEquals(new long[] {n, width}, out.getShape().getShape());
       close(expected, out.toFloatArray(), "encoder attention, " + heads + " heads of " + d);
     }
@@ -183,18 +183,18 @@ class CpuAttentionTest {
       NDArray qa = s.create(q, new Shape(1, n, heads + kvHeads, d));
       NDArray kc = s.create(keys, new Shape(keys.length / d, d));
       NDArray vc = s.create(values, new Shape(values.length / d, d));
-      CpuAttention.Heads spec =
-          new CpuAttention.Heads(heads, kvHeads, d, window, scale, softcap);
-      CpuAttention.Sequences seqs =
-          new CpuAttention.Sequences(firsts, counts, startPos, kvRows, true);
-      NDArray out = CpuAttention.causal(qa, qStride, kc, vc, capacity, spec, seqs);
+      CpuKernels.Heads spec =
+          new CpuKernels.Heads(heads, kvHeads, d, window, scale, softcap);
+      CpuKernels.Sequences seqs =
+          new CpuKernels.Sequences(firsts, counts, startPos, kvRows, true);
+      NDArray out = CpuKernels.causal(qa, qStride, kc, vc, capacity, spec, seqs);
       assertArrayEquals(new long[] {n, (long) heads * d}, out.getShape().getShape());
       close(expected, out.toFloatArray(), "decoder attention, head size " + d + ", window "
           + window + ", softcap " + softcap);
       assertThrows(IllegalArgumentException.class,
-          () -> CpuAttention.causal(qa, 7, kc, vc, capacity, spec, seqs), "rows that do not tile q");
+          () -> CpuKernels.causal(qa, 7, kc, vc, capacity, spec, seqs), "rows that do not tile q");
       assertThrows(IllegalArgumentException.class,
-          () -> CpuAttention.causal(qa, (heads - 1) * d, kc, vc, capacity, spec, seqs),
+          () -> CpuKernels.causal(qa, (heads - 1) * d, kc, vc, capacity, spec, seqs),
           "rows narrower than the query heads");
     }
   }
@@ -272,11 +272,11 @@ class CpuAttentionTest {
     try (NDManager s = m.newSubManager()) {
       NDArray kc = s.create(keys, new Shape(keys.length / d, d));
       NDArray vc = s.create(values, new Shape(values.length / d, d));
-      NDArray out = CpuAttention.project(s.create(qkv, new Shape(1, n, width)),
+      NDArray out = CpuKernels.project(s.create(qkv, new Shape(1, n, width)),
           rot == 0 ? null : s.create(cos, new Shape(1, n, 1, rot)),
           rot == 0 ? null : s.create(sin, new Shape(1, n, 1, rot)), kc, vc, capacity,
-          new CpuAttention.Heads(heads, kvHeads, d, 0, scale, 0),
-          new CpuAttention.Sequences(firsts, counts, startPos, kvRows, true));
+          new CpuKernels.Heads(heads, kvHeads, d, 0, scale, 0),
+          new CpuKernels.Sequences(firsts, counts, startPos, kvRows, true));
       close(wantKeys, kc.toFloatArray(), "key cache after the step");
       close(wantValues, vc.toFloatArray(), "value cache after the step");
       close(expected, out.toFloatArray(), "attention from the projection");
@@ -295,6 +295,55 @@ class CpuAttentionTest {
         y[yAt + i] = (float) ((double) x[at + i] * cos[cs + i]
             + (double) x[at + other] * sin[cs + i]);
       }
+    }
+  }
+
+  /** RMSNorm rows against its definition in double, with and without a weight, odd widths. */
+  @ParameterizedTest(name = "{0} rows of {1}")
+  @CsvSource({"1, 768", "3, 37", "200, 256", "5, 8"})
+  void rmsNormMatchesItsDefinition(int rows, int n) {
+    SplittableRandom r = new SplittableRandom(rows * 131L + n);
+    float[] x = random(r, rows * n, 3.0);
+    float[] w = random(r, n, 2.0);
+    float eps = 1e-6f;
+    for (boolean weighted : new boolean[] {false, true}) {
+      float[] expected = new float[x.length];
+      for (int i = 0; i < rows; i++) {
+        double ss = 0;
+        for (int c = 0; c < n; c++) {
+          ss += (double) x[i * n + c] * x[i * n + c];
+        }
+        double inv = 1 / Math.sqrt(ss / n + eps);
+        for (int c = 0; c < n; c++) {
+          expected[i * n + c] = (float) (x[i * n + c] * inv * (weighted ? w[c] : 1));
+        }
+      }
+      try (NDManager s = m.newSubManager()) {
+        NDArray out = CpuKernels.rmsNorm(s.create(x, new Shape(1, rows, n)),
+            weighted ? s.create(w) : null, eps);
+        assertArrayEquals(new long[] {1, rows, n}, out.getShape().getShape());
+        close(expected, out.toFloatArray(), "RMSNorm, weighted " + weighted);
+      }
+    }
+  }
+
+  /** silu(gate)·up against its definition in double, large negative and positive gates. */
+  @ParameterizedTest(name = "{0} rows of {1}")
+  @CsvSource({"1, 2048", "4, 21", "64, 512"})
+  void siluGatingMatchesItsDefinition(int rows, int n) {
+    SplittableRandom r = new SplittableRandom(rows * 17L + n);
+    float[] gu = random(r, rows * 2 * n, 12.0);
+    float[] expected = new float[rows * n];
+    for (int i = 0; i < rows; i++) {
+      for (int c = 0; c < n; c++) {
+        double g = gu[i * 2 * n + c];
+        expected[i * n + c] = (float) (g / (1 + Math.exp(-g)) * gu[i * 2 * n + n + c]);
+      }
+    }
+    try (NDManager s = m.newSubManager()) {
+      NDArray out = CpuKernels.siluMul(s.create(gu, new Shape(rows, 2L * n)));
+      assertArrayEquals(new long[] {rows, n}, out.getShape().getShape());
+      close(expected, out.toFloatArray(), "silu(gate)·up");
     }
   }
 }

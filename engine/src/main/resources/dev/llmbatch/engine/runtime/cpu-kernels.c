@@ -1,5 +1,5 @@
 /*
- * JNI side of dev.llmbatch.engine.runtime.CpuAttention: scaled dot-product attention in float32
+ * JNI side of dev.llmbatch.engine.runtime.CpuKernels: scaled dot-product attention in float32
  * on the CPU, fused (scores, mask, softmax and the weighted sum of values in one pass per query
  * block, in cache-sized scratch), over ragged sequences with no padding and keys read in place
  * (an encoder's fused qkv rows, or a decoder's KV cache).
@@ -9,12 +9,13 @@
  * Items are shared out over the OpenMP team of the libgomp that libtorch itself loaded (bound
  * with dlsym, so the JVM holds one OpenMP runtime, not two), or run on the calling thread.
  *
- * Compiled on first use by CpuAttention (gcc -O3 -march=native, the JDK's jni.h) into the
+ * Compiled on first use by CpuKernels (gcc -O3 -march=native, the JDK's jni.h) into the
  * llm-batch native cache; the library's name carries the CPU it was built for. Vector code uses
  * GCC's generic vectors, which become AVX-512, AVX2 or SSE as the CPU allows.
  */
 #include <jni.h>
 #include <dlfcn.h>
+#include <math.h>
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
@@ -401,7 +402,7 @@ static void worker(void *arg) {
 
 /* Binds libgomp's team launcher from the already loaded library at `path` (null: none, run on
  * the calling thread); returns null, or why not. */
-JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_CpuAttention_bind(JNIEnv *env, jclass c,
+JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_bind(JNIEnv *env, jclass c,
                                                                             jstring path) {
   if (path == NULL) {
     gomp_parallel = NULL;
@@ -429,7 +430,7 @@ JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_CpuAttention_bind(JNI
  * rotate the first rot dims of each query and new key. Returns 0, or −1 when scratch memory ran
  * out (nothing is then guaranteed about out).
  */
-JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuAttention_attend(
+JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_attend(
     JNIEnv *env, jclass c, jobject q, jlong q_stride, jboolean fresh, jobject cos, jobject sin,
     jint rot, jobject k, jlong k_offset, jobject v, jlong v_offset, jlong kv_row, jlong kv_head,
     jobject out, jlong out_stride, jint heads, jint kv_heads, jint dim, jintArray first,
@@ -476,4 +477,103 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuAttention_attend(
   (*env)->ReleaseIntArrayElements(env, pos0, p, JNI_ABORT);
   (*env)->ReleaseLongArrayElements(env, kv_base, b, JNI_ABORT);
   return jb.items < 0 ? -1 : 0;
+}
+
+/* ---- RMSNorm and SiLU-gated products: one call instead of libtorch's 4–6 small ops each ---- */
+
+struct rows_job {
+  const float *x, *w;
+  float *out;
+  int rows, n; /* RMSNorm: rows of n; SiLU: rows of 2n in, n out */
+  float eps;
+  int next;
+};
+
+/* out = x · (mean(x²) + eps)^−½ · w (w may be null), one row. */
+static void rms_norm_row(const struct rows_job *jb, long r) {
+  const float *x = jb->x + r * jb->n;
+  float *o = jb->out + r * jb->n;
+  int n = jb->n, c = 0;
+  v16 acc = splat(0);
+  for (; c + W <= n; c += W) {
+    v16 v = *(const v16u *) (x + c);
+    acc += v * v;
+  }
+  float ss = hsum(acc);
+  for (; c < n; c++) ss += x[c] * x[c];
+  float inv = 1.0f / sqrtf(ss / (float) n + jb->eps);
+  for (c = 0; c + W <= n; c += W) {
+    v16 v = *(const v16u *) (x + c) * inv;
+    if (jb->w != NULL) v *= *(const v16u *) (jb->w + c);
+    *(v16u *) (o + c) = v;
+  }
+  for (; c < n; c++) o[c] = x[c] * inv * (jb->w != NULL ? jb->w[c] : 1.0f);
+}
+
+/* out = silu(g) · u for a row [g (n) | u (n)]: silu(g) = g·σ(g), σ from e^{−|g|}. */
+static void silu_mul_row(const struct rows_job *jb, long r) {
+  const float *g = jb->x + r * 2L * jb->n;
+  const float *u = g + jb->n;
+  float *o = jb->out + r * jb->n;
+  int n = jb->n, c = 0;
+  for (; c + W <= n; c += W) {
+    v16 x = *(const v16u *) (g + c);
+    v16 e = vexp_nonpositive((v16)((i16) x | (i16) splat(-0.0f))); /* e^{−|x|} */
+    i16 neg = x < 0;
+    v16 num = (v16)(((i16) e & neg) | ((i16) splat(1.0f) & ~neg)); /* σ = num / (1 + e) */
+    *(v16u *) (o + c) = x * num / (1.0f + e) * *(const v16u *) (u + c);
+  }
+  for (; c < n; c++) {
+    float x = g[c];
+    float e = expf(-fabsf(x));
+    o[c] = x * (x < 0 ? e : 1.0f) / (1.0f + e) * u[c];
+  }
+}
+
+static void rms_norm_worker(void *arg) {
+  struct rows_job *jb = (struct rows_job *) arg;
+  for (long r; (r = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) < jb->rows;) {
+    rms_norm_row(jb, r);
+  }
+}
+
+static void silu_mul_worker(void *arg) {
+  struct rows_job *jb = (struct rows_job *) arg;
+  for (long r; (r = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) < jb->rows;) {
+    silu_mul_row(jb, r);
+  }
+}
+
+/* Rows split over threads only when there are enough of them to pay for waking the team. */
+static void run_rows(void (*fn)(void *), struct rows_job *jb, jint threads) {
+  if (gomp_parallel != NULL && threads > 1 && (long) jb->rows * jb->n >= 32768) {
+    gomp_parallel(fn, jb, (unsigned) threads, 0);
+  } else {
+    fn(jb);
+  }
+}
+
+JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_rmsNorm(
+    JNIEnv *env, jclass c, jobject x, jobject w, jobject out, jint rows, jint n, jfloat eps,
+    jint threads) {
+  struct rows_job jb;
+  memset(&jb, 0, sizeof jb);
+  jb.x = (const float *) (*env)->GetDirectBufferAddress(env, x);
+  jb.w = w == NULL ? NULL : (const float *) (*env)->GetDirectBufferAddress(env, w);
+  jb.out = (float *) (*env)->GetDirectBufferAddress(env, out);
+  jb.rows = rows;
+  jb.n = n;
+  jb.eps = eps;
+  run_rows(rms_norm_worker, &jb, threads);
+}
+
+JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_siluMul(
+    JNIEnv *env, jclass c, jobject gu, jobject out, jint rows, jint n, jint threads) {
+  struct rows_job jb;
+  memset(&jb, 0, sizeof jb);
+  jb.x = (const float *) (*env)->GetDirectBufferAddress(env, gu);
+  jb.out = (float *) (*env)->GetDirectBufferAddress(env, out);
+  jb.rows = rows;
+  jb.n = n;
+  run_rows(silu_mul_worker, &jb, threads);
 }
