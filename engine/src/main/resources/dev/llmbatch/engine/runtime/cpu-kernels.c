@@ -28,7 +28,7 @@ typedef float v16 __attribute__((vector_size(64), aligned(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
 typedef int32_t i16 __attribute__((vector_size(64), aligned(64)));
 
-enum { W = 16, QB = 4 }; /* lanes; queries scored together against one key block */
+enum { W = 16, QB = 8 }; /* lanes; queries scored together against one key block */
 
 typedef void (*gomp_parallel_fn)(void (*fn)(void *), void *data, unsigned threads, unsigned flags);
 static gomp_parallel_fn gomp_parallel;
@@ -327,29 +327,24 @@ static int attend_item(const struct job *jb, int item) {
     for (int j = jb0; j < bhi && dot; j += W) {
       v16 part[QB][W];
       for (int jj = 0; jj < W; jj++) {
-        for (int i = 0; i < QB; i++) part[i][jj] = splat(0);
+        for (int i = 0; i < nq; i++) part[i][jj] = splat(0);
         if (j + jj >= keys) continue;
         const v16u *row = (const v16u *) (k + (long) (j + jj) * jb->kv_row);
         for (int b = 0; b < dpad / W; b++) {
           v16 kb = row[b];
-          for (int i = 0; i < QB; i++) part[i][jj] += ((const v16 *) qp[i])[b] * kb;
+          for (int i = 0; i < nq; i++) part[i][jj] += ((const v16 *) qp[i])[b] * kb;
         }
       }
-      for (int i = 0; i < QB; i++) *(v16 *) (sc + i * lpad + j) = sum16(part[i]) * jb->scale;
+      for (int i = 0; i < nq; i++) *(v16 *) (sc + i * lpad + j) = sum16(part[i]) * jb->scale;
     }
-    for (int j = jb0; j < bhi && !dot; j += W) {
-      v16 a0 = splat(0), a1 = splat(0), a2 = splat(0), a3 = splat(0);
+    for (int j = jb0; j < bhi && !dot; j += W) { /* QB independent FMA chains */
+      v16 acc[QB];
+      for (int i = 0; i < QB; i++) acc[i] = splat(0);
       for (int c = 0; c < dim; c++) {
         v16 kv = *(const v16 *) (kt + (long) c * lpad + j);
-        a0 += qp[0][c] * kv;
-        a1 += qp[1][c] * kv;
-        a2 += qp[2][c] * kv;
-        a3 += qp[3][c] * kv;
+        for (int i = 0; i < QB; i++) acc[i] += qp[i][c] * kv;
       }
-      *(v16 *) (sc + j) = a0 * jb->scale;
-      *(v16 *) (sc + lpad + j) = a1 * jb->scale;
-      *(v16 *) (sc + 2 * lpad + j) = a2 * jb->scale;
-      *(v16 *) (sc + 3 * lpad + j) = a3 * jb->scale;
+      for (int i = 0; i < QB; i++) *(v16 *) (sc + i * lpad + j) = acc[i] * jb->scale;
     }
     /* softmax of each query over the block's key range, zero outside its own keys */
     int bend = (bhi + W - 1) / W * W;
