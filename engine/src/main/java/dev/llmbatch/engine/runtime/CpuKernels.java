@@ -44,7 +44,7 @@ public final class CpuKernels {
 
   private CpuKernels() {}
 
-  /** Whether the fused kernel is built and loaded in this JVM; the first call logs the outcome. */
+  /** Whether the kernels are built and loaded in this JVM; the first call logs the outcome. */
   public static boolean available() {
     Boolean a = available;
     if (a != null) {
@@ -71,10 +71,10 @@ public final class CpuKernels {
     return Boolean.TRUE.equals(available) ? null : unavailable;
   }
 
-  /** Whether {@code a} is something this kernel takes: float32 on the CPU, and it is available. */
+  /** Whether {@code a} is something these kernels take: float32 on the CPU, and they are loaded. */
   public static boolean serves(NDArray a) {
-    return a.getDataType() == DataType.FLOAT32 && a.getDevice().getDeviceType().equals(Device.Type.CPU)
-        && available();
+    return a.getDataType() == DataType.FLOAT32
+        && a.getDevice().getDeviceType().equals(Device.Type.CPU) && available();
   }
 
   /**
@@ -127,10 +127,11 @@ public final class CpuKernels {
   }
 
   /**
-   * The whole attention of a decoder step from its q|k|v projection {@code qkv} (rows of (H + 2·Hkv)·D,
-   * one per packed token): rotates queries and new keys by {@code cos}/{@code sinSigned} (rows of
-   * R, sin with its first half negated, as {@code RotaryEmbedding}; both null without rotary),
-   * writes each new key and value to its position of the cache, then attends as {@link #causal}.
+   * The whole attention of a decoder step from its q|k|v projection {@code qkv} (rows of
+   * (H + 2·Hkv)·D, one per packed token): rotates queries and new keys by {@code cos}/{@code
+   * sinSigned} (rows of R, sin with its first half negated, as {@code RotaryEmbedding}; both null
+   * without rotary), writes each new key and value to its position of the cache, then attends as
+   * {@link #causal}.
    */
   public static NDArray project(NDArray qkv, NDArray cos, NDArray sinSigned, NDArray keyCache,
       NDArray valueCache, int capacity, Heads h, Sequences s) {
@@ -210,7 +211,7 @@ public final class CpuKernels {
     Shape s = a.getShape();
     if (a.getDataType() != DataType.FLOAT32 || s.dimension() == 0
         || s.size() % rowWidth != 0) {
-      throw new IllegalArgumentException("fused attention takes float32 " + what + " rows of "
+      throw new IllegalArgumentException("fused CPU kernels take float32 " + what + " rows of "
           + rowWidth + ", not " + a.getDataType() + " " + s);
     }
   }
@@ -250,7 +251,7 @@ public final class CpuKernels {
       }
       Path gomp = NativeLibraries.loadedLibrary("libgomp");
       if (gomp == null) {
-        LOG.info("No libgomp is mapped in this process: fused attention runs on the calling"
+        LOG.info("No libgomp is mapped in this process: the fused CPU kernels run on the calling"
             + " thread");
       }
       return bind(gomp == null ? null : gomp.toString());
@@ -268,6 +269,7 @@ public final class CpuKernels {
 
   private static native int attend(ByteBuffer q, long qStride, boolean fresh, ByteBuffer cos,
       ByteBuffer sin, int rot, ByteBuffer k, long kOffset, ByteBuffer v, long vOffset, long kvRow,
-      long kvHead, ByteBuffer out, long outStride, int heads, int kvHeads, int dim, int[] first, int[] count, int[] pos0, long[] kvBase, boolean causal,
-      int window, float scale, float softcap, int threads);
+      long kvHead, ByteBuffer out, long outStride, int heads, int kvHeads, int dim, int[] first,
+      int[] count, int[] pos0, long[] kvBase, boolean causal, int window, float scale,
+      float softcap, int threads);
 }

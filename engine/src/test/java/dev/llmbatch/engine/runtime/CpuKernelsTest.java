@@ -19,11 +19,13 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The fused CPU kernels against their definitions computed in double precision, here in Java.
- * Attention, softmax_j(scale · q·k_j, soft-capped, over the visible keys) · v, covers head sizes the kernel specialises (32, 64, 128) and ones it does not (20, 24), sequences
- * shorter and longer than a 16-key block, GQA, prefill chunks beside decode rows at different
- * cache positions, sliding windows, soft-capping, rows no sequence covers, query rows wider than
- * the query heads, and the work shared over two threads; then RMSNorm and the SiLU-gated product. Tolerance: 1e-5 ×
- * max(1, |expected|).
+ * Attention, softmax_j(scale · q·k_j, soft-capped, over the visible keys) · v, covers head sizes
+ * the kernel specialises (32, 64, 128) and ones it does not (20, 24), sequences shorter and longer
+ * than a 16-key block, GQA, prefill chunks beside decode rows at different cache positions (both
+ * scoring paths: transposed keys for many queries, dot products for a decode row's few), sliding
+ * windows, soft-capping, rows no sequence covers, query rows wider than the query heads, and the
+ * work shared over two threads; then RMSNorm and the SiLU-gated product. Tolerance: 1e-5 × max(1,
+ * |expected|).
  */
 class CpuKernelsTest {
   private static NDManager m;

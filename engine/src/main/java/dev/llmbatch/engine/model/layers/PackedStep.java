@@ -32,7 +32,7 @@ public final class PackedStep {
   public final NDArray cos; // (1, N, 1, R) or null
   public final NDArray sinSigned; // (1, N, 1, R) or null
   public final NDArray lastRows; // (inputs) packed index of each input's last new token, in input order
-  public final CpuKernels.Sequences sequences; // one per packed row, for fused attention
+  public final CpuKernels.Sequences sequences; // one per packed row, for fused CPU attention
 
   /**
    * Plans the step of {@code inputs} (validated: distinct slots, in range). {@code capacity} is the
