@@ -1,17 +1,22 @@
 /*
- * JNI side of dev.llmbatch.engine.runtime.CpuKernels: scaled dot-product attention in float32
- * on the CPU, fused (scores, mask, softmax and the weighted sum of values in one pass per query
- * block, in cache-sized scratch), over ragged sequences with no padding and keys read in place
- * (an encoder's fused qkv rows, or a decoder's KV cache).
+ * JNI side of dev.llmbatch.engine.runtime.CpuKernels: float32 kernels for the CPU, each one call
+ * where libtorch through DJL takes several ops.
  *
- * One work item is one sequence's one KV head: its keys are transposed once into scratch, then
- * every query head of its group and every new token of the sequence is scored against them.
- * Items are shared out over the OpenMP team of the libgomp that libtorch itself loaded (bound
- * with dlsym, so the JVM holds one OpenMP runtime, not two), or run on the calling thread.
+ * Attention, fused (scores, mask, softmax and the weighted sum of values per query block, in
+ * cache-sized scratch), over ragged sequences with no padding and keys read in place (an
+ * encoder's fused qkv rows, or a decoder's KV cache, into which it first writes the step's new
+ * keys and values, rotated). One work item is one sequence's one KV head. With many queries (a
+ * prefill chunk, an encoder sequence) its keys are transposed once into scratch and scored 16 at
+ * a time per FMA; with few (a decode row's group of heads) each key row is dotted with them
+ * directly. Items are shared out over the OpenMP team of the libgomp that libtorch itself loaded
+ * (bound with dlsym, so the JVM holds one OpenMP runtime, not two), or run on the calling thread.
+ *
+ * RMSNorm and silu(gate)·up, row by row.
  *
  * Compiled on first use by CpuKernels (gcc -O3 -march=native, the JDK's jni.h) into the
  * llm-batch native cache; the library's name carries the CPU it was built for. Vector code uses
- * GCC's generic vectors, which become AVX-512, AVX2 or SSE as the CPU allows.
+ * GCC's generic vectors, which become AVX-512, AVX2 or SSE as the CPU allows (the key transpose
+ * uses AVX-512 gathers where present).
  */
 #include <jni.h>
 #include <dlfcn.h>
@@ -141,7 +146,7 @@ static void load_head(const struct job *jb, long tok, long head, float *y) {
 }
 
 /* Scratch per thread, grown as needed and kept until the thread ends: K transposed (dim × L),
- * V (L × dpad) and the scores of one query block. */
+ * V (L × dpad) where rows are not whole vectors, and one query block's scores and queries. */
 struct scratch {
   size_t floats;
   float data[] __attribute__((aligned(64)));
