@@ -236,10 +236,9 @@ public final class CpuKernels {
   }
 
   private static String load() {
-    String off = System.getenv("LLM_BATCH_CPU_KERNELS");
-    if ("0".equals(off) || "false".equalsIgnoreCase(off)
-        || "false".equalsIgnoreCase(System.getProperty("llmbatch.cpuKernels"))) {
-      return "turned off (LLM_BATCH_CPU_KERNELS=0 or -Dllmbatch.cpuKernels=false)";
+    String off = NativeLibraries.switchedOff("LLM_BATCH_CPU_KERNELS", "llmbatch.cpuKernels");
+    if (off != null) {
+      return off;
     }
     if (!"PyTorch".equals(TorchRuntime.engine().getEngineName())) {
       return "the engine is not PyTorch";

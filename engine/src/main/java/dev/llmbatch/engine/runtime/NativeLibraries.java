@@ -68,6 +68,19 @@ final class NativeLibraries {
     }
   }
 
+  /**
+   * Why a native path is turned off by its environment variable ({@code 0} or {@code false}) or
+   * system property ({@code false}); null when it is not.
+   */
+  static String switchedOff(String env, String property) {
+    String e = System.getenv(env);
+    if ("0".equals(e) || "false".equalsIgnoreCase(e)
+        || "false".equalsIgnoreCase(System.getProperty(property))) {
+      return "turned off (" + env + "=0 or -D" + property + "=false)";
+    }
+    return null;
+  }
+
   /** The path of a shared library mapped into this process whose file name starts with prefix. */
   static Path loadedLibrary(String prefix) throws IOException {
     Path maps = Path.of("/proc/self/maps");

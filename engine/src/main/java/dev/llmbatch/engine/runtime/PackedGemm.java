@@ -159,10 +159,9 @@ public final class PackedGemm implements AutoCloseable {
 
   /** Compiles (once per cache) and loads the JNI library, then binds oneMKL; null, or why not. */
   private static String load() {
-    String off = System.getenv("LLM_BATCH_PACKED_GEMM");
-    if ("0".equals(off) || "false".equalsIgnoreCase(off)
-        || "false".equalsIgnoreCase(System.getProperty("llmbatch.packedGemm"))) {
-      return "turned off (LLM_BATCH_PACKED_GEMM=0 or -Dllmbatch.packedGemm=false)";
+    String off = NativeLibraries.switchedOff("LLM_BATCH_PACKED_GEMM", "llmbatch.packedGemm");
+    if (off != null) {
+      return off;
     }
     if (!"PyTorch".equals(TorchRuntime.engine().getEngineName())) {
       return "the engine is not PyTorch";
