@@ -248,7 +248,8 @@ public final class CpuKernels {
       if (why != null) {
         return why;
       }
-      Path gomp = NativeLibraries.loadedLibrary("libgomp");
+      Path gomp = NativeLibraries.loadedLibrary("libgomp",
+          NativeLibraries.loadedLibrary("libtorch_cpu.so"));
       if (gomp == null) {
         LOG.info("No libgomp is mapped in this process: the fused CPU kernels run on the calling"
             + " thread");

@@ -83,20 +83,33 @@ final class NativeLibraries {
 
   /** The path of a shared library mapped into this process whose file name starts with prefix. */
   static Path loadedLibrary(String prefix) throws IOException {
+    return loadedLibrary(prefix, null);
+  }
+
+  /**
+   * The same, preferring one in {@code near}'s folder (libtorch's bundled libgomp over a system
+   * one another library may have loaded); null if none is mapped.
+   */
+  static Path loadedLibrary(String prefix, Path near) throws IOException {
     Path maps = Path.of("/proc/self/maps");
     if (!Files.isReadable(maps)) {
       return null;
     }
+    Path first = null;
     for (String line : Files.readAllLines(maps)) {
       int slash = line.indexOf('/');
       if (slash >= 0) {
         Path p = Path.of(line.substring(slash));
         if (p.getFileName().toString().startsWith(prefix)) {
-          return p;
+          if (near == null || near.getParent() == null
+              || near.getParent().equals(p.getParent())) {
+            return p;
+          }
+          first = first == null ? p : first;
         }
       }
     }
-    return null;
+    return first;
   }
 
   private static Path cacheDir() {
