@@ -206,18 +206,21 @@ public final class EmbeddingScheduler implements AutoCloseable {
 
   /** Tokenises and embeds every input of {@code round} together, then completes each request. */
   private void runRound(List<Pending> round) {
-    List<EmbeddingService.Prepared> inputs = new ArrayList<>();
+    List<EmbeddingService.Item> items = new ArrayList<>();
+    List<Integer> indexes = new ArrayList<>(); // each item's index in its own request
     List<Integer> owner = new ArrayList<>();
     EmbeddingService.Result result;
     try {
       for (int r = 0; r < round.size(); r++) {
-        List<EmbeddingService.Item> items = round.get(r).items();
-        for (int i = 0; i < items.size(); i++) {
-          inputs.add(service.prepare(items.get(i), i));
+        List<EmbeddingService.Item> own = round.get(r).items();
+        for (int i = 0; i < own.size(); i++) {
+          items.add(own.get(i));
+          indexes.add(i);
           owner.add(r);
         }
       }
-      result = service.run(inputs);
+      result = service.run(service.prepareAll(items,
+          indexes.stream().mapToInt(Integer::intValue).toArray()));
     } catch (RuntimeException | Error e) {
       LOG.warn("Embedding round of {} request(s) failed", round.size(), e);
       ApiException err = new ApiException(new ApiError(ApiError.SERVER_ERROR,

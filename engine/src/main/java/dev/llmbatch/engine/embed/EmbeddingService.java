@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,6 +40,8 @@ public final class EmbeddingService {
   public static final int DEFAULT_MAX_ROWS = 256;
 
   private final Encoder encoder;
+  /** Inputs from which {@link #prepareAll} tokenises in parallel. */
+  static final int PARALLEL_PREPARE = 64;
   private final TokenEncoder tokenizer;
   private final PoolingChoice choice;
   private final TokenBudgetBatcher batcher;
@@ -156,11 +159,23 @@ public final class EmbeddingService {
 
   /** Embeds {@code items}; each row's errors stay in that row. */
   public Result embedItems(List<Item> items) {
-    List<Prepared> prepared = new ArrayList<>(items.size());
-    for (int i = 0; i < items.size(); i++) {
-      prepared.add(prepare(items.get(i), i));
-    }
-    return run(prepared);
+    int[] indexes = new int[items.size()];
+    Arrays.setAll(indexes, i -> i);
+    return run(prepareAll(items, indexes));
+  }
+
+  /**
+   * {@link #prepare} of every item, in order, {@code indexes[i]} naming item i in errors. Many
+   * items are tokenised on all cores (the common fork-join pool): tokenising is serial Java and
+   * native work that would otherwise leave libtorch's threads idle before the forwards (~3% of an
+   * all-MiniLM-L6-v2 pass on one thread). The tokenizer is thread-safe.
+   */
+  public List<Prepared> prepareAll(List<Item> items, int[] indexes) {
+    Prepared[] out = new Prepared[items.size()];
+    IntStream all = IntStream.range(0, out.length);
+    (out.length >= PARALLEL_PREPARE ? all.parallel() : all)
+        .forEach(i -> out[i] = prepare(items.get(i), indexes[i]));
+    return Arrays.asList(out);
   }
 
   /**

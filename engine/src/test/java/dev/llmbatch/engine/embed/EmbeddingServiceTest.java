@@ -55,6 +55,33 @@ class EmbeddingServiceTest {
     return t;
   }
 
+  /**
+   * Enough inputs to be tokenised in parallel: every row still gets its own ids (checked through
+   * its token count and vector) in input order, and bad rows keep their own index in the error.
+   */
+  @Test
+  void manyInputsTokenisedInParallelStayInOrderWithTheirOwnErrors() {
+    EmbeddingService s = service(PoolingChoice.Overrides.NONE, 256);
+    List<String> texts = new ArrayList<>();
+    for (int i = 0; i < 3 * EmbeddingService.PARALLEL_PREPARE; i++) {
+      texts.add(i % 37 == 5 ? " " : "row " + i + " says " + "more ".repeat(i % 11));
+    }
+    EmbeddingService.Result r = s.embed(texts, null);
+    assertEquals(texts.size(), r.rows().size());
+    for (int i = 0; i < texts.size(); i++) {
+      EmbeddingService.Row row = r.rows().get(i);
+      if (i % 37 == 5) {
+        assertFalse(row.ok(), "row " + i);
+        assertTrue(row.errorMessage().contains("input[" + i + "]"), row.errorMessage());
+        continue;
+      }
+      int[] ids = tokenizer.encode(texts.get(i));
+      assertEquals(ids.length, row.promptTokens(), "row " + i);
+      float[] single = encoder.embed(List.of(ids), Pooling.MEAN, true)[0];
+      assertArrayEquals(single, row.embedding(), 1e-5f, "row " + i + " in input order");
+    }
+  }
+
   @Test
   void defaultIsMeanL2AndRowsComeBackInInputOrderWithExactCounts() {
     EmbeddingService s = service(PoolingChoice.Overrides.NONE, 64);
