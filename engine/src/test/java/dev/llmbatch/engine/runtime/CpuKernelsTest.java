@@ -8,11 +8,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -34,18 +31,8 @@ class CpuKernelsTest {
   static void start() {
     TorchRuntime.engine(2);
     m = NDManager.newBaseManager(TorchRuntime.device("cpu"), "PyTorch");
-    if (!CpuKernels.available()) {
-      boolean buildable = Files.isRegularFile(
-          Path.of(System.getProperty("java.home"), "include", "jni.h"))
-          && System.getenv().getOrDefault("PATH", "").contains("/usr/bin")
-          && Files.isExecutable(Path.of("/usr/bin/gcc"));
-      if (buildable) {
-        fail("gcc and the JDK headers are here, yet fused attention is unavailable: "
-            + CpuKernels.unavailableReason());
-      }
-      Assumptions.abort("fused attention cannot be built here: "
-          + CpuKernels.unavailableReason());
-    }
+    NativeTests.requireBuilt(CpuKernels.available(), CpuKernels.unavailableReason(),
+        "the fused CPU kernels library");
   }
 
   @AfterAll

@@ -3,17 +3,13 @@ package dev.llmbatch.engine.runtime;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.model.layers.Linear;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -29,29 +25,13 @@ class PackedGemmTest {
   static void start() {
     TorchRuntime.engine(2);
     m = NDManager.newBaseManager(TorchRuntime.device("cpu"), "PyTorch");
-    if (!PackedGemm.available()) {
-      boolean buildable = Files.isRegularFile(
-          Path.of(System.getProperty("java.home"), "include", "jni.h")) && onPath("gcc");
-      if (buildable) {
-        fail("gcc and the JDK headers are here, yet packed GEMM is unavailable: "
-            + PackedGemm.unavailableReason());
-      }
-      Assumptions.abort("packed GEMM cannot be built here: " + PackedGemm.unavailableReason());
-    }
+    NativeTests.requireBuilt(PackedGemm.available(), PackedGemm.unavailableReason(),
+        "packed GEMM");
   }
 
   @AfterAll
   static void stop() {
     m.close();
-  }
-
-  private static boolean onPath(String exe) {
-    for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, exe))) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private static NDArray random(NDManager s, SplittableRandom r, long... shape) {
