@@ -15,6 +15,7 @@ import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.model.layers.Norm;
 import dev.llmbatch.engine.model.layers.RotaryEmbedding;
 import dev.llmbatch.engine.model.layers.PackedStep;
+import dev.llmbatch.engine.runtime.CpuKernels;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.List;
@@ -85,7 +86,7 @@ public final class DecoderModel implements CausalLm {
     try (NDManager m = manager.newSubManager()) {
       // all new tokens packed without padding: (1, N, hidden); see PackedStep
       PackedStep s = new PackedStep(m, inputs, cache.capacity(), cache.kvHeads(),
-          cache.trashRow(), rotary, windows, dtype);
+          cache.trashRow(), rotary, windows, dtype, CpuKernels.serves(embedTokens));
       NDArray x = embedTokens.get(m, new NDIndex("{}", s.tokenIds))
           .reshape(1, s.tokens, config.hiddenSize());
       if (config.embeddingScale() != 1f) {

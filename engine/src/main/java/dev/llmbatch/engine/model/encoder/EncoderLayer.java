@@ -42,7 +42,7 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
     long h = x.getShape().get(1);
     long d = h / numHeads;
     NDArray qkvOut = qkv.apply(x); // (N, 3H)
-    NDArray ctx = batch.groups().get(0).positionBias() == null && CpuKernels.serves(qkvOut)
+    NDArray ctx = batch.fused()
         ? CpuKernels.bidirectional(qkvOut, numHeads, (int) d, batch.starts(), batch.lengths())
         : attention(qkvOut, batch, h, d);
     qkvOut.close();

@@ -26,10 +26,11 @@ import java.util.function.IntFunction;
  * @param starts first token of each packed row
  * @param ids (N) token ids
  * @param positions (N) position ids
- * @param groups attention groups covering the packed rows in order
+ * @param groups attention groups covering the packed rows in order (none when fused)
+ * @param fused attention runs in one fused call over the packed rows
  */
 record PackedBatch(int[] order, int[] lengths, int[] starts, NDArray ids, NDArray positions,
-    List<Group> groups) {
+    List<Group> groups, boolean fused) {
   /** Most attention-score elements one group computes at once (8 MiB in FP32). */
   static final long SCORE_BUDGET = 1L << 21;
   /** Added to attention scores of padded keys: large enough to zero them after softmax. */
@@ -51,9 +52,11 @@ record PackedBatch(int[] order, int[] lengths, int[] starts, NDArray ids, NDArra
   /**
    * Packs {@code rows} for {@code c}, creating its index tensors in {@code m}.
    * {@code positionBias} gives MPNet's (1, heads, T, T) bias for a length T, or is null.
+   * {@code fused}: attention will run in {@link dev.llmbatch.engine.runtime.CpuKernels} over the
+   * packed rows themselves, so no groups (nor their gathers and masks) are built.
    */
   static PackedBatch of(List<int[]> rows, EncoderConfig c, NDManager m,
-      IntFunction<NDArray> positionBias) {
+      IntFunction<NDArray> positionBias, boolean fused) {
     int b = rows.size();
     Integer[] boxed = new Integer[b];
     for (int i = 0; i < b; i++) {
@@ -97,7 +100,7 @@ record PackedBatch(int[] order, int[] lengths, int[] starts, NDArray ids, NDArra
     List<Group> groups = new ArrayList<>();
     Map<Integer, NDArray> biasByLength = new HashMap<>();
     long perRow = c.numAttentionHeads();
-    int j = 0;
+    int j = fused ? b : 0;
     while (j < b) {
       int t = lengths[j];
       int end = j + 1;
@@ -110,7 +113,7 @@ record PackedBatch(int[] order, int[] lengths, int[] starts, NDArray ids, NDArra
       j = end;
     }
     return new PackedBatch(order, lengths, starts, m.create(ids, new Shape(n)),
-        m.create(pos, new Shape(n)), List.copyOf(groups));
+        m.create(pos, new Shape(n)), List.copyOf(groups), fused);
   }
 
   private static Group group(int first, int end, int t, int[] lengths, int[] starts, NDManager m,

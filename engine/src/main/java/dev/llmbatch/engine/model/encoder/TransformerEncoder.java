@@ -13,6 +13,7 @@ import dev.llmbatch.engine.model.EncoderSpec;
 import dev.llmbatch.engine.model.Pooling;
 import dev.llmbatch.engine.model.layers.LayerNorm;
 import dev.llmbatch.engine.model.layers.Linear;
+import dev.llmbatch.engine.runtime.CpuKernels;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -116,10 +117,13 @@ final class TransformerEncoder implements Encoder {
   }
 
   private PackedBatch pack(List<int[]> batch, NDManager m) {
-    return PackedBatch.of(batch, config, m, relativeAttentionBias == null ? null
-        : t -> embed(relativeAttentionBias, m.create(RelativePositionBias.buckets(t,
+    if (relativeAttentionBias == null) { // fused CPU attention takes no position bias
+      return PackedBatch.of(batch, config, m, null, CpuKernels.serves(wordEmbeddings));
+    }
+    return PackedBatch.of(batch, config, m,
+        t -> embed(relativeAttentionBias, m.create(RelativePositionBias.buckets(t,
             config.relativeAttentionNumBuckets()), new Shape(t, t))) // (T, T, nh)
-            .transpose(2, 0, 1).expandDims(0)); // (1, nh, T, T)
+            .transpose(2, 0, 1).expandDims(0), false); // (1, nh, T, T)
   }
 
   /**

@@ -76,7 +76,7 @@ public final class Attention {
    */
   public NDArray forward(NDArray x, PackedStep p, NDArray keyCache, NDArray valueCache,
       NDArray keySlots, NDArray valueSlots) {
-    if (CpuKernels.serves(x)) {
+    if (p.fused) {
       int capacity = Math.toIntExact(keySlots.getShape().get(2));
       NDArray out;
       if (qNorm == null) { // rotary, the cache writes and attention in one native call

@@ -32,23 +32,27 @@ public final class PackedStep {
   public final NDArray cos; // (1, N, 1, R) or null
   public final NDArray sinSigned; // (1, N, 1, R) or null
   public final NDArray lastRows; // (inputs) packed index of each input's last new token, in input order
+  public final boolean fused; // attention runs in CpuKernels: no groups, no placeholders
   public final CpuKernels.Sequences sequences; // one per packed row, for fused CPU attention
 
   /**
    * Plans the step of {@code inputs} (validated: distinct slots, in range). {@code capacity} is the
    * cache's C, {@code trashRow} its last row (S·Hkv·C), {@code windows} the distinct per-layer
-   * windows, {@code dtype} the compute type of masks and cos/sin.
+   * windows, {@code dtype} the compute type of masks and cos/sin. {@code fused}: attention will run
+   * in {@link CpuKernels}, which reads each row's cache in place, so the step needs no attention
+   * groups, no slot order and no placeholders: every input is one packed row, in input order.
    */
   public PackedStep(NDManager manager, List<StepInput> inputs, int capacity, int kvHeads,
-      long trashRow, RotaryEmbedding rotary, int[] windows, DataType dtype) {
+      long trashRow, RotaryEmbedding rotary, int[] windows, DataType dtype, boolean fused) {
     this.manager = manager;
+    this.fused = fused;
     List<Integer> singles = new ArrayList<>();
     List<Integer> chunks = new ArrayList<>();
     for (int i = 0; i < inputs.size(); i++) {
-      (inputs.get(i).tokens().length == 1 ? singles : chunks).add(i);
+      (inputs.get(i).tokens().length == 1 && !fused ? singles : chunks).add(i);
     }
-    groups = new ArrayList<>(1 + chunks.size());
-    offsets = new long[(singles.isEmpty() ? 0 : 1) + chunks.size()];
+    groups = fused ? List.of() : new ArrayList<>(1 + chunks.size());
+    offsets = new long[fused ? 0 : (singles.isEmpty() ? 0 : 1) + chunks.size()];
     List<StepInput> order = new ArrayList<>(); // one entry per packed row
     List<Boolean> dead = new ArrayList<>();
     long[] last = new long[inputs.size()];
@@ -65,10 +69,12 @@ public final class PackedStep {
       }
       n = plan.rows().size();
     }
-    for (int i : chunks) {
+    for (int i : chunks) { // fused: every input, in input order
       StepInput in = inputs.get(i);
-      offsets[groups.size()] = n;
-      groups.add(StepBatch.group(manager, List.of(in), windows, dtype));
+      if (!fused) {
+        offsets[groups.size()] = n;
+        groups.add(StepBatch.group(manager, List.of(in), windows, dtype));
+      }
       order.add(in);
       dead.add(false);
       n += in.tokens().length;

@@ -171,7 +171,7 @@ class BertTinyGoldensTest {
     Path dir = sharedDir().resolve("reference/bert-tiny").resolve(goldens.get("model_dir").asText());
     try (ai.djl.ndarray.NDManager m =
         dev.llmbatch.engine.runtime.TorchRuntime.engine().newBaseManager()) {
-      PackedBatch packed = PackedBatch.of(rows, EncoderConfig.read(dir), m, null);
+      PackedBatch packed = PackedBatch.of(rows, EncoderConfig.read(dir), m, null, false);
       assertEquals(List.of(3, 2, 1), packed.groups().stream().map(PackedBatch.Group::rows).toList());
       assertTrue(packed.groups().get(0).keyMask() != null, "40/37/36 share a masked rectangle");
       assertTrue(packed.groups().get(1).gather() == null, "9/9 is a slice");

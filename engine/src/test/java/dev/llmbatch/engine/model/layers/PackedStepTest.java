@@ -20,7 +20,8 @@ class PackedStepTest {
       // 1 KV head, capacity 8, so slot s position p is cache row 8·s + p and the trash row is 64
       List<StepInput> in = List.of(new StepInput(5, 0, new int[] {11, 12, 13}),
           new StepInput(2, 7, new int[] {21}), new StepInput(0, 4, new int[] {31}));
-      PackedStep p = new PackedStep(m, in, 8, 1, 64, null, new int[] {0}, DataType.FLOAT32);
+      PackedStep p =
+          new PackedStep(m, in, 8, 1, 64, null, new int[] {0}, DataType.FLOAT32, false);
       assertEquals(6, p.tokens, "3 one-token rows (a placeholder for slot 1) + 3 chunk tokens");
       assertEquals(2, p.groups.size());
       assertArrayEquals(new long[] {0, 3}, p.offsets);
@@ -38,6 +39,32 @@ class PackedStepTest {
       assertEquals(1, chunk.b);
       assertEquals(3, chunk.t);
       assertEquals(3, chunk.l);
+    }
+  }
+
+  /**
+   * For fused attention the same step needs no slot order and no placeholder: every input is one
+   * packed row in input order, and its sequence says where its tokens and cache rows are.
+   */
+  @Test
+  void aFusedStepPacksEveryInputInInputOrderWithNoPlaceholder() {
+    TorchRuntime.engine(1);
+    try (NDManager m = NDManager.newBaseManager(TorchRuntime.device("cpu"), "PyTorch")) {
+      List<StepInput> in = List.of(new StepInput(5, 0, new int[] {11, 12, 13}),
+          new StepInput(2, 7, new int[] {21}), new StepInput(0, 4, new int[] {31}));
+      PackedStep p =
+          new PackedStep(m, in, 8, 1, 64, null, new int[] {0}, DataType.FLOAT32, true);
+      assertEquals(5, p.tokens, "no placeholder for the free slot 1");
+      assertTrue(p.groups.isEmpty(), "no attention groups to build");
+      assertArrayEquals(new long[] {11, 12, 13, 21, 31}, p.tokenIds.toLongArray());
+      assertArrayEquals(new int[] {0, 1, 2, 7, 4}, p.positions);
+      assertArrayEquals(new long[] {40, 41, 42, 23, 4}, p.writeRows.toLongArray());
+      assertArrayEquals(new long[] {2, 3, 4}, p.lastRows.toLongArray(), "in input order");
+      assertArrayEquals(new int[] {0, 3, 4}, p.sequences.first());
+      assertArrayEquals(new int[] {3, 1, 1}, p.sequences.count());
+      assertArrayEquals(new int[] {0, 7, 4}, p.sequences.start());
+      assertArrayEquals(new long[] {40, 16, 0}, p.sequences.kvRow());
+      assertTrue(!p.sequences.gaps());
     }
   }
 }
