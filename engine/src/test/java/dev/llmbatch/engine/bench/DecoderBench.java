@@ -10,6 +10,7 @@ import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.runtime.ComputeDtype;
 import dev.llmbatch.engine.runtime.TorchRuntime;
 import dev.llmbatch.engine.testing.TinyDecoders;
+import dev.llmbatch.flavor.testing.FlavorFixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -55,6 +56,7 @@ public final class DecoderBench {
     }
 
     Path tmp = Files.createTempDirectory("decoder-bench");
+    FlavorFixtures.deleteTreeOnExit(tmp); // the checkpoint is hundreds of MB
     Map<String, Object> tiny = TinyDecoders.config("llama", 32000, 64);
     tiny.remove("rope_scaling");
     Map<String, Object> base = TinyDecoders.config("llama", 32000, 768);

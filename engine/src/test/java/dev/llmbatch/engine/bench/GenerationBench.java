@@ -15,6 +15,7 @@ import dev.llmbatch.engine.tokenizer.TextTokenizer;
 import dev.llmbatch.flavor.safetensors.DType;
 import dev.llmbatch.flavor.sample.SampleModels;
 import dev.llmbatch.flavor.sample.SampleTokenizers;
+import dev.llmbatch.flavor.testing.FlavorFixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -70,6 +71,7 @@ public final class GenerationBench {
     int layers = Integer.parseInt(a.getOrDefault("layers", "4"));
 
     Path dir = Files.createTempDirectory("llm-batch-bench");
+    FlavorFixtures.deleteTreeOnExit(dir); // the checkpoint is hundreds of MB
     List<String> words = new ArrayList<>();
     for (int i = 0; i < 4096; i++) {
       words.add("w" + i);

@@ -268,6 +268,20 @@ public final class FlavorFixtures {
     }
   }
 
+  /**
+   * Deletes {@code dir} when the JVM exits (benchmark programs: their checkpoints are hundreds of
+   * MB, and a run that fails half-way must not leave them behind either).
+   */
+  public static void deleteTreeOnExit(Path dir) {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        deleteTree(dir);
+      } catch (IOException e) {
+        System.err.println("Could not delete " + dir + ": " + e);
+      }
+    }));
+  }
+
   private static void deleteTree(Path dir) throws IOException {
     try (Stream<Path> s = Files.walk(dir)) {
       for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
