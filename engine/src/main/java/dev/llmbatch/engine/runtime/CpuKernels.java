@@ -4,8 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -39,36 +37,24 @@ public final class CpuKernels {
   private static final String SOURCE = "cpu-kernels.c";
   private static final List<String> FLAGS = List.of("-O3", "-march=native", "-fno-math-errno",
       "-Wno-psabi");
-  private static volatile Boolean available;
-  private static String unavailable = "not checked yet";
+  // libtorch's intra-op thread count as configured (ai.djl.pytorch.num_threads) or the CPUs; set
+  // by load(), published by PATH's first answer
+  private static int threads;
+  private static final NativePath PATH = new NativePath(CpuKernels::load, LOG,
+      "CPU float32 attention, RMSNorm and SiLU gating run as fused native kernels, one call each"
+          + " per layer (LLM_BATCH_CPU_KERNELS=0 turns this off)",
+      "CPU attention, RMSNorm and SiLU gating run as libtorch ops");
 
   private CpuKernels() {}
 
   /** Whether the kernels are built and loaded in this JVM; the first call logs the outcome. */
   public static boolean available() {
-    Boolean a = available;
-    if (a != null) {
-      return a;
-    }
-    synchronized (CpuKernels.class) {
-      if (available == null) {
-        String why = load();
-        available = why == null;
-        unavailable = why;
-        if (why == null) {
-          LOG.info("CPU float32 attention, RMSNorm and SiLU gating run as fused native kernels,"
-              + " one call each per layer (LLM_BATCH_CPU_KERNELS=0 turns this off)");
-        } else {
-          LOG.info("CPU attention, RMSNorm and SiLU gating run as libtorch ops: {}", why);
-        }
-      }
-      return available;
-    }
+    return PATH.available();
   }
 
   /** Why {@link #available()} is false: null once it is true, "not checked yet" before it runs. */
   public static String unavailableReason() {
-    return Boolean.TRUE.equals(available) ? null : unavailable;
+    return PATH.unavailableReason();
   }
 
   /** Whether {@code a} is something these kernels take: float32 on the CPU, and they are loaded. */
@@ -224,25 +210,22 @@ public final class CpuKernels {
     return out;
   }
 
-  /** libtorch's intra-op thread count as configured (ai.djl.pytorch.num_threads), or the CPUs. */
+  /** The kernels' thread count: libtorch's intra-op threads, read once when they load. */
   private static int threads() {
-    return Integer.getInteger("ai.djl.pytorch.num_threads",
-        Runtime.getRuntime().availableProcessors());
+    return threads;
   }
 
-  /** A direct view of a CPU array's data (libtorch makes a contiguous copy first if needed). */
   private static ByteBuffer buffer(NDArray a) {
-    return JniUtils.getByteBuffer((PtNDArray) a, true);
+    return NativeLibraries.buffer(a);
   }
 
   private static String load() {
-    String off = NativeLibraries.switchedOff("LLM_BATCH_CPU_KERNELS", "llmbatch.cpuKernels");
-    if (off != null) {
-      return off;
+    String blocked = NativeLibraries.blocked("LLM_BATCH_CPU_KERNELS", "llmbatch.cpuKernels");
+    if (blocked != null) {
+      return blocked;
     }
-    if (!"PyTorch".equals(TorchRuntime.engine().getEngineName())) {
-      return "the engine is not PyTorch";
-    }
+    threads = Integer.getInteger("ai.djl.pytorch.num_threads",
+        Runtime.getRuntime().availableProcessors());
     try {
       String why = NativeLibraries.load(SOURCE, FLAGS, true);
       if (why != null) {

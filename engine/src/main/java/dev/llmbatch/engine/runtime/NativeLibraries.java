@@ -1,6 +1,10 @@
 package dev.llmbatch.engine.runtime;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -69,16 +73,25 @@ final class NativeLibraries {
   }
 
   /**
-   * Why a native path is turned off by its environment variable ({@code 0} or {@code false}) or
-   * system property ({@code false}); null when it is not.
+   * Why a native path cannot be used before building anything: turned off by its environment
+   * variable ({@code 0} or {@code false}) or system property ({@code false}), or the engine is not
+   * DJL's PyTorch (it binds libtorch's own libraries); null when it can. Starts the engine.
    */
-  static String switchedOff(String env, String property) {
+  static String blocked(String env, String property) {
     String e = System.getenv(env);
     if ("0".equals(e) || "false".equalsIgnoreCase(e)
         || "false".equalsIgnoreCase(System.getProperty(property))) {
       return "turned off (" + env + "=0 or -D" + property + "=false)";
     }
+    if (!"PyTorch".equals(TorchRuntime.engine().getEngineName())) {
+      return "the engine is not PyTorch";
+    }
     return null;
+  }
+
+  /** A direct view of a CPU array's data (libtorch makes a contiguous copy first if needed). */
+  static ByteBuffer buffer(NDArray a) {
+    return JniUtils.getByteBuffer((PtNDArray) a, true);
   }
 
   /** The path of a shared library mapped into this process whose file name starts with prefix. */

@@ -4,8 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -34,8 +32,11 @@ import org.slf4j.LoggerFactory;
 public final class PackedGemm implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PackedGemm.class);
   private static final String SOURCE = "packed-gemm.c";
-  private static volatile Boolean available;
-  private static String unavailable = "not checked yet";
+  private static final NativePath PATH = new NativePath(PackedGemm::load, LOG,
+      "Decoders' CPU linears use oneMKL's packed sgemm: each weight is packed once instead of on"
+          + " every matmul (LLM_BATCH_PACKED_GEMM=0 turns this off)",
+      "Decoders' CPU linears use libtorch's linear, which re-packs each weight per call (slower"
+          + " at decode batch sizes)");
 
   private final AtomicLong address;
   private final int n; // out features
@@ -54,30 +55,12 @@ public final class PackedGemm implements AutoCloseable {
    * first call compiles and loads the JNI library and logs the outcome.
    */
   public static boolean available() {
-    Boolean a = available;
-    if (a != null) {
-      return a;
-    }
-    synchronized (PackedGemm.class) {
-      if (available == null) {
-        String why = load();
-        available = why == null;
-        unavailable = why;
-        if (why == null) {
-          LOG.info("Decoders' CPU linears use oneMKL's packed sgemm: each weight is packed once"
-              + " instead of on every matmul (LLM_BATCH_PACKED_GEMM=0 turns this off)");
-        } else {
-          LOG.info("Decoders' CPU linears use libtorch's linear, which re-packs each weight per"
-              + " call (slower at decode batch sizes): {}", why);
-        }
-      }
-      return available;
-    }
+    return PATH.available();
   }
 
   /** Why {@link #available()} is false: null once it is true, "not checked yet" before it runs. */
   public static String unavailableReason() {
-    return Boolean.TRUE.equals(available) ? null : unavailable;
+    return PATH.unavailableReason();
   }
 
   /**
@@ -87,7 +70,7 @@ public final class PackedGemm implements AutoCloseable {
    */
   public static PackedGemm pack(NDArray w, NDArray bias) {
     if (!available()) {
-      throw new IllegalStateException("packed GEMM is unavailable: " + unavailable);
+      throw new IllegalStateException("packed GEMM is unavailable: " + unavailableReason());
     }
     Shape s = w.getShape();
     if (s.dimension() != 2 || w.getDataType() != DataType.FLOAT32) {
@@ -152,19 +135,15 @@ public final class PackedGemm implements AutoCloseable {
     }
   }
 
-  /** A direct view of a CPU array's data (libtorch makes a contiguous copy first if needed). */
   private static ByteBuffer buffer(NDArray a) {
-    return JniUtils.getByteBuffer((PtNDArray) a, true);
+    return NativeLibraries.buffer(a);
   }
 
   /** Compiles (once per cache) and loads the JNI library, then binds oneMKL; null, or why not. */
   private static String load() {
-    String off = NativeLibraries.switchedOff("LLM_BATCH_PACKED_GEMM", "llmbatch.packedGemm");
-    if (off != null) {
-      return off;
-    }
-    if (!"PyTorch".equals(TorchRuntime.engine().getEngineName())) {
-      return "the engine is not PyTorch";
+    String blocked = NativeLibraries.blocked("LLM_BATCH_PACKED_GEMM", "llmbatch.packedGemm");
+    if (blocked != null) {
+      return blocked;
     }
     try {
       Path libtorch = NativeLibraries.loadedLibrary("libtorch_cpu.so");
