@@ -210,6 +210,34 @@ public final class CpuKernels {
     return out;
   }
 
+  /**
+   * Whether this build has the packed GEMM {@link PackedGemm} prefers (built where the CPU has
+   * AVX-512); loads the kernels first.
+   */
+  static boolean gemmAvailable() {
+    return available() && gemmBuilt();
+  }
+
+  /** Bytes of the packed copy of an (n, k) weight. */
+  static long gemmBytes(int n, int k) {
+    return gemmPackedBytes(n, k);
+  }
+
+  /** Packs {@code w} (n, k) float32 row-major for {@link #gemm}; its address, 0 without memory. */
+  static long gemmPack(ByteBuffer w, int n, int k) {
+    return gemmPack(w, n, k, threads());
+  }
+
+  /** y (m, n) = x (m, k) · Wᵀ (+ bias (n) when not null), W packed by {@link #gemmPack}. */
+  static void gemm(ByteBuffer x, long packed, ByteBuffer bias, ByteBuffer y, int m, int n, int k) {
+    gemm(x, packed, bias, y, m, n, k, threads());
+  }
+
+  /** Frees what {@link #gemmPack} allocated. */
+  static void gemmRelease(long packed) {
+    gemmFree(packed);
+  }
+
   /** The kernels' thread count: libtorch's intra-op threads, read once when they load. */
   private static int threads() {
     return threads;
@@ -249,6 +277,17 @@ public final class CpuKernels {
       float eps, int threads);
 
   private static native void siluMul(ByteBuffer gu, ByteBuffer out, int rows, int n, int threads);
+
+  private static native boolean gemmBuilt();
+
+  private static native long gemmPackedBytes(int n, int k);
+
+  private static native long gemmPack(ByteBuffer w, int n, int k, int threads);
+
+  private static native void gemm(ByteBuffer x, long packed, ByteBuffer bias, ByteBuffer y, int m,
+      int n, int k, int threads);
+
+  private static native void gemmFree(long packed);
 
   private static native int attend(ByteBuffer q, long qStride, boolean fresh, ByteBuffer cos,
       ByteBuffer sin, int rot, ByteBuffer k, long kOffset, ByteBuffer v, long vOffset, long kvRow,

@@ -10,12 +10,17 @@ import org.slf4j.Logger;
 final class NativePath {
   private final Supplier<String> loader;
   private final Logger log;
-  private final String taken; // logged when available
+  private final Supplier<String> taken; // logged when available
   private final String fallback; // logged with the reason when not
   private volatile Boolean available;
   private volatile String unavailable = "not checked yet";
 
   NativePath(Supplier<String> loader, Logger log, String taken, String fallback) {
+    this(loader, log, () -> taken, fallback);
+  }
+
+  /** As above, with the line logged on success made once the loader has run. */
+  NativePath(Supplier<String> loader, Logger log, Supplier<String> taken, String fallback) {
     this.loader = loader;
     this.log = log;
     this.taken = taken;
@@ -33,7 +38,7 @@ final class NativePath {
         unavailable = why;
         available = why == null;
         if (why == null) {
-          log.info(taken);
+          log.info(taken.get());
         } else {
           log.info("{}: {}", fallback, why);
         }

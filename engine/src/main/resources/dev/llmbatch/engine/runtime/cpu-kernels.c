@@ -577,3 +577,224 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_siluMul(
   jb.n = n;
   run_rows(silu_mul_worker, &jb, threads);
 }
+
+/* ---- Packed GEMM: y (m, n) = x (m, k) · Wᵀ + bias, W (n, k) packed once ----
+ *
+ * W is packed into panels of NR = 48 output columns, each k rows of 48 floats (zero-padded past
+ * n), so a micro-kernel streams one panel contiguously. The micro-kernel holds an 8 × 48 block of
+ * y in 24 AVX-512 registers: per k, three loads of the panel's row and eight broadcasts of x, 24
+ * FMAs. A panel's k-chunk serves every 8-row block of x in turn (from L1/L2 after the first);
+ * while it does, the next chunk (or the next panel) is prefetched, a share per kernel call, so the
+ * weight streams from memory under the arithmetic instead of between it. That is where oneMKL's
+ * packed sgemm loses time at decode row counts (8–64 rows) on this CPU: 1.5× at 8 and 32 rows,
+ * par at one (docs/benchmarks.md, session 6). Tiles (a block of up to
+ * MC rows × one panel) are split into contiguous ranges, one per thread of the OpenMP team. */
+#ifdef __AVX512F__
+enum { NR = 48, MR = 8, KC = 768, MC = 128 };
+
+#define GEMM_KERNEL(R)                                                                            \
+  static void gemm_kernel_##R(int kc, const float *a, long lda, const float *b, float *c,        \
+                              long ldc, const __mmask16 *mask, int init, const float *bias,      \
+                              const char *pf, long pf_lines) {                                   \
+    __m512 acc[R][3];                                                                             \
+    for (int i = 0; i < R; i++) {                                                                 \
+      for (int j = 0; j < 3; j++) {                                                               \
+        acc[i][j] = !init ? _mm512_maskz_loadu_ps(mask[j], c + i * ldc + 16 * j)                  \
+                    : bias != NULL ? _mm512_maskz_loadu_ps(mask[j], bias + 16 * j)                \
+                                   : _mm512_setzero_ps();                                         \
+      }                                                                                           \
+    }                                                                                             \
+    long pf_acc = 0;                                                                              \
+    for (int kk = 0; kk < kc; kk++) {                                                             \
+      __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), b2 = _mm512_load_ps(b + 32);    \
+      _mm_prefetch((const char *) (b + 64 * NR), _MM_HINT_T0);                                    \
+      _mm_prefetch((const char *) (b + 64 * NR + 32), _MM_HINT_T0);                               \
+      for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += 64) {                            \
+        _mm_prefetch(pf, _MM_HINT_T0);                                                            \
+      }                                                                                           \
+      for (int i = 0; i < R; i++) {                                                               \
+        __m512 ai = _mm512_set1_ps(a[i * lda + kk]);                                              \
+        acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);                                           \
+        acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);                                           \
+        acc[i][2] = _mm512_fmadd_ps(ai, b2, acc[i][2]);                                           \
+      }                                                                                           \
+      b += NR;                                                                                    \
+    }                                                                                             \
+    for (int i = 0; i < R; i++) {                                                                 \
+      for (int j = 0; j < 3; j++) {                                                               \
+        _mm512_mask_storeu_ps(c + i * ldc + 16 * j, mask[j], acc[i][j]);                          \
+      }                                                                                           \
+    }                                                                                             \
+  }
+GEMM_KERNEL(1)
+GEMM_KERNEL(2)
+GEMM_KERNEL(3)
+GEMM_KERNEL(4)
+GEMM_KERNEL(5)
+GEMM_KERNEL(6)
+GEMM_KERNEL(7)
+GEMM_KERNEL(8)
+typedef void (*gemm_kernel_fn)(int, const float *, long, const float *, float *, long,
+                               const __mmask16 *, int, const float *, const char *, long);
+static const gemm_kernel_fn gemm_kernels[MR + 1] = {
+    NULL, gemm_kernel_1, gemm_kernel_2, gemm_kernel_3, gemm_kernel_4,
+    gemm_kernel_5, gemm_kernel_6, gemm_kernel_7, gemm_kernel_8};
+
+struct gemm_job {
+  const float *x, *packed, *bias;
+  float *y;
+  const float *w; /* packing: the (n, k) source */
+  int m, n, k, mc, panels;
+  long tiles;
+  int parts; /* contiguous tile ranges, taken by whichever threads come */
+  int next;
+};
+
+static inline long gemm_panel_floats(int k) { return (long) k * NR; }
+
+/* Tiles [lo, hi): tile t is row block t / panels (mc rows) × panel t % panels. */
+static void gemm_tiles(const struct gemm_job *jb, long lo, long hi) {
+  int m = jb->m, n = jb->n, k = jb->k, chunks = (k + KC - 1) / KC;
+  for (long t = lo; t < hi; t++) {
+    int r0 = (int) (t / jb->panels) * jb->mc, p = (int) (t % jb->panels);
+    int r1 = r0 + jb->mc < m ? r0 + jb->mc : m, c0 = p * NR, w = n - c0 < NR ? n - c0 : NR;
+    __mmask16 mask[3];
+    for (int j = 0; j < 3; j++) {
+      int cols = w - 16 * j;
+      mask[j] = cols >= 16 ? (__mmask16) 0xFFFF : cols <= 0 ? 0 : (__mmask16) ((1u << cols) - 1);
+    }
+    const float *panel = jb->packed + p * gemm_panel_floats(k);
+    const float *next_panel =
+        t + 1 < hi ? jb->packed + ((t + 1) % jb->panels) * gemm_panel_floats(k) : NULL;
+    int calls = (r1 - r0 + MR - 1) / MR;
+    for (int ch = 0; ch < chunks; ch++) {
+      int k0 = (int) ((long) k * ch / chunks), k1 = (int) ((long) k * (ch + 1) / chunks);
+      /* what to prefetch while this chunk runs: the next chunk, or the next tile's first where
+       * this one serves several row blocks (with up to 8 rows the stream is memory-bound, and
+       * reading a panel ahead measured ~15% slower than the in-panel prefetch alone) */
+      const char *pf = NULL;
+      long lines = 0;
+      if (ch + 1 < chunks) {
+        pf = (const char *) (panel + (long) k1 * NR);
+        lines = ((long) k * (ch + 2) / chunks - k1) * NR * 4 / 64;
+      } else if (next_panel != NULL && calls > 1) {
+        pf = (const char *) next_panel;
+        lines = ((long) k / chunks) * NR * 4 / 64;
+      }
+      for (int r = r0, call = 0; r < r1; r += MR, call++) {
+        int rows = r1 - r < MR ? r1 - r : MR;
+        long l0 = lines * call / calls, l1 = lines * (call + 1) / calls;
+        gemm_kernels[rows](k1 - k0, jb->x + (long) r * k + k0, k, panel + (long) k0 * NR,
+                           jb->y + (long) r * n + c0, n, mask, ch == 0,
+                           jb->bias == NULL ? NULL : jb->bias + c0,
+                           pf == NULL ? NULL : pf + l0 * 64, pf == NULL ? 0 : l1 - l0);
+      }
+    }
+  }
+}
+
+static void gemm_worker(void *arg) {
+  struct gemm_job *jb = (struct gemm_job *) arg;
+  for (int part; (part = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) < jb->parts;) {
+    gemm_tiles(jb, jb->tiles * part / jb->parts, jb->tiles * (part + 1) / jb->parts);
+  }
+}
+
+/* Panel p of the packed copy from the row-major (n, k) source, zeros past column n. */
+static void gemm_pack_worker(void *arg) {
+  struct gemm_job *jb = (struct gemm_job *) arg;
+  int n = jb->n, k = jb->k;
+  for (int p; (p = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) < jb->panels;) {
+    float *dst = (float *) jb->packed + p * gemm_panel_floats(k);
+    for (int j = 0; j < NR; j++) {
+      int col = p * NR + j;
+      const float *src = jb->w + (long) col * k;
+      for (int kk = 0; kk < k; kk++) dst[(long) kk * NR + j] = col < n ? src[kk] : 0.0f;
+    }
+  }
+}
+#endif
+
+/* Whether this build has the packed GEMM (AVX-512 only: elsewhere oneMKL's packed sgemm). */
+JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmBuilt(JNIEnv *env,
+                                                                                 jclass c) {
+#ifdef __AVX512F__
+  return JNI_TRUE;
+#else
+  return JNI_FALSE;
+#endif
+}
+
+/* Bytes of the packed copy of an (n, k) weight. */
+JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedBytes(
+    JNIEnv *env, jclass c, jint n, jint k) {
+#ifdef __AVX512F__
+  return (jlong) ((n + NR - 1) / NR) * gemm_panel_floats(k) * (jlong) sizeof(float);
+#else
+  return 0;
+#endif
+}
+
+/* Packs w (n, k) row-major; returns the copy's address (0: no memory). */
+JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
+    JNIEnv *env, jclass c, jobject w, jint n, jint k, jint threads) {
+#ifdef __AVX512F__
+  struct gemm_job jb;
+  memset(&jb, 0, sizeof jb);
+  jb.w = (const float *) (*env)->GetDirectBufferAddress(env, w);
+  jb.n = n;
+  jb.k = k;
+  jb.panels = (n + NR - 1) / NR;
+  void *dest = NULL;
+  if (jb.w == NULL || posix_memalign(&dest, 64, (size_t) jb.panels * gemm_panel_floats(k) * 4) != 0) {
+    return 0;
+  }
+  jb.packed = (const float *) dest;
+  if (gomp_parallel != NULL && threads > 1 && jb.panels > 1) {
+    gomp_parallel(gemm_pack_worker, &jb, (unsigned) threads, 0);
+  } else {
+    gemm_pack_worker(&jb);
+  }
+  return (jlong) (intptr_t) dest;
+#else
+  return 0;
+#endif
+}
+
+/* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when given); float32, contiguous row-major. */
+JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemm(
+    JNIEnv *env, jclass c, jobject x, jlong packed, jobject bias, jobject y, jint m, jint n,
+    jint k, jint threads) {
+#ifdef __AVX512F__
+  struct gemm_job jb;
+  memset(&jb, 0, sizeof jb);
+  jb.x = (const float *) (*env)->GetDirectBufferAddress(env, x);
+  jb.packed = (const float *) (intptr_t) packed;
+  jb.bias = bias == NULL ? NULL : (const float *) (*env)->GetDirectBufferAddress(env, bias);
+  jb.y = (float *) (*env)->GetDirectBufferAddress(env, y);
+  jb.m = m;
+  jb.n = n;
+  jb.k = k;
+  int blocks = (m + MC - 1) / MC; /* row blocks of equal size (a multiple of MR): a thread's */
+  jb.mc = ((m + blocks - 1) / blocks + MR - 1) / MR * MR; /* share never ends on a sliver */
+  jb.panels = (n + NR - 1) / NR;
+  jb.tiles = (long) ((m + jb.mc - 1) / jb.mc) * jb.panels;
+  /* a team when there is enough to share: arithmetic, or a weight to stream (one thread cannot
+   * draw the memory bandwidth a decode row needs) */
+  double macs = (double) m * n * k;
+  int team = gomp_parallel != NULL && (macs >= (1 << 20) || (double) n * k >= (1 << 17)) ? threads : 1;
+  jb.parts = team < jb.tiles ? team : (int) jb.tiles;
+  if (jb.parts > 1) {
+    gomp_parallel(gemm_worker, &jb, (unsigned) jb.parts, 0);
+  } else {
+    jb.parts = 1;
+    gemm_worker(&jb);
+  }
+#endif
+}
+
+JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmFree(JNIEnv *env,
+                                                                            jclass c,
+                                                                            jlong packed) {
+  free((void *) (intptr_t) packed);
+}

@@ -138,8 +138,8 @@ public final class DecoderBench {
 
   /**
    * Median seconds of one decode step's matrix products alone — every layer's q/k/v, o, gate/up
-   * and down projections and the LM head, each the engine's {@link Linear} (oneMKL packed sgemm on
-   * the CPU when available, else libtorch's linear) over its own random weight of the model's shape
+   * and down projections and the LM head, each the engine's {@link Linear} (a packed GEMM on the
+   * CPU when available, else libtorch's linear) over its own random weight of the model's shape
    * (so weights stream from memory as in the step) on {@code b} rows: the ceiling any step built
    * on these products can reach, whatever the rest costs.
    */

@@ -14,9 +14,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * oneMKL's packed sgemm, bound through our JNI library, against libtorch's own {@code linear} on
- * the same numbers: every row count a step produces (1, a few, the pack's 16, odd, hundreds), with
- * and without bias, 3-D and non-contiguous inputs; and the linear's ownership of its weight.
+ * The packed GEMM this JVM chose (the engine's AVX-512 kernel where built, else oneMKL's) against
+ * libtorch's own {@code linear} on the same numbers: every row count a step produces (1, a few,
+ * oneMKL's pack height 16, odd, hundreds), with and without bias, 3-D and non-contiguous inputs;
+ * every edge of the engine's layout; and the linear's ownership of its weight.
  */
 class PackedGemmTest {
   private static NDManager m;
@@ -75,6 +76,45 @@ class PackedGemmTest {
         NDArray xt = random(s, r, 300, 7).transpose();
         assertClose(xt.getNDArrayInternal().linear(xt, w, b).singletonOrThrow(),
             packed.apply(xt), "non-contiguous input");
+      }
+    }
+  }
+
+  /**
+   * The engine's packed layout has 48-column panels (three 16-lane vectors, the last panel padded
+   * and masked), 8-row micro-blocks, 128-row tiles and 768-deep chunks: widths on each side of
+   * every vector and panel edge, row counts on each side of a block and a tile, and depths of one,
+   * odd, and several chunks, with and without bias.
+   */
+  @Test
+  void everyPanelEdgeRowBlockAndDepthChunkMatchesLibtorch() {
+    SplittableRandom r = new SplittableRandom(8);
+    int[][] shapes = {{1, 1}, {15, 7}, {16, 64}, {17, 300}, {31, 5}, {33, 300}, {47, 1700},
+        {48, 769}, {49, 64}, {130, 300}, {97, 1537}};
+    for (int[] nk : shapes) {
+      int n = nk[0];
+      int k = nk[1];
+      for (boolean withBias : new boolean[] {false, true}) {
+        try (NDManager s = m.newSubManager()) {
+          NDArray w = random(s, r, n, k);
+          NDArray b = withBias ? random(s, r, n) : null;
+          try (PackedGemm p = PackedGemm.pack(w, b)) {
+            for (int rows : new int[] {1, 7, 8, 9, 17, 129}) {
+              NDArray x = random(s, r, rows, k);
+              NDArray expected = x.getNDArrayInternal().linear(x, w, b).singletonOrThrow();
+              NDArray actual = p.apply(x);
+              assertEquals(expected.getShape(), actual.getShape());
+              float[] e = expected.toFloatArray();
+              float[] a = actual.toFloatArray();
+              // k ≤ 1,700 products of |x|,|w| ≤ 1 in float32, summed in different orders
+              float tol = 1e-4f * Math.max(1, k / 300f);
+              for (int i = 0; i < e.length; i++) {
+                assertEquals(e[i], a[i], tol + 1e-5f * Math.abs(e[i]), "(" + n + ", " + k
+                    + ") weight, " + rows + " rows, bias " + withBias + ", element " + i);
+              }
+            }
+          }
+        }
       }
     }
   }

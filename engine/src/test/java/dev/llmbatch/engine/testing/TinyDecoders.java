@@ -311,7 +311,7 @@ public final class TinyDecoders {
 
   /**
    * {@link #chatFlavor(Path, String)}, with its own {@code lm_head.weight} when {@code tiedHead} is
-   * false: a (151,669 × 16) head, big enough to be packed for oneMKL on the CPU
+   * false: a (151,669 × 16) head, big enough to be packed (PackedGemm) on the CPU
    * ({@code model.layers.Linear}), so a run over this flavor goes through the packed path.
    */
   public static Path chatFlavor(Path dir, String modelType, boolean tiedHead) {

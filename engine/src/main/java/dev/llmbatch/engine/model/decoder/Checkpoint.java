@@ -64,7 +64,7 @@ final class Checkpoint {
   }
 
   /**
-   * A generating model's linears pack for oneMKL on the CPU (decode steps of a few rows); an
+   * A generating model's linears pack once on the CPU (decode steps of a few rows); an
    * embedding model's ({@link #withoutHead}) only ever see whole prompts, so they stay plain.
    */
   private Linear make(NDArray w, NDArray b) {

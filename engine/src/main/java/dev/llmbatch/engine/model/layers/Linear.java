@@ -7,13 +7,13 @@ import dev.llmbatch.engine.runtime.PackedGemm;
 
 /**
  * {@code y = x·Wᵀ + b}, bias optional: one libtorch {@code linear} call, or, for a
- * {@linkplain #packable packable} linear on the CPU in float32, oneMKL's packed sgemm
- * ({@link PackedGemm}): the weight is packed on first use and freed, so every later call skips the
- * per-call packing libtorch's {@code linear} does, in the same memory. That is what a generating
- * model's linears want (decode steps of a few rows, where that packing costs as much as the
- * product). Plain ones: an encoder's (thousands of rows, where libtorch's sgemm measured 5–9%
- * faster), a tied LM head's (its weight is also the embedding table, which packing would hold
- * twice) and any under {@link #PACK_MIN_ELEMENTS}. Load-time transforms ({@link #scaledInputs},
+ * {@linkplain #packable packable} linear on the CPU in float32, a packed GEMM ({@link PackedGemm}:
+ * the engine's AVX-512 kernel, else oneMKL's): the weight is packed on first use and freed, so
+ * every later call skips the per-call packing libtorch's {@code linear} does, in the same memory.
+ * That is what a generating model's linears want (decode steps of a few rows, where that packing
+ * costs as much as the product). Plain ones: an encoder's (thousands of rows, where packing
+ * measured no gain), a tied LM head's (its weight is also the embedding table, which packing
+ * would hold twice) and any under {@link #PACK_MIN_ELEMENTS}. Load-time transforms ({@link #scaledInputs},
  * {@link #scaledOutputs}) come before the first {@link #apply}.
  */
 public final class Linear {
@@ -25,7 +25,7 @@ public final class Linear {
   static final long PACK_MIN_ELEMENTS = 1L << 16;
   private volatile NDArray weight; // (out, in); null once packed and freed
   private final NDArray bias; // (out) or null
-  private final boolean packable; // pack for oneMKL on the CPU (decoders)
+  private final boolean packable; // pack once on the CPU (decoders)
   private final long outFeatures;
   private final long inFeatures;
   private volatile PackedGemm packed;
@@ -45,8 +45,8 @@ public final class Linear {
   }
 
   /**
-   * A linear that packs its weight for oneMKL on the CPU and then frees it: the weight must be
-   * this linear's alone.
+   * A linear that packs its weight on the CPU and then frees it: the weight must be this linear's
+   * alone.
    */
   public static Linear packable(NDArray weight, NDArray bias) {
     return new Linear(weight, bias, true);
@@ -130,7 +130,7 @@ public final class Linear {
     NDArray w = weight;
     if (w == null) {
       throw new IllegalStateException("this linear's weight (" + outFeatures + ", " + inFeatures
-          + ") was packed for oneMKL and freed on first use; read or transform it before");
+          + ") was packed and freed on first use; read or transform it before");
     }
     return w;
   }

@@ -74,7 +74,7 @@ class DecoderArchitecturesTest {
   }
 
   /**
-   * The same at hidden size 256, where the projections are big enough to be packed for oneMKL on
+   * The same at hidden size 256, where the projections are big enough to be packed (PackedGemm) on
    * the CPU (model.layers.Linear): the packed path through every step shape (prefill, decode rows,
    * mixed chunks, placeholders) against the same model's full forward.
    */
