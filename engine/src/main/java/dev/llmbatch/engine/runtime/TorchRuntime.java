@@ -2,6 +2,9 @@ package dev.llmbatch.engine.runtime;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import java.nio.FloatBuffer;
 import dev.llmbatch.engine.EngineException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -116,6 +119,25 @@ public final class TorchRuntime {
   /** The engine with libtorch's default threads. */
   public static Engine engine() {
     return engine(0);
+  }
+
+  /**
+   * A float32 array of {@code rows × width} elements as Java rows, copied once from a direct view
+   * of its data (DJL's {@code toByteBuffer} first copies it into a fresh {@code byte[]}: for a
+   * decode step's logits, 32 × 32K floats, that is a 4 MB humongous allocation and a second pass
+   * per step). A GPU array is brought to the CPU first.
+   */
+  public static float[][] floatRows(NDArray a, int rows, int width) {
+    if (a.getDataType() != DataType.FLOAT32 || a.size() != (long) rows * width) {
+      throw new IllegalArgumentException("expected " + rows + " × " + width + " float32, not "
+          + a.getDataType() + " " + a.getShape());
+    }
+    FloatBuffer fb = NativeLibraries.buffer(a).asFloatBuffer();
+    float[][] out = new float[rows][width];
+    for (float[] row : out) {
+      fb.get(row);
+    }
+    return out;
   }
 
   /**

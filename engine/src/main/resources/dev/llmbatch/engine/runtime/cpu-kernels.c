@@ -185,6 +185,8 @@ static float *scratch_for(size_t floats) {
         for (int b = 0; b < DB; b++) acc[q][b] = splat(0);                                       \
       for (int j = lo; j < hi; j++) {                                                            \
         const v16u *row = (const v16u *) (v + (long) j * ld);                                    \
+        if (j + 8 < hi)                                                                          \
+          for (int b = 0; b < DB; b++) __builtin_prefetch(v + (long) (j + 8) * ld + b * W, 0, 3); \
         for (int b = 0; b < DB; b++) {                                                           \
           v16 vb = row[b];                                                                       \
           for (int q = 0; q < NQ; q++) acc[q][b] += splat(pr[q][j]) * vb;                        \
@@ -334,6 +336,15 @@ static int attend_item(const struct job *jb, int item) {
       for (int jj = 0; jj < W; jj++) {
         for (int i = 0; i < nq; i++) part[i][jj] = splat(0);
         if (j + jj >= keys) continue;
+        /* a decode item reads a few KB of keys and values each from its own place in the
+         * cache: too short a stream for the hardware prefetcher to ramp up (measured: 12 layers
+         * of 32 rows over 86 cached tokens, 3.5 → 2.3 ms). Fetch the next block's keys, and this
+         * key's value row for the weighted sum (into L2). */
+        int ahead = j + jj + W < keys ? j + jj + W : keys - 1;
+        for (int c = 0; c < dim; c += W) {
+          __builtin_prefetch(k + (long) ahead * jb->kv_row + c, 0, 3);
+          __builtin_prefetch(vrows + (long) (j + jj) * vld + c, 0, 2);
+        }
         const v16u *row = (const v16u *) (k + (long) (j + jj) * jb->kv_row);
         for (int b = 0; b < dpad / W; b++) {
           v16 kb = row[b];

@@ -16,7 +16,7 @@ import dev.llmbatch.engine.model.layers.Norm;
 import dev.llmbatch.engine.model.layers.RotaryEmbedding;
 import dev.llmbatch.engine.model.layers.PackedStep;
 import dev.llmbatch.engine.runtime.CpuKernels;
-import java.nio.FloatBuffer;
+import dev.llmbatch.engine.runtime.TorchRuntime;
 import java.util.Arrays;
 import java.util.List;
 
@@ -124,15 +124,9 @@ public final class DecoderModel implements CausalLm {
     }
   }
 
-  /** (B, V) → float[B][V], reading the native buffer once. */
+  /** (B, V) → float[B][V], copied once from the native buffer. */
   private float[][] rows(NDArray logits, int b) {
-    int v = config.vocabSize();
-    FloatBuffer fb = logits.toByteBuffer().asFloatBuffer();
-    float[][] out = new float[b][v];
-    for (int i = 0; i < b; i++) {
-      fb.get(out[i]);
-    }
-    return out;
+    return TorchRuntime.floatRows(logits, b, config.vocabSize());
   }
 
   private SlotKvCache check(KvCache kvCache, List<StepInput> inputs) {
