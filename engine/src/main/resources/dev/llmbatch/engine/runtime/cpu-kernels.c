@@ -598,8 +598,8 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_siluMul(
  * while it does, the next chunk (or the next panel) is prefetched, a share per kernel call, so the
  * weight streams from memory under the arithmetic instead of between it. That is where oneMKL's
  * packed sgemm loses time at decode row counts (8–64 rows) on this CPU: 1.5× at 8 and 32 rows,
- * par at one (docs/benchmarks.md, session 6). Tiles (a block of up to
- * MC rows × one panel) are split into contiguous ranges, one per thread of the OpenMP team. */
+ * par at one (docs/benchmarks.md, session 6). Tiles (a block of up to MC rows × one panel) are
+ * split into contiguous ranges shared out over the OpenMP team. */
 #ifdef __AVX512F__
 enum { NR = 48, MR = 8, KC = 768, MC = 128 };
 
@@ -794,9 +794,11 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemm(
    * draw the memory bandwidth a decode row needs) */
   double macs = (double) m * n * k;
   int team = gomp_parallel != NULL && (macs >= (1 << 20) || (double) n * k >= (1 << 17)) ? threads : 1;
-  jb.parts = team < jb.tiles ? team : (int) jb.tiles;
-  if (jb.parts > 1) {
-    gomp_parallel(gemm_worker, &jb, (unsigned) jb.parts, 0);
+  /* four contiguous ranges a thread, taken as threads come: one that starts late or is
+   * preempted (a shared host, the JVM's own threads) takes fewer instead of holding up the rest */
+  jb.parts = 4 * team < jb.tiles ? 4 * team : (int) jb.tiles;
+  if (team > 1 && jb.parts > 1) {
+    gomp_parallel(gemm_worker, &jb, (unsigned) (team < jb.parts ? team : jb.parts), 0);
   } else {
     jb.parts = 1;
     gemm_worker(&jb);
