@@ -23,9 +23,9 @@ import org.slf4j.LoggerFactory;
  *   <li>the engine's own ({@link CpuKernels}, {@code cpu-kernels.c}), where the kernels are built
  *       with AVX-512: 48-column panels, an 8 × 48 register-blocked micro-kernel, and the next
  *       panel prefetched while the current one serves every row block, so the weight streams
- *       under the arithmetic. At decode row counts it measured ~1.25× oneMKL's packed sgemm on
- *       this AMD CPU (32 rows over 48 weights of 768 × 768: ~300 against ~230 GFLOP/s), and par
- *       with it at thousands of rows;</li>
+ *       under the arithmetic. On this AMD CPU, over a 100M model's 49 weights in one process,
+ *       it measured 1.4–1.6× oneMKL's packed sgemm at 8–64 rows (32 rows: 18.4 against 26.5
+ *       ms), par at one row, and par with oneMKL's sgemm at thousands of rows;</li>
  *   <li>oneMKL's {@code cblas_sgemm_pack} / {@code cblas_sgemm_compute}, which libtorch exports
  *       and DJL's JNI does not, bound by a ~80-line JNI library ({@code packed-gemm.c}) from the
  *       libtorch the JVM already loaded: elsewhere (no AVX-512, or the kernels switched off).</li>
@@ -71,6 +71,11 @@ public final class PackedGemm implements AutoCloseable {
    */
   public static boolean available() {
     return PATH.available();
+  }
+
+  /** Which implementation packs in this JVM ("llm-batch AVX-512" or "oneMKL"); null if none. */
+  static String implementation() {
+    return !available() ? null : own ? "llm-batch AVX-512" : "oneMKL";
   }
 
   /** Why {@link #available()} is false: null once it is true, "not checked yet" before it runs. */

@@ -597,8 +597,8 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_siluMul(
  * FMAs. A panel's k-chunk serves every 8-row block of x in turn (from L1/L2 after the first);
  * while it does, the next chunk (or the next panel) is prefetched, a share per kernel call, so the
  * weight streams from memory under the arithmetic instead of between it. That is where oneMKL's
- * packed sgemm loses time at decode row counts (8–64 rows) on this CPU: 1.5× at 8 and 32 rows,
- * par at one (docs/benchmarks.md, session 6). Tiles (a block of up to MC rows × one panel) are
+ * packed sgemm loses time at decode row counts (8–64 rows) on this CPU: 1.4–1.6× there, par at
+ * one row (docs/benchmarks.md, session 6). Tiles (a block of up to MC rows × one panel) are
  * split into contiguous ranges shared out over the OpenMP team. */
 #ifdef __AVX512F__
 enum { NR = 48, MR = 8, KC = 768, MC = 128 };
@@ -757,7 +757,8 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
   jb.k = k;
   jb.panels = (n + NR - 1) / NR;
   void *dest = NULL;
-  if (jb.w == NULL || posix_memalign(&dest, 64, (size_t) jb.panels * gemm_panel_floats(k) * 4) != 0) {
+  size_t bytes = (size_t) jb.panels * gemm_panel_floats(k) * sizeof(float);
+  if (jb.w == NULL || posix_memalign(&dest, 64, bytes) != 0) {
     return 0;
   }
   jb.packed = (const float *) dest;
@@ -792,8 +793,8 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemm(
   jb.tiles = (long) ((m + jb.mc - 1) / jb.mc) * jb.panels;
   /* a team when there is enough to share: arithmetic, or a weight to stream (one thread cannot
    * draw the memory bandwidth a decode row needs) */
-  double macs = (double) m * n * k;
-  int team = gomp_parallel != NULL && (macs >= (1 << 20) || (double) n * k >= (1 << 17)) ? threads : 1;
+  int share = (double) m * n * k >= (1 << 20) || (double) n * k >= (1 << 17);
+  int team = gomp_parallel != NULL && share ? threads : 1;
   /* four contiguous ranges a thread, taken as threads come: one that starts late or is
    * preempted (a shared host, the JVM's own threads) takes fewer instead of holding up the rest */
   jb.parts = 4 * team < jb.tiles ? 4 * team : (int) jb.tiles;

@@ -54,6 +54,17 @@ class PackedGemmTest {
     }
   }
 
+  /**
+   * The implementation is the one asked for: oneMKL's under {@code llmbatch.packedGemm=mkl} (the
+   * build runs this class a second time so), else the engine's own wherever it is built.
+   */
+  @Test
+  void theImplementationAskedForIsTheOneThatPacks() {
+    boolean mkl = "mkl".equalsIgnoreCase(System.getProperty("llmbatch.packedGemm"));
+    assertEquals(mkl || !CpuKernels.gemmAvailable() ? "oneMKL" : "llm-batch AVX-512",
+        PackedGemm.implementation());
+  }
+
   @Test
   void packedProductsMatchLibtorchLinearForEveryRowCount() {
     SplittableRandom r = new SplittableRandom(5);

@@ -13,8 +13,8 @@ import dev.llmbatch.engine.runtime.PackedGemm;
  * That is what a generating model's linears want (decode steps of a few rows, where that packing
  * costs as much as the product). Plain ones: an encoder's (thousands of rows, where packing
  * measured no gain), a tied LM head's (its weight is also the embedding table, which packing
- * would hold twice) and any under {@link #PACK_MIN_ELEMENTS}. Load-time transforms ({@link #scaledInputs},
- * {@link #scaledOutputs}) come before the first {@link #apply}.
+ * would hold twice) and any under {@link #PACK_MIN_ELEMENTS}. Load-time transforms
+ * ({@link #scaledInputs}, {@link #scaledOutputs}) come before the first {@link #apply}.
  */
 public final class Linear {
   /**
