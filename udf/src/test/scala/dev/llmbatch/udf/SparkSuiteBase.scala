@@ -58,7 +58,7 @@ object TestModels {
 
   /**
    * A tiny random Llama chat flavor with the real Qwen3 tokenizer and chat template. Its LM head is
-   * untied, and big enough to be packed for oneMKL: every suite's executors run the packed path.
+   * untied, and big enough to be packed (PackedGemm): every suite's executors run the packed path.
    */
   lazy val chat: Path = {
     sharedDir
