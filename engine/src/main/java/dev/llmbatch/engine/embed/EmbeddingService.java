@@ -39,9 +39,10 @@ public final class EmbeddingService {
   /** Default rows per forward. */
   public static final int DEFAULT_MAX_ROWS = 256;
 
-  private final Encoder encoder;
   /** Inputs from which {@link #prepareAll} tokenises in parallel. */
   static final int PARALLEL_PREPARE = 64;
+
+  private final Encoder encoder;
   private final TokenEncoder tokenizer;
   private final PoolingChoice choice;
   private final TokenBudgetBatcher batcher;

@@ -41,7 +41,7 @@ public final class CpuKernels {
   // by load(), published by PATH's first answer
   private static int threads;
   private static final NativePath PATH = new NativePath(CpuKernels::load, LOG,
-      "CPU float32 attention, RMSNorm and SiLU gating run as fused native kernels, one call each"
+      () -> "CPU float32 attention, RMSNorm and SiLU gating run as fused native kernels, one call each"
           + " per layer (LLM_BATCH_CPU_KERNELS=0 turns this off)",
       "CPU attention, RMSNorm and SiLU gating run as libtorch ops");
 
@@ -218,11 +218,6 @@ public final class CpuKernels {
     return available() && gemmBuilt();
   }
 
-  /** Bytes of the packed copy of an (n, k) weight. */
-  static long gemmBytes(int n, int k) {
-    return gemmPackedBytes(n, k);
-  }
-
   /** Packs {@code w} (n, k) float32 row-major for {@link #gemm}; its address, 0 without memory. */
   static long gemmPack(ByteBuffer w, int n, int k) {
     return gemmPack(w, n, k, threads());
@@ -231,11 +226,6 @@ public final class CpuKernels {
   /** y (m, n) = x (m, k) · Wᵀ (+ bias (n) when not null), W packed by {@link #gemmPack}. */
   static void gemm(ByteBuffer x, long packed, ByteBuffer bias, ByteBuffer y, int m, int n, int k) {
     gemm(x, packed, bias, y, m, n, k, threads());
-  }
-
-  /** Frees what {@link #gemmPack} allocated. */
-  static void gemmRelease(long packed) {
-    gemmFree(packed);
   }
 
   /** The kernels' thread count: libtorch's intra-op threads, read once when they load. */
@@ -259,8 +249,7 @@ public final class CpuKernels {
       if (why != null) {
         return why;
       }
-      Path gomp = NativeLibraries.loadedLibrary("libgomp",
-          NativeLibraries.loadedLibrary("libtorch_cpu.so"));
+      Path gomp = NativeLibraries.loadedLibrary("libgomp", "libtorch_cpu.so");
       if (gomp == null) {
         LOG.info("No libgomp is mapped in this process: the fused CPU kernels run on the calling"
             + " thread");
@@ -280,14 +269,16 @@ public final class CpuKernels {
 
   private static native boolean gemmBuilt();
 
-  private static native long gemmPackedBytes(int n, int k);
+  /** Bytes of the packed copy of an (n, k) weight. */
+  static native long gemmPackedBytes(int n, int k);
 
   private static native long gemmPack(ByteBuffer w, int n, int k, int threads);
 
   private static native void gemm(ByteBuffer x, long packed, ByteBuffer bias, ByteBuffer y, int m,
       int n, int k, int threads);
 
-  private static native void gemmFree(long packed);
+  /** Frees what {@link #gemmPack} allocated. */
+  static native void gemmFree(long packed);
 
   private static native int attend(ByteBuffer q, long qStride, boolean fresh, ByteBuffer cos,
       ByteBuffer sin, int rot, ByteBuffer k, long kOffset, ByteBuffer v, long vOffset, long kvRow,

@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -100,29 +100,36 @@ final class NativeLibraries {
   }
 
   /**
-   * The same, preferring one in {@code near}'s folder (libtorch's bundled libgomp over a system
-   * one another library may have loaded); null if none is mapped.
+   * The same, preferring one in the folder of the mapped library named by {@code nearPrefix}
+   * (libtorch's bundled libgomp over a system one another library may have loaded); null if none
+   * is mapped. One read of /proc/self/maps.
    */
-  static Path loadedLibrary(String prefix, Path near) throws IOException {
+  static Path loadedLibrary(String prefix, String nearPrefix) throws IOException {
     Path maps = Path.of("/proc/self/maps");
     if (!Files.isReadable(maps)) {
       return null;
     }
-    Path first = null;
+    List<Path> found = new ArrayList<>();
+    Path near = null;
     for (String line : Files.readAllLines(maps)) {
       int slash = line.indexOf('/');
       if (slash >= 0) {
         Path p = Path.of(line.substring(slash));
-        if (p.getFileName().toString().startsWith(prefix)) {
-          if (near == null || near.getParent() == null
-              || near.getParent().equals(p.getParent())) {
-            return p;
-          }
-          first = first == null ? p : first;
+        String file = p.getFileName().toString();
+        if (file.startsWith(prefix)) {
+          found.add(p);
+        }
+        if (nearPrefix != null && near == null && file.startsWith(nearPrefix)) {
+          near = p;
         }
       }
     }
-    return first;
+    for (Path p : found) {
+      if (near == null || p.getParent().equals(near.getParent())) {
+        return p;
+      }
+    }
+    return found.isEmpty() ? null : found.get(0);
   }
 
   private static Path cacheDir() {

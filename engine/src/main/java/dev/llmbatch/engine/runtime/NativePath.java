@@ -15,11 +15,7 @@ final class NativePath {
   private volatile Boolean available;
   private volatile String unavailable = "not checked yet";
 
-  NativePath(Supplier<String> loader, Logger log, String taken, String fallback) {
-    this(loader, log, () -> taken, fallback);
-  }
-
-  /** As above, with the line logged on success made once the loader has run. */
+  /** {@code taken}: the line logged on success, made once the loader has run. */
   NativePath(Supplier<String> loader, Logger log, Supplier<String> taken, String fallback) {
     this.loader = loader;
     this.log = log;

@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
 public final class PackedGemm implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PackedGemm.class);
   private static final String SOURCE = "packed-gemm.c";
-  // which implementation packs: set by load(), published by PATH's first answer
+  // which implementation packs, for every weight of this JVM: set by load(), published by PATH's
+  // first answer
   private static boolean own;
   private static final NativePath PATH = new NativePath(PackedGemm::load, LOG,
       () -> "Decoders' CPU linears use " + (own ? "llm-batch's AVX-512 packed GEMM" : "oneMKL's"
@@ -52,14 +53,12 @@ public final class PackedGemm implements AutoCloseable {
           + " at decode batch sizes)");
 
   private final AtomicLong address;
-  private final boolean ownLayout; // packed by CpuKernels, else by oneMKL
   private final int n; // out features
   private final int k; // in features
   private final ByteBuffer bias; // (n) float32, or null: a view of the caller's bias, made once
 
-  private PackedGemm(long address, boolean ownLayout, int n, int k, ByteBuffer bias) {
+  private PackedGemm(long address, int n, int k, ByteBuffer bias) {
     this.address = new AtomicLong(address);
-    this.ownLayout = ownLayout;
     this.n = n;
     this.k = k;
     this.bias = bias;
@@ -110,10 +109,10 @@ public final class PackedGemm implements AutoCloseable {
     }
     if (address == 0) {
       throw new OutOfMemoryError("cannot allocate "
-          + (own ? CpuKernels.gemmBytes(n, k) : packedBytes(n, k))
+          + (own ? CpuKernels.gemmPackedBytes(n, k) : packedBytes(n, k))
           + " bytes of native memory to pack a (" + n + ", " + k + ") weight");
     }
-    return new PackedGemm(address, own, n, k, bias == null ? null : buffer(bias));
+    return new PackedGemm(address, n, k, bias == null ? null : buffer(bias));
   }
 
   /** Out features. */
@@ -142,7 +141,7 @@ public final class PackedGemm implements AutoCloseable {
     long[] dims = in.getShape().clone(); // Shape hands out its own array
     dims[dims.length - 1] = n;
     NDArray y = x.getManager().create(new Shape(dims), DataType.FLOAT32);
-    if (rows > 0 && ownLayout) {
+    if (rows > 0 && own) {
       CpuKernels.gemm(buffer(x), p, bias, buffer(y), Math.toIntExact(rows), n, k);
     } else if (rows > 0) {
       compute(buffer(x), p, bias, buffer(y), Math.toIntExact(rows), n, k);
@@ -153,8 +152,8 @@ public final class PackedGemm implements AutoCloseable {
   @Override
   public void close() {
     long p = address.getAndSet(0);
-    if (p != 0 && ownLayout) {
-      CpuKernels.gemmRelease(p);
+    if (p != 0 && own) {
+      CpuKernels.gemmFree(p);
     } else if (p != 0) {
       free(p);
     }

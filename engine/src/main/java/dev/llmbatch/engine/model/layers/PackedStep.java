@@ -33,7 +33,7 @@ public final class PackedStep {
   public final NDArray sinSigned; // (1, N, 1, R) or null
   public final NDArray lastRows; // (inputs) packed index of each input's last new token, in input order
   public final boolean fused; // attention runs in CpuKernels: no groups, no placeholders
-  public final CpuKernels.Sequences sequences; // one per packed row, for fused CPU attention
+  public final CpuKernels.Sequences sequences; // fused: one per packed row (input); else null
 
   /**
    * Plans the step of {@code inputs} (validated: distinct slots, in range). {@code capacity} is the
@@ -87,16 +87,10 @@ public final class PackedStep {
     int p = 0;
     int maxL = 0;
     int[] rowFirst = new int[order.size()];
-    int[] rowCount = new int[order.size()];
-    int[] rowStart = new int[order.size()];
-    long[] rowKv = new long[order.size()];
     for (int r = 0; r < order.size(); r++) {
       StepInput in = order.get(r);
       long slotBase = (long) in.slot() * kvHeads * capacity;
       rowFirst[r] = p;
-      rowCount[r] = dead.get(r) ? 0 : in.tokens().length; // a placeholder: nobody reads it
-      rowStart[r] = in.startPos();
-      rowKv[r] = slotBase;
       maxL = Math.max(maxL, in.startPos() + in.tokens().length);
       for (int j = 0; j < in.tokens().length; j++, p++) {
         ids[p] = in.tokens()[j];
@@ -107,8 +101,11 @@ public final class PackedStep {
         }
       }
     }
-    sequences = new CpuKernels.Sequences(rowFirst, rowCount, rowStart, rowKv,
-        dead.contains(true));
+    // a fused step has no placeholders: every row is a sequence with new tokens
+    sequences = !fused ? null : new CpuKernels.Sequences(rowFirst,
+        order.stream().mapToInt(in -> in.tokens().length).toArray(),
+        order.stream().mapToInt(StepInput::startPos).toArray(),
+        order.stream().mapToLong(in -> (long) in.slot() * kvHeads * capacity).toArray(), false);
     tokenIds = manager.create(ids);
     writeRows = manager.create(write);
     lastRows = manager.create(last);
