@@ -7,6 +7,7 @@ import dev.llmbatch.engine.model.CausalLm;
 import dev.llmbatch.engine.model.KvCache;
 import dev.llmbatch.engine.model.StepInput;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,6 +50,9 @@ public final class GenerationEngine implements AutoCloseable {
   private final AtomicLong fed = new AtomicLong();
   private final AtomicLong sampled = new AtomicLong();
   private final AtomicLong done = new AtomicLong();
+  // logit rows reused by every step (the scheduler samples from them before the next one),
+  // grown to the widest step seen; touched only by the engine thread
+  private float[][] logitRows = new float[0][];
 
   /**
    * Starts the engine thread over {@code model} (not owned: the caller closes it after this).
@@ -174,7 +178,18 @@ public final class GenerationEngine implements AutoCloseable {
    * without padding (model.layers.PackedStep), so a step reads the weights once.
    */
   private float[][] forward(Step step) {
-    return model.step(cache, step.inputs());
+    List<StepInput> inputs = step.inputs();
+    int b = inputs.size();
+    if (logitRows.length < b) {
+      int vocab = model.spec().vocabSize();
+      float[][] grown = Arrays.copyOf(logitRows, b);
+      for (int i = logitRows.length; i < b; i++) {
+        grown[i] = new float[vocab];
+      }
+      logitRows = grown;
+    }
+    return model.step(cache, inputs, b == logitRows.length ? logitRows
+        : Arrays.copyOf(logitRows, b));
   }
 
   /**

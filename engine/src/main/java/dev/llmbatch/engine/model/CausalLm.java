@@ -22,6 +22,15 @@ public interface CausalLm extends AutoCloseable {
    */
   float[][] step(KvCache cache, List<StepInput> inputs);
 
+  /**
+   * {@link #step(KvCache, List)} writing input i's logits into {@code rows[i]} ({@code
+   * float[vocabSize]} each, {@code rows.length == inputs.size()}) instead of fresh arrays; returns
+   * {@code rows}. For a loop that is done with a step's logits before the next one: reusing its rows
+   * spares the Java heap a fresh {@code float[B][V]} a step (4 MB at 32 rows of a 32K vocabulary,
+   * which a large young generation keeps meeting as never-touched memory, a page fault per page).
+   */
+  float[][] step(KvCache cache, List<StepInput> inputs, float[][] rows);
+
   @Override
   void close();
 }

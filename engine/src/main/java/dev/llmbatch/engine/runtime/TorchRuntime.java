@@ -132,12 +132,27 @@ public final class TorchRuntime {
       throw new IllegalArgumentException("expected " + rows + " × " + width + " float32, not "
           + a.getDataType() + " " + a.getShape());
     }
+    return floatRows(a, new float[rows][width]);
+  }
+
+  /**
+   * A (rows, width) float32 array copied into {@code into} (rows arrays of width floats), which is
+   * returned; as {@link #floatRows(NDArray, int, int)} without allocating.
+   */
+  public static float[][] floatRows(NDArray a, float[][] into) {
+    long size = 0;
+    for (float[] row : into) {
+      size += row.length;
+    }
+    if (a.getDataType() != DataType.FLOAT32 || a.size() != size) {
+      throw new IllegalArgumentException("expected " + size + " float32 for " + into.length
+          + " rows, not " + a.getDataType() + " " + a.getShape());
+    }
     FloatBuffer fb = NativeLibraries.buffer(a).asFloatBuffer();
-    float[][] out = new float[rows][width];
-    for (float[] row : out) {
+    for (float[] row : into) {
       fb.get(row);
     }
-    return out;
+    return into;
   }
 
   /**

@@ -110,6 +110,8 @@ public final class DecoderBench {
             pre.add(new StepInput(i, 0, rnd.ints(ctx, 0, spec.vocabSize()).toArray()));
           }
           m.step(cache, pre);
+          // one set of logit rows for every step, as GenerationEngine keeps
+          float[][] rows = new float[b][spec.vocabSize()];
           double[] times = new double[steps];
           for (int s = -warm; s < steps; s++) {
             List<StepInput> in = new ArrayList<>();
@@ -117,7 +119,7 @@ public final class DecoderBench {
               in.add(new StepInput(i, ctx + warm + s, new int[] {rnd.nextInt(spec.vocabSize())}));
             }
             long t0 = System.nanoTime();
-            m.step(cache, in);
+            m.step(cache, in, rows);
             if (s >= 0) {
               times[s] = (System.nanoTime() - t0) / 1e9;
             }

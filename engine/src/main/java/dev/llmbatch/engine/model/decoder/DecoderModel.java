@@ -82,7 +82,15 @@ public final class DecoderModel implements CausalLm {
 
   @Override
   public float[][] step(KvCache kvCache, List<StepInput> inputs) {
+    return step(kvCache, inputs, null);
+  }
+
+  @Override
+  public float[][] step(KvCache kvCache, List<StepInput> inputs, float[][] rows) {
     SlotKvCache cache = check(kvCache, inputs);
+    if (rows != null) {
+      checkRows(rows, inputs.size());
+    }
     try (NDManager m = manager.newSubManager()) {
       // all new tokens packed without padding: (1, N, hidden); see PackedStep
       PackedStep s = new PackedStep(m, inputs, cache.capacity(), cache.kvHeads(),
@@ -115,7 +123,8 @@ public final class DecoderModel implements CausalLm {
       if (logits.getDataType() != DataType.FLOAT32) {
         logits = logits.toType(DataType.FLOAT32, false);
       }
-      return rows(logits, inputs.size());
+      return rows == null ? TorchRuntime.floatRows(logits, inputs.size(), config.vocabSize())
+          : TorchRuntime.floatRows(logits, rows);
     } catch (EngineException e) {
       throw e;
     } catch (RuntimeException e) {
@@ -124,9 +133,18 @@ public final class DecoderModel implements CausalLm {
     }
   }
 
-  /** (B, V) → float[B][V], copied once from the native buffer. */
-  private float[][] rows(NDArray logits, int b) {
-    return TorchRuntime.floatRows(logits, b, config.vocabSize());
+  private void checkRows(float[][] rows, int inputs) {
+    if (rows.length != inputs) {
+      throw new IllegalArgumentException("Cannot step " + inputs + " input(s) into "
+          + rows.length + " logit rows");
+    }
+    for (int i = 0; i < rows.length; i++) {
+      if (rows[i] == null || rows[i].length != config.vocabSize()) {
+        throw new IllegalArgumentException("Cannot step into logit row " + i + ": it must be a"
+            + " float[" + config.vocabSize() + "], not "
+            + (rows[i] == null ? "null" : "a float[" + rows[i].length + "]"));
+      }
+    }
   }
 
   private SlotKvCache check(KvCache kvCache, List<StepInput> inputs) {

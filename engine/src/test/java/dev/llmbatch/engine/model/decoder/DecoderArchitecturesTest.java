@@ -1,6 +1,7 @@
 package dev.llmbatch.engine.model.decoder;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -106,13 +107,16 @@ class DecoderArchitecturesTest {
         int[] more = tokens(4, 6);
         int[] d = tokens(5, 12);
         int posA = a.length;
+        // the decode steps write into one set of logit rows, as GenerationEngine's steps do
+        float[][] rows = {new float[spec.vocabSize()], new float[spec.vocabSize()]};
         for (int s = 0; s < more.length; s++) {
           List<StepInput> in = new ArrayList<>();
           in.add(new StepInput(3, posA, new int[] {more[s]}));
           if (s < 2) { // d arrives in two chunks of 6 while a decodes: prefill and decode mixed
             in.add(new StepInput(0, 6 * s, Arrays.copyOfRange(d, 6 * s, 6 * s + 6)));
           }
-          float[][] r = m.step(cache, in);
+          float[][] r = m.step(cache, in, Arrays.copyOf(rows, in.size()));
+          assertSame(rows[0], r[0], "the caller's row is filled, not a fresh one");
           posA++;
           int[] prefix = concat(a, Arrays.copyOf(more, s + 1));
           close(alone(m, prefix), r[0], type + " cached decode step " + s);
@@ -230,6 +234,14 @@ class DecoderArchitecturesTest {
           () -> m.step(cache, List.of(new StepInput(0, 0, new int[] {TinyDecoders.VOCAB}))));
       assertTrue(vocab.getMessage().contains("token id " + TinyDecoders.VOCAB),
           vocab.getMessage());
+      List<StepInput> one = List.of(new StepInput(0, 0, new int[] {1}));
+      IllegalArgumentException count = assertThrows(IllegalArgumentException.class,
+          () -> m.step(cache, one, new float[2][TinyDecoders.VOCAB]));
+      assertTrue(count.getMessage().contains("1 input(s) into 2 logit rows"), count.getMessage());
+      IllegalArgumentException width = assertThrows(IllegalArgumentException.class,
+          () -> m.step(cache, one, new float[1][TinyDecoders.VOCAB - 1]));
+      assertTrue(width.getMessage().contains("float[" + TinyDecoders.VOCAB + "]"),
+          width.getMessage());
     }
   }
 
