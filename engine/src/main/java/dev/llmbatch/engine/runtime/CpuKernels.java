@@ -223,9 +223,13 @@ public final class CpuKernels {
     return gemmPack(w, n, k, threads());
   }
 
-  /** y (m, n) = x (m, k) · Wᵀ (+ bias (n) when not null), W packed by {@link #gemmPack}. */
-  static void gemm(ByteBuffer x, long packed, ByteBuffer bias, ByteBuffer y, int m, int n, int k) {
-    gemm(x, packed, bias, y, m, n, k, threads());
+  /**
+   * y (m, n) = x (m, k) · Wᵀ (+ bias (n) when not null) (+ residual (m, n) when not null), W
+   * packed by {@link #gemmPack}.
+   */
+  static void gemm(ByteBuffer x, long packed, ByteBuffer bias, ByteBuffer residual, ByteBuffer y,
+      int m, int n, int k) {
+    gemm(x, packed, bias, residual, y, m, n, k, threads());
   }
 
   /** The kernels' thread count: libtorch's intra-op threads, read once when they load. */
@@ -274,8 +278,8 @@ public final class CpuKernels {
 
   private static native long gemmPack(ByteBuffer w, int n, int k, int threads);
 
-  private static native void gemm(ByteBuffer x, long packed, ByteBuffer bias, ByteBuffer y, int m,
-      int n, int k, int threads);
+  private static native void gemm(ByteBuffer x, long packed, ByteBuffer bias,
+      ByteBuffer residual, ByteBuffer y, int m, int n, int k, int threads);
 
   /** Frees what {@link #gemmPack} allocated. */
   static native void gemmFree(long packed);

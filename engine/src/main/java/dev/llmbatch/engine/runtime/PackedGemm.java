@@ -127,6 +127,15 @@ public final class PackedGemm implements AutoCloseable {
 
   /** {@code x·Wᵀ + bias}: x (…, k) float32 on the CPU → (…, n) in x's manager. */
   public NDArray apply(NDArray x) {
+    return apply(x, null);
+  }
+
+  /**
+   * {@code residual + x·Wᵀ + bias} in one pass (the residual is the product's starting value, so
+   * a decoder block's sum needs no separate add): x (…, k), residual float32 of the result's
+   * shape (…, n); → a new (…, n) array in x's manager. A null residual is {@link #apply(NDArray)}.
+   */
+  public NDArray apply(NDArray x, NDArray residual) {
     long p = address.get();
     if (p == 0) {
       throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
@@ -140,11 +149,22 @@ public final class PackedGemm implements AutoCloseable {
     long rows = in.size() / k;
     long[] dims = in.getShape().clone(); // Shape hands out its own array
     dims[dims.length - 1] = n;
-    NDArray y = x.getManager().create(new Shape(dims), DataType.FLOAT32);
-    if (rows > 0 && own) {
-      CpuKernels.gemm(buffer(x), p, bias, buffer(y), Math.toIntExact(rows), n, k);
-    } else if (rows > 0) {
-      compute(buffer(x), p, bias, buffer(y), Math.toIntExact(rows), n, k);
+    Shape out = new Shape(dims);
+    if (residual != null && (!residual.getShape().equals(out)
+        || residual.getDataType() != DataType.FLOAT32 || residual.getDevice().isGpu())) {
+      throw new IllegalArgumentException("packed GEMM (" + n + ", " + k + ") adds a float32 CPU"
+          + " residual " + out + ", not " + residual.getDataType() + " " + residual.getShape()
+          + " on " + residual.getDevice());
+    }
+    NDArray y = x.getManager().create(out, DataType.FLOAT32);
+    if (rows > 0) {
+      // a residual that is not contiguous is read through a contiguous copy (tied to it)
+      ByteBuffer r = residual == null ? null : buffer(residual);
+      if (own) {
+        CpuKernels.gemm(buffer(x), p, bias, r, buffer(y), Math.toIntExact(rows), n, k);
+      } else {
+        compute(buffer(x), p, bias, r, buffer(y), Math.toIntExact(rows), n, k);
+      }
     }
     return y;
   }
@@ -196,8 +216,8 @@ public final class PackedGemm implements AutoCloseable {
 
   private static native long packedBytes(int n, int k);
 
-  private static native void compute(ByteBuffer x, long packed, ByteBuffer bias, ByteBuffer y,
-      int m, int n, int k);
+  private static native void compute(ByteBuffer x, long packed, ByteBuffer bias,
+      ByteBuffer residual, ByteBuffer y, int m, int n, int k);
 
   private static native void free(long packed);
 }

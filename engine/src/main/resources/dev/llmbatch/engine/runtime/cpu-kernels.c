@@ -603,16 +603,20 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_siluMul(
 #ifdef __AVX512F__
 enum { NR = 48, MR = 8, KC = 768, MC = 128 };
 
+/* c[R × 48] (masked columns) = init 1: bias (or 0); 2: r + bias (a residual, laid out as c);
+ * 0: c (a later chunk); then + a[R × kc] · b[kc × 48]. */
 #define GEMM_KERNEL(R)                                                                            \
   static void gemm_kernel_##R(int kc, const float *a, long lda, const float *b, float *c,        \
                               long ldc, const __mmask16 *mask, int init, const float *bias,      \
-                              const char *pf, long pf_lines) {                                   \
+                              const float *r, const char *pf, long pf_lines) {                   \
     __m512 acc[R][3];                                                                             \
     for (int i = 0; i < R; i++) {                                                                 \
       for (int j = 0; j < 3; j++) {                                                               \
-        acc[i][j] = !init ? _mm512_maskz_loadu_ps(mask[j], c + i * ldc + 16 * j)                  \
-                    : bias != NULL ? _mm512_maskz_loadu_ps(mask[j], bias + 16 * j)                \
-                                   : _mm512_setzero_ps();                                         \
+        __m512 b_ = bias != NULL && init ? _mm512_maskz_loadu_ps(mask[j], bias + 16 * j)          \
+                                         : _mm512_setzero_ps();                                   \
+        acc[i][j] = init == 1 ? b_                                                                \
+                    : _mm512_add_ps(b_, _mm512_maskz_loadu_ps(mask[j], (init ? r : c) + i * ldc  \
+                                                                           + 16 * j));           \
       }                                                                                           \
     }                                                                                             \
     long pf_acc = 0;                                                                              \
@@ -646,7 +650,8 @@ GEMM_KERNEL(6)
 GEMM_KERNEL(7)
 GEMM_KERNEL(8)
 typedef void (*gemm_kernel_fn)(int, const float *, long, const float *, float *, long,
-                               const __mmask16 *, int, const float *, const char *, long);
+                               const __mmask16 *, int, const float *, const float *,
+                               const char *, long);
 static const gemm_kernel_fn gemm_kernels[MR + 1] = {
     NULL, gemm_kernel_1, gemm_kernel_2, gemm_kernel_3, gemm_kernel_4,
     gemm_kernel_5, gemm_kernel_6, gemm_kernel_7, gemm_kernel_8};
@@ -656,6 +661,7 @@ struct gemm_job {
   float *y;
   const float *w; /* packing: the (n, k) source */
   int m, n, k, mc, panels;
+  const float *residual; /* (m, n) added to y, or null */
   long tiles;
   int parts; /* contiguous tile ranges, taken by whichever threads come */
   int next;
@@ -696,8 +702,10 @@ static void gemm_tiles(const struct gemm_job *jb, long lo, long hi) {
         int rows = r1 - r < MR ? r1 - r : MR;
         long l0 = lines * call / calls, l1 = lines * (call + 1) / calls;
         gemm_kernels[rows](k1 - k0, jb->x + (long) r * k + k0, k, panel + (long) k0 * NR,
-                           jb->y + (long) r * n + c0, n, mask, ch == 0,
+                           jb->y + (long) r * n + c0, n, mask,
+                           ch > 0 ? 0 : jb->residual != NULL ? 2 : 1,
                            jb->bias == NULL ? NULL : jb->bias + c0,
+                           jb->residual == NULL ? NULL : jb->residual + (long) r * n + c0,
                            pf == NULL ? NULL : pf + l0 * 64, pf == NULL ? 0 : l1 - l0);
       }
     }
@@ -773,10 +781,11 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
 #endif
 }
 
-/* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when given); float32, contiguous row-major. */
+/* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when given) (+ residual (m, n) when given); float32,
+ * contiguous row-major; y may be the residual itself. */
 JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemm(
-    JNIEnv *env, jclass c, jobject x, jlong packed, jobject bias, jobject y, jint m, jint n,
-    jint k, jint threads) {
+    JNIEnv *env, jclass c, jobject x, jlong packed, jobject bias, jobject residual, jobject y,
+    jint m, jint n, jint k, jint threads) {
 #ifdef __AVX512F__
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
@@ -787,6 +796,8 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemm(
   jb.m = m;
   jb.n = n;
   jb.k = k;
+  jb.residual =
+      residual == NULL ? NULL : (const float *) (*env)->GetDirectBufferAddress(env, residual);
   int blocks = (m + MC - 1) / MC; /* row blocks of equal size (a multiple of MR): a thread's */
   jb.mc = ((m + blocks - 1) / blocks + MR - 1) / MR * MR; /* share never ends on a sliver */
   jb.panels = (n + NR - 1) / NR;

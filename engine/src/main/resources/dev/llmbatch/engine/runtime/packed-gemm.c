@@ -64,19 +64,32 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_PackedGemm_packedBytes(
   return (jlong) pack_size(B_MATRIX, PACK_ROWS, n, k);
 }
 
-/* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when given, as libtorch's addmm: y starts as the bias and
- * the product is accumulated onto it); all float32, contiguous row-major. */
+/* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when given) (+ residual (m, n) when given), as libtorch's
+ * addmm: y starts as bias + residual and the product is accumulated onto it; all float32,
+ * contiguous row-major. */
 JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_PackedGemm_compute(JNIEnv *env, jclass c,
                                                                            jobject x, jlong packed,
-                                                                           jobject bias, jobject y,
-                                                                           jint m, jint n, jint k) {
+                                                                           jobject bias,
+                                                                           jobject residual,
+                                                                           jobject y, jint m,
+                                                                           jint n, jint k) {
   const float *a = (const float *) (*env)->GetDirectBufferAddress(env, x);
   float *out = (float *) (*env)->GetDirectBufferAddress(env, y);
+  const float *b = bias == NULL ? NULL : (const float *) (*env)->GetDirectBufferAddress(env, bias);
+  const float *r =
+      residual == NULL ? NULL : (const float *) (*env)->GetDirectBufferAddress(env, residual);
   float beta = 0.0f;
-  if (bias != NULL) {
-    const float *b = (const float *) (*env)->GetDirectBufferAddress(env, bias);
+  if (b != NULL || r != NULL) {
     for (jint i = 0; i < m; i++) {
-      memcpy(out + (size_t) i * n, b, (size_t) n * sizeof(float));
+      float *row = out + (size_t) i * n;
+      if (r != NULL && r + (size_t) i * n != row) {
+        memcpy(row, r + (size_t) i * n, (size_t) n * sizeof(float));
+      }
+      if (b != NULL && r != NULL) {
+        for (jint j = 0; j < n; j++) row[j] += b[j];
+      } else if (b != NULL) {
+        memcpy(row, b, (size_t) n * sizeof(float));
+      }
     }
     beta = 1.0f;
   }

@@ -1,5 +1,6 @@
 package dev.llmbatch.engine.runtime;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -95,7 +96,8 @@ class PackedGemmTest {
    * The engine's packed layout has 48-column panels (three 16-lane vectors, the last panel padded
    * and masked), 8-row micro-blocks, 128-row tiles and 768-deep chunks: widths on each side of
    * every vector and panel edge, row counts on each side of a block and a tile, and depths of one,
-   * odd, and several chunks, with and without bias.
+   * odd, and several chunks, with and without bias; each also with a residual to start from
+   * (a decoder block's sum), contiguous or a transposed view.
    */
   @Test
   void everyPanelEdgeRowBlockAndDepthChunkMatchesLibtorch() {
@@ -113,20 +115,28 @@ class PackedGemmTest {
             for (int rows : new int[] {1, 7, 8, 9, 17, 129}) {
               NDArray x = random(s, r, rows, k);
               NDArray expected = x.getNDArrayInternal().linear(x, w, b).singletonOrThrow();
-              NDArray actual = p.apply(x);
-              assertEquals(expected.getShape(), actual.getShape());
-              float[] e = expected.toFloatArray();
-              float[] a = actual.toFloatArray();
               // k ≤ 1,700 products of |x|,|w| ≤ 1 in float32, summed in different orders
               float tol = 1e-4f * Math.max(1, k / 300f);
-              for (int i = 0; i < e.length; i++) {
-                assertEquals(e[i], a[i], tol + 1e-5f * Math.abs(e[i]), "(" + n + ", " + k
-                    + ") weight, " + rows + " rows, bias " + withBias + ", element " + i);
-              }
+              String what = "(" + n + ", " + k + ") weight, " + rows + " rows, bias " + withBias;
+              assertClose(expected, p.apply(x), tol, what);
+              NDArray residual = rows % 2 == 0 ? random(s, r, rows, n)
+                  : random(s, r, n, rows).transpose(); // a strided view
+              float[] before = residual.toFloatArray();
+              assertClose(expected.add(residual), p.apply(x, residual), tol, what + ", residual");
+              assertArrayEquals(before, residual.toFloatArray(), "the residual is not written");
             }
           }
         }
       }
+    }
+  }
+
+  private static void assertClose(NDArray expected, NDArray actual, float tol, String what) {
+    assertEquals(expected.getShape(), actual.getShape(), what);
+    float[] e = expected.toFloatArray();
+    float[] a = actual.toFloatArray();
+    for (int i = 0; i < e.length; i++) {
+      assertEquals(e[i], a[i], tol + 1e-5f * Math.abs(e[i]), what + ", element " + i);
     }
   }
 

@@ -58,13 +58,14 @@ public final class Attention {
    * x (B, T, hidden) → (B, T, hidden); writes this step's K/V into {@code keyCache}/{@code
    * valueCache} (rows × D) first, then reads each row's prefix back through {@code keySlots}/{@code
    * valueSlots}, the caches' (S, Hkv, C, D) views over their first S·Hkv·C rows (the KV cache keeps
-   * them, so a step makes none).
+   * them, so a step makes none). A {@code residual} (B, T, hidden), when not null, is added to the
+   * output by the output projection itself.
    */
   public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache,
-      NDArray keySlots, NDArray valueSlots) {
+      NDArray keySlots, NDArray valueSlots, NDArray residual) {
     NDArray q = queries(project(x, s.b, s.t, s.cos, s.sinSigned, s.writeRows, keyCache,
         valueCache));
-    return o.apply(core(q, s, keySlots, valueSlots)); // (B, T, hidden)
+    return output(core(q, s, keySlots, valueSlots), residual); // (B, T, hidden)
   }
 
   /**
@@ -72,10 +73,10 @@ public final class Attention {
    * group ({@link PackedStep}); projections, rotary and the K/V writes run once over all N
    * tokens (one pass over the weights), the attention core once per group — or, on the CPU in
    * float32, once for all tokens, reading the cache in place ({@link CpuKernels}). → (1, N,
-   * hidden)
+   * hidden), plus {@code residual} (1, N, hidden) when not null.
    */
   public NDArray forward(NDArray x, PackedStep p, NDArray keyCache, NDArray valueCache,
-      NDArray keySlots, NDArray valueSlots) {
+      NDArray keySlots, NDArray valueSlots, NDArray residual) {
     if (p.fused) {
       int capacity = Math.toIntExact(keySlots.getShape().get(2));
       NDArray out;
@@ -88,7 +89,7 @@ public final class Attention {
         out = CpuKernels.causal(projected, projected.getShape().size() / p.tokens, keyCache,
             valueCache, capacity, fused, p.sequences);
       }
-      return o.apply(out.reshape(1, p.tokens, (long) heads * headDim));
+      return output(out.reshape(1, p.tokens, (long) heads * headDim), residual);
     }
     NDArray projected = project(x, 1, p.tokens, p.cos, p.sinSigned, p.writeRows, keyCache,
         valueCache);
@@ -104,7 +105,12 @@ public final class Attention {
           .reshape(1, n, (long) heads * headDim));
     }
     NDArray out = outs.size() == 1 ? outs.head() : NDArrays.concat(outs, 1); // (1, N, H·D)
-    return o.apply(out);
+    return output(out, residual);
+  }
+
+  /** The output projection of the heads' outputs, plus {@code residual} when not null. */
+  private NDArray output(NDArray heads, NDArray residual) {
+    return residual == null ? o.apply(heads) : o.applyWithResidual(heads, residual);
   }
 
   /**

@@ -30,30 +30,34 @@ public final class DecoderLayer {
    */
   public NDArray forward(NDArray x, StepBatch s, NDArray keyCache, NDArray valueCache,
       NDArray keySlots, NDArray valueSlots) {
-    // self-attention with residual connection
+    NDArray residual = postAttentionNorm == null ? x : null;
     return rest(x, attention.forward(inputNorm.apply(x), s, keyCache, valueCache, keySlots,
-        valueSlots));
+        valueSlots, residual), residual != null);
   }
 
   /** A packed step (see {@link PackedStep}): x (1, N, hidden) → (1, N, hidden). */
   public NDArray forward(NDArray x, PackedStep p, NDArray keyCache, NDArray valueCache,
       NDArray keySlots, NDArray valueSlots) {
+    NDArray residual = postAttentionNorm == null ? x : null;
     return rest(x, attention.forward(inputNorm.apply(x), p, keyCache, valueCache, keySlots,
-        valueSlots));
+        valueSlots, residual), residual != null);
   }
 
-  /** The block after attention: residuals, the MLP and Gemma2's extra norms. */
-  private NDArray rest(NDArray x, NDArray attended) {
-    NDArray a = attended;
-    if (postAttentionNorm != null) {
-      a = postAttentionNorm.apply(a);
+  /**
+   * The block after attention: residuals, the MLP and Gemma2's extra norms. Without those norms
+   * each residual sum comes out of the branch's last linear ({@link Linear#applyWithResidual}):
+   * {@code summed} says the attention output already is {@code x + attn}.
+   */
+  private NDArray rest(NDArray x, NDArray attended, boolean summed) {
+    NDArray h = attended;
+    if (!summed) {
+      h = x.add(postAttentionNorm != null ? postAttentionNorm.apply(attended) : attended);
     }
-    NDArray h = x.add(a); // (B, T, hidden)
     // feed-forward with residual connection
-    NDArray f = mlp.apply(preMlpNorm.apply(h));
-    if (postMlpNorm != null) {
-      f = postMlpNorm.apply(f);
+    NDArray normed = preMlpNorm.apply(h);
+    if (postMlpNorm == null) {
+      return mlp.applyWithResidual(normed, h);
     }
-    return h.addi(f);
+    return h.addi(postMlpNorm.apply(mlp.apply(normed)));
   }
 }

@@ -23,12 +23,21 @@ public final class GatedMlp implements Mlp {
 
   @Override
   public NDArray apply(NDArray x) {
+    return down.apply(gated(x)); // (B, T, hidden)
+  }
+
+  @Override
+  public NDArray applyWithResidual(NDArray x, NDArray residual) {
+    return down.applyWithResidual(gated(x), residual);
+  }
+
+  /** act(gate(x)) * up(x): (B, T, hidden) → (B, T, I). */
+  private NDArray gated(NDArray x) {
     NDArray gu = gateUp.apply(x); // (B, T, 2I)
     if (act == Activation.SILU && CpuKernels.serves(gu)) {
-      return down.apply(CpuKernels.siluMul(gu)); // one call instead of four ops
+      return CpuKernels.siluMul(gu); // one call instead of four ops
     }
     NDList parts = gu.split(splitAt, gu.getShape().dimension() - 1); // 2 × (B, T, I)
-    NDArray h = act.apply(parts.get(0)).muli(parts.get(1)); // (B, T, I)
-    return down.apply(h); // (B, T, hidden)
+    return act.apply(parts.get(0)).muli(parts.get(1));
   }
 }

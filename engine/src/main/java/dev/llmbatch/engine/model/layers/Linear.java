@@ -62,6 +62,19 @@ public final class Linear {
     return x.getNDArrayInternal().linear(x, w, bias).singletonOrThrow();
   }
 
+  /**
+   * {@code residual + apply(x)}, a new array: one packed GEMM that starts from the residual where
+   * this linear is packed (no separate add, no second pass over the sum), else libtorch's linear
+   * and an add. {@code residual} has the result's shape and is not modified.
+   */
+  public NDArray applyWithResidual(NDArray x, NDArray residual) {
+    PackedGemm p = packedFor(x);
+    if (p != null && residual.getDataType() == DataType.FLOAT32) {
+      return p.apply(x, residual);
+    }
+    return apply(x).addi(residual);
+  }
+
   /** The packed weight for float32 CPU input, packed on first use; null for libtorch's linear. */
   private PackedGemm packedFor(NDArray x) {
     if (packingDecided) {

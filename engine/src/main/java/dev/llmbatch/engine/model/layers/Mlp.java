@@ -6,4 +6,10 @@ import ai.djl.ndarray.NDArray;
 public interface Mlp {
   /** (B, T, hidden) → (B, T, hidden). */
   NDArray apply(NDArray x);
+
+  /**
+   * {@code residual + apply(x)}, a new array; implementations fold the residual into their last
+   * linear ({@link Linear#applyWithResidual}).
+   */
+  NDArray applyWithResidual(NDArray x, NDArray residual);
 }

@@ -18,4 +18,9 @@ public final class PlainMlp implements Mlp {
   public NDArray apply(NDArray x) {
     return proj.apply(act.apply(fc.apply(x))); // (B, T, I) → (B, T, hidden)
   }
+
+  @Override
+  public NDArray applyWithResidual(NDArray x, NDArray residual) {
+    return proj.applyWithResidual(act.apply(fc.apply(x)), residual);
+  }
 }

@@ -173,7 +173,7 @@ class LayerMathTest {
       NDIndex body = new NDIndex(":{}", (long) kvHeads * capacity);
       return a.forward(s.create(x, new Shape(1, 3, hidden)), b, keys, values,
           keys.get(body).reshape(1, kvHeads, capacity, d),
-          values.get(body).reshape(1, kvHeads, capacity, d)).toFloatArray();
+          values.get(body).reshape(1, kvHeads, capacity, d), null).toFloatArray();
     }
   }
 
