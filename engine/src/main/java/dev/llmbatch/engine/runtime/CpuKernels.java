@@ -178,6 +178,45 @@ public final class CpuKernels {
   }
 
   /**
+   * LayerNorm over the last axis of {@code x + y}: {@code (s − mean) · (var + eps)^−½ · weight +
+   * bias} with s the sum ({@code y} of x's shape, or null for x alone; weight and bias (N)), in one
+   * pass a row instead of libtorch's add and layer_norm. → x's shape, in x's manager.
+   */
+  public static NDArray addLayerNorm(NDArray x, NDArray y, NDArray weight, NDArray bias,
+      float eps) {
+    Shape s = x.getShape();
+    long n = s.get(s.dimension() - 1);
+    check(x, n, "x");
+    if (y != null && (!y.getShape().equals(s) || y.getDataType() != DataType.FLOAT32)) {
+      throw new IllegalArgumentException("LayerNorm of a sum takes float32 addends of one shape,"
+          + " not " + s + " and " + y.getDataType() + " " + y.getShape());
+    }
+    for (NDArray p : new NDArray[] {weight, bias}) {
+      if (p.size() != n || p.getDataType() != DataType.FLOAT32) {
+        throw new IllegalArgumentException("LayerNorm over " + n + " takes a float32 weight and"
+            + " bias (" + n + "), not " + p.getDataType() + " " + p.getShape());
+      }
+    }
+    NDArray out = x.getManager().create(s, DataType.FLOAT32);
+    addLayerNorm(buffer(x), y == null ? null : buffer(y), buffer(weight), buffer(bias),
+        buffer(out), Math.toIntExact(s.size() / n), Math.toIntExact(n), eps, threads());
+    return out;
+  }
+
+  /**
+   * GELU, erf form (HF's {@code "gelu"}), applied to {@code x} in place (float32, contiguous: a
+   * fresh output of the caller's own); returns x. Erf within 1.5e-7, the approximation libtorch's
+   * vectorised CPU kernel uses.
+   */
+  public static NDArray geluInPlace(NDArray x) {
+    Shape s = x.getShape();
+    long n = s.get(s.dimension() - 1);
+    check(x, n, "x");
+    gelu(buffer(x), Math.toIntExact(s.size() / n), Math.toIntExact(n), threads());
+    return x;
+  }
+
+  /**
    * The SiLU-gated product of a fused gate|up projection: {@code gu} (…, 2I) → silu(gate) · up
    * (…, I), in gu's manager.
    */
@@ -270,6 +309,11 @@ public final class CpuKernels {
       float eps, int threads);
 
   private static native void siluMul(ByteBuffer gu, ByteBuffer out, int rows, int n, int threads);
+
+  private static native void addLayerNorm(ByteBuffer x, ByteBuffer y, ByteBuffer w, ByteBuffer b,
+      ByteBuffer out, int rows, int n, float eps, int threads);
+
+  private static native void gelu(ByteBuffer x, int rows, int n, int threads);
 
   private static native boolean gemmBuilt();
 

@@ -335,4 +335,74 @@ class CpuKernelsTest {
       close(expected, out.toFloatArray(), "silu(gate)·up");
     }
   }
+
+  /** LayerNorm of a sum against its definition in double, with and without a second addend. */
+  @ParameterizedTest(name = "{0} rows of {1}")
+  @CsvSource({"1, 384", "3, 37", "300, 384", "5, 8"})
+  void layerNormOfASumMatchesItsDefinition(int rows, int n) {
+    SplittableRandom r = new SplittableRandom(rows * 71L + n);
+    float[] x = random(r, rows * n, 4.0);
+    float[] y = random(r, rows * n, 4.0);
+    float[] w = random(r, n, 2.0);
+    float[] b = random(r, n, 1.0);
+    float eps = 1e-12f;
+    for (boolean sum : new boolean[] {false, true}) {
+      float[] expected = new float[x.length];
+      for (int i = 0; i < rows; i++) {
+        double mean = 0;
+        for (int c = 0; c < n; c++) {
+          mean += x[i * n + c] + (sum ? y[i * n + c] : 0.0);
+        }
+        mean /= n;
+        double var = 0;
+        for (int c = 0; c < n; c++) {
+          double d = x[i * n + c] + (sum ? y[i * n + c] : 0.0) - mean;
+          var += d * d;
+        }
+        double inv = 1 / Math.sqrt(var / n + eps);
+        for (int c = 0; c < n; c++) {
+          double v = x[i * n + c] + (sum ? y[i * n + c] : 0.0);
+          expected[i * n + c] = (float) ((v - mean) * inv * w[c] + b[c]);
+        }
+      }
+      try (NDManager s = m.newSubManager()) {
+        NDArray out = CpuKernels.addLayerNorm(s.create(x, new Shape(rows, n)),
+            sum ? s.create(y, new Shape(rows, n)) : null, s.create(w), s.create(b), eps);
+        assertArrayEquals(new long[] {rows, n}, out.getShape().getShape());
+        close(expected, out.toFloatArray(), "LayerNorm, sum " + sum);
+      }
+    }
+  }
+
+  /** GELU (erf form) in place against its definition in double, over ±8 and odd widths. */
+  @ParameterizedTest(name = "{0} rows of {1}")
+  @CsvSource({"1, 1536", "3, 37", "64, 512"})
+  void geluMatchesItsDefinitionInPlace(int rows, int n) {
+    SplittableRandom r = new SplittableRandom(rows * 29L + n);
+    float[] x = random(r, rows * n, 8.0);
+    float[] expected = new float[x.length];
+    for (int i = 0; i < x.length; i++) {
+      expected[i] = (float) (0.5 * x[i] * (1 + erf(x[i] / Math.sqrt(2))));
+    }
+    try (NDManager s = m.newSubManager()) {
+      NDArray a = s.create(x, new Shape(rows, n));
+      NDArray out = CpuKernels.geluInPlace(a);
+      assertTrue(out == a, "in place");
+      close(expected, a.toFloatArray(), "GELU");
+    }
+  }
+
+  /** erf in double: its Maclaurin series to |z| ≤ 5 (terms below 1e-17), ±1 beyond (1 − 1.5e-12). */
+  private static double erf(double z) {
+    if (Math.abs(z) > 5) {
+      return Math.signum(z);
+    }
+    double term = z;
+    double sum = z;
+    for (int k = 1; k < 200 && Math.abs(term) > 1e-17; k++) {
+      term *= -z * z / k;
+      sum += term / (2 * k + 1);
+    }
+    return 2 / Math.sqrt(Math.PI) * sum;
+  }
 }

@@ -46,12 +46,12 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
         ? CpuKernels.bidirectional(qkvOut, numHeads, (int) d, batch.starts(), batch.lengths())
         : attention(qkvOut, batch, h, d);
     qkvOut.close();
-    // residual connection, then LayerNorm (post-LN)
-    NDArray attended = attnNorm.apply(attnOut.apply(ctx).addi(x));
+    // residual connection, then LayerNorm (post-LN): one fused pass on the CPU
+    NDArray attended = attnNorm.applyToSum(attnOut.apply(ctx), x);
     ctx.close();
     // MLP
     NDArray inner = activation(intermediate.apply(attended)); // (N, I)
-    NDArray out = outNorm.apply(output.apply(inner).addi(attended)); // (N, H)
+    NDArray out = outNorm.applyToSum(output.apply(inner), attended); // (N, H)
     inner.close();
     return out;
   }
@@ -86,7 +86,8 @@ record EncoderLayer(Linear qkv, Linear attnOut, LayerNorm attnNorm, Linear inter
 
   private NDArray activation(NDArray x) {
     return switch (act) {
-      case "gelu" -> Activation.gelu(x); // erf form, as HF's "gelu"
+      // erf form, as HF's "gelu"; in place on the CPU (x is the fresh output of a linear)
+      case "gelu" -> CpuKernels.serves(x) ? CpuKernels.geluInPlace(x) : Activation.gelu(x);
       case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> {
         // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
         NDArray inner = x.pow(3).muli(0.044715).addi(x).muli(Math.sqrt(2.0 / Math.PI)).tanh();

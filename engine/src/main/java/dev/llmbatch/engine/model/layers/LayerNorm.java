@@ -2,6 +2,7 @@ package dev.llmbatch.engine.model.layers;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import dev.llmbatch.engine.runtime.CpuKernels;
 
 /** LayerNorm with weight and bias over the last axis (GPT-2's ln_1, ln_2, ln_f). */
 public final class LayerNorm implements Norm {
@@ -20,5 +21,16 @@ public final class LayerNorm implements Norm {
   @Override
   public NDArray apply(NDArray x) {
     return x.getNDArrayInternal().layerNorm(x, normalized, weight, bias, eps).singletonOrThrow();
+  }
+
+  /**
+   * LayerNorm(x + residual), a new array: on the CPU in float32 one fused pass ({@link
+   * CpuKernels#addLayerNorm}), else libtorch's add and layer_norm.
+   */
+  public NDArray applyToSum(NDArray x, NDArray residual) {
+    if (CpuKernels.serves(x) && CpuKernels.serves(residual) && CpuKernels.serves(weight)) {
+      return CpuKernels.addLayerNorm(x, residual, weight, bias, eps);
+    }
+    return apply(x.add(residual));
   }
 }
