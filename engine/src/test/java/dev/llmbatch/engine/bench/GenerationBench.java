@@ -112,12 +112,17 @@ public final class GenerationBench {
           useful / (double) requests,
           100.0 * Arrays.stream(lens).filter(l -> l > 500).count() / lens.length);
 
-      // warm-up through both modes' code paths, mid-run admissions and prompt chunks included
-      // (a single batch left them for the JIT to compile inside the first timed run)
+      // warm-up through both modes' code paths, mid-run admissions and prompt chunks included,
+      // for at least 8 s (a single batch left them for the JIT to compile inside the first timed
+      // run, and one short pass of each still left round 0's continuous run 8-20% slower than
+      // round 1's)
       List<Work> warm = work.subList(0, Math.min(work.size(), 3 * slots)).stream()
           .map(w -> new Work(w.prompt(), Math.min(w.outLen(), 40))).toList();
-      run(model, tokenizer, warm, slots, true);
-      run(model, tokenizer, warm, slots, false);
+      long warmUntil = System.nanoTime() + 8_000_000_000L;
+      do {
+        run(model, tokenizer, warm, slots, true);
+        run(model, tokenizer, warm, slots, false);
+      } while (System.nanoTime() < warmUntil);
       List<Run> cont = new ArrayList<>();
       List<Run> stat = new ArrayList<>();
       for (int r = 0; r < rounds; r++) {

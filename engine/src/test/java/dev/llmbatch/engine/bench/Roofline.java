@@ -74,7 +74,10 @@ final class Roofline {
         .add(c11).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
   }
 
-  /** STREAM triad a = b + s·c over 3 × 64 MiB per thread; GB/s counting 3 × 4 bytes per element. */
+  /**
+   * STREAM triad a = b + s·c over 3 × 64 MiB per thread, best of ten; GB/s counting 3 × 4 bytes
+   * per element.
+   */
   static double triadGbs(int threads) throws Exception {
     int n = 16 << 20;
     float[][] a = new float[threads][n];
@@ -85,7 +88,7 @@ final class Roofline {
       Arrays.fill(c[t], 2f);
     }
     double best = 0;
-    for (int rep = 0; rep < 6; rep++) {
+    for (int rep = 0; rep < 10; rep++) {
       long t0 = System.nanoTime();
       List<Callable<Float>> jobs = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
