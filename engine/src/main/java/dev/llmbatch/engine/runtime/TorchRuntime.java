@@ -5,7 +5,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import dev.llmbatch.engine.EngineException;
-import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -154,27 +153,6 @@ public final class TorchRuntime {
       fb.get(row);
     }
     return into;
-  }
-
-  /**
-   * Touches every page of a CPU array's data, so that later reads do not fault. A weight wrapped
-   * zero-copy over its memory-mapped checkpoint ({@link Weights}) is otherwise mapped into the
-   * process page by page as it is first read; for an embedding table, which a decode step reads a
-   * few scattered rows of, that is a fault or two per new token (each ~10–25 µs on the VM measured
-   * here: ~0.75 ms of a 32-row step) until every row has been seen. No-op for GPU arrays.
-   */
-  public static void prefault(NDArray a) {
-    if (a.getDevice().isGpu()) {
-      return;
-    }
-    ByteBuffer data = NativeLibraries.buffer(a);
-    int sum = 0;
-    for (int i = 0; i < data.capacity(); i += 4096) {
-      sum += data.get(i);
-    }
-    if (sum == 42) { // keeps the reads; says nothing
-      LOG.trace("prefault checksum {}", sum);
-    }
   }
 
   /**

@@ -44,9 +44,6 @@ public final class DecoderModel implements CausalLm {
     this.config = config;
     this.manager = manager;
     this.embedTokens = embedTokens;
-    // each step reads a few scattered rows of the table: map its pages in now, not a fault or
-    // two per new token for the first thousands of steps
-    TorchRuntime.prefault(embedTokens);
     this.embedPositions = embedPositions;
     this.layers = layers;
     this.finalNorm = finalNorm;
