@@ -520,6 +520,7 @@ struct rows_job {
   float *out;
   int rows, n; /* RMSNorm, LayerNorm, GELU: rows of n; SiLU: rows of 2n in, n out */
   float eps;
+  void (*row)(const struct rows_job *, long); /* what to do with one row */
   int block; /* rows taken at a time: one atomic per block, not per row */
   int next;
 };
@@ -626,100 +627,77 @@ static void gelu_row(const struct rows_job *jb, long r) {
   for (; c < n; c++) x[c] = 0.5f * x[c] * (1.0f + erff(x[c] * 0.70710678118654752f));
 }
 
-static void add_layer_norm_worker(void *arg) {
+/* Applies the job's row function to blocks of rows taken from the shared counter. */
+static void rows_worker(void *arg) {
   struct rows_job *jb = (struct rows_job *) arg;
   for (long b; (b = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) * jb->block < jb->rows;) {
     long end = (b + 1) * jb->block < jb->rows ? (b + 1) * jb->block : jb->rows;
-    for (long r = b * jb->block; r < end; r++) add_layer_norm_row(jb, r);
-  }
-}
-
-static void gelu_worker(void *arg) {
-  struct rows_job *jb = (struct rows_job *) arg;
-  for (long b; (b = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) * jb->block < jb->rows;) {
-    long end = (b + 1) * jb->block < jb->rows ? (b + 1) * jb->block : jb->rows;
-    for (long r = b * jb->block; r < end; r++) gelu_row(jb, r);
-  }
-}
-
-static void rms_norm_worker(void *arg) {
-  struct rows_job *jb = (struct rows_job *) arg;
-  for (long b; (b = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) * jb->block < jb->rows;) {
-    long end = (b + 1) * jb->block < jb->rows ? (b + 1) * jb->block : jb->rows;
-    for (long r = b * jb->block; r < end; r++) rms_norm_row(jb, r);
-  }
-}
-
-static void silu_mul_worker(void *arg) {
-  struct rows_job *jb = (struct rows_job *) arg;
-  for (long b; (b = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) * jb->block < jb->rows;) {
-    long end = (b + 1) * jb->block < jb->rows ? (b + 1) * jb->block : jb->rows;
-    for (long r = b * jb->block; r < end; r++) silu_mul_row(jb, r);
+    for (long r = b * jb->block; r < end; r++) jb->row(jb, r);
   }
 }
 
 /* Rows split over threads only when there are enough of them to pay for waking the team; taken
  * in blocks, ~8 a thread (6,400 encoder rows taken one by one ran GELU and LayerNorm ~2x slower:
  * each take moves the counter's cache line between cores). */
-static void run_rows(void (*fn)(void *), struct rows_job *jb, jint threads) {
+static void run_rows(void (*row)(const struct rows_job *, long), struct rows_job *jb,
+                     jint threads) {
   int per = threads > 1 ? threads * 8 : 1;
+  jb->row = row;
   jb->block = jb->rows / per > 1 ? jb->rows / per : 1;
   if (gomp_parallel != NULL && threads > 1 && (long) jb->rows * jb->n >= 32768) {
-    gomp_parallel(fn, jb, (unsigned) threads, 0);
+    gomp_parallel(rows_worker, jb, (unsigned) threads, 0);
   } else {
-    fn(jb);
+    rows_worker(jb);
   }
+}
+
+/* A direct buffer's address, or null for a null buffer. */
+static float *address(JNIEnv *env, jobject buffer) {
+  return buffer == NULL ? NULL : (float *) (*env)->GetDirectBufferAddress(env, buffer);
+}
+
+/* A row job over rows of n (out rows; the caller sets what else its row function reads). */
+static struct rows_job rows_of(JNIEnv *env, jobject out, jint rows, jint n, jfloat eps) {
+  struct rows_job jb;
+  memset(&jb, 0, sizeof jb);
+  jb.out = address(env, out);
+  jb.rows = rows;
+  jb.n = n;
+  jb.eps = eps;
+  return jb;
 }
 
 JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_rmsNorm(
     JNIEnv *env, jclass c, jobject x, jobject w, jobject out, jint rows, jint n, jfloat eps,
     jint threads) {
-  struct rows_job jb;
-  memset(&jb, 0, sizeof jb);
-  jb.x = (const float *) (*env)->GetDirectBufferAddress(env, x);
-  jb.w = w == NULL ? NULL : (const float *) (*env)->GetDirectBufferAddress(env, w);
-  jb.out = (float *) (*env)->GetDirectBufferAddress(env, out);
-  jb.rows = rows;
-  jb.n = n;
-  jb.eps = eps;
-  run_rows(rms_norm_worker, &jb, threads);
+  struct rows_job jb = rows_of(env, out, rows, n, eps);
+  jb.x = address(env, x);
+  jb.w = address(env, w);
+  run_rows(rms_norm_row, &jb, threads);
 }
 
 JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_addLayerNorm(
     JNIEnv *env, jclass c, jobject x, jobject y, jobject w, jobject b, jobject out, jint rows,
     jint n, jfloat eps, jint threads) {
-  struct rows_job jb;
-  memset(&jb, 0, sizeof jb);
-  jb.x = (const float *) (*env)->GetDirectBufferAddress(env, x);
-  jb.y = y == NULL ? NULL : (const float *) (*env)->GetDirectBufferAddress(env, y);
-  jb.w = (const float *) (*env)->GetDirectBufferAddress(env, w);
-  jb.b = (const float *) (*env)->GetDirectBufferAddress(env, b);
-  jb.out = (float *) (*env)->GetDirectBufferAddress(env, out);
-  jb.rows = rows;
-  jb.n = n;
-  jb.eps = eps;
-  run_rows(add_layer_norm_worker, &jb, threads);
+  struct rows_job jb = rows_of(env, out, rows, n, eps);
+  jb.x = address(env, x);
+  jb.y = address(env, y);
+  jb.w = address(env, w);
+  jb.b = address(env, b);
+  run_rows(add_layer_norm_row, &jb, threads);
 }
 
 JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gelu(
     JNIEnv *env, jclass c, jobject x, jint rows, jint n, jint threads) {
-  struct rows_job jb;
-  memset(&jb, 0, sizeof jb);
-  jb.out = (float *) (*env)->GetDirectBufferAddress(env, x);
-  jb.rows = rows;
-  jb.n = n;
-  run_rows(gelu_worker, &jb, threads);
+  struct rows_job jb = rows_of(env, x, rows, n, 0);
+  run_rows(gelu_row, &jb, threads);
 }
 
 JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_siluMul(
     JNIEnv *env, jclass c, jobject gu, jobject out, jint rows, jint n, jint threads) {
-  struct rows_job jb;
-  memset(&jb, 0, sizeof jb);
-  jb.x = (const float *) (*env)->GetDirectBufferAddress(env, gu);
-  jb.out = (float *) (*env)->GetDirectBufferAddress(env, out);
-  jb.rows = rows;
-  jb.n = n;
-  run_rows(silu_mul_worker, &jb, threads);
+  struct rows_job jb = rows_of(env, out, rows, n, 0);
+  jb.x = address(env, gu);
+  run_rows(silu_mul_row, &jb, threads);
 }
 
 /* ---- Packed GEMM: y (m, n) = x (m, k) · Wᵀ + bias, W (n, k) packed once ----
