@@ -35,7 +35,7 @@ import java.util.concurrent.CompletableFuture;
  * frees. Prints requests/s, useful output tokens/s, the measured ratio, and the ideal ratio
  * (static slot-steps ÷ useful steps) of the same workload.
  *
- * <p>Run: {@code submit-scripts/bench generation [requests=192] [slots=16] [rounds=2]
+ * <p>Run: {@code submit-scripts/bench generation [requests=192] [slots=16] [rounds=3]
  * [threads=2] [seed=7] [hidden=768] [layers=4] [device=cpu]}. Writes a random Llama (head_dim 64, a word-level tokenizer of 4,101 tokens) to a
  * temp folder.
  */
@@ -63,7 +63,7 @@ public final class GenerationBench {
     }
     int requests = Integer.parseInt(a.getOrDefault("requests", "192"));
     int slots = Integer.parseInt(a.getOrDefault("slots", "16"));
-    int rounds = Integer.parseInt(a.getOrDefault("rounds", "2"));
+    int rounds = Integer.parseInt(a.getOrDefault("rounds", "3"));
     int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
     long seed = Long.parseLong(a.getOrDefault("seed", "7"));
     String device = a.getOrDefault("device", "cpu");
@@ -112,17 +112,12 @@ public final class GenerationBench {
           useful / (double) requests,
           100.0 * Arrays.stream(lens).filter(l -> l > 500).count() / lens.length);
 
-      // warm-up through both modes' code paths, mid-run admissions and prompt chunks included,
-      // for at least 8 s (a single batch left them for the JIT to compile inside the first timed
-      // run, and one short pass of each still left round 0's continuous run 8-20% slower than
-      // round 1's)
-      List<Work> warm = work.subList(0, Math.min(work.size(), 3 * slots)).stream()
-          .map(w -> new Work(w.prompt(), Math.min(w.outLen(), 40))).toList();
-      long warmUntil = System.nanoTime() + 8_000_000_000L;
-      do {
-        run(model, tokenizer, warm, slots, true);
-        run(model, tokenizer, warm, slots, false);
-      } while (System.nanoTime() < warmUntil);
+      // warm-up: one untimed run of each mode over the whole workload, so the timed rounds meet
+      // nothing for the first time (short warm-up passes left the JIT compiling, and the KV
+      // cache's deep positions untouched, inside round 0, whose continuous run then read 8-20%
+      // slower than round 1's)
+      run(model, tokenizer, work, slots, true);
+      run(model, tokenizer, work, slots, false);
       List<Run> cont = new ArrayList<>();
       List<Run> stat = new ArrayList<>();
       for (int r = 0; r < rounds; r++) {
