@@ -21,7 +21,9 @@ import org.slf4j.LoggerFactory;
  * small operands. Profiles here put it at ~18% of an encoder's time and a large part of a decode
  * step beyond its weights (docs/benchmarks.md). DJL 0.36 offers no fused attention op. An RMSNorm
  * is six such ops and a SiLU gate four: at one decode row those per-op costs, not arithmetic, are
- * what a step spends beyond reading its weights. Each is one call here: {@code cpu-kernels.c} (a
+ * what a step spends beyond reading its weights. An encoder's residual add and LayerNorm, and its
+ * GELU, are passes over thousands of rows that one native pass a row does faster. Each is one
+ * call here: {@code cpu-kernels.c} (a
  * resource of this package, built on first use by {@link NativeLibraries} for this CPU); attention
  * scores each sequence's queries against its keys, masks, soft-maxes and sums the values in
  * cache-sized scratch, sharing the work over libtorch's own OpenMP threads.
@@ -41,9 +43,10 @@ public final class CpuKernels {
   // by load(), published by PATH's first answer
   private static int threads;
   private static final NativePath PATH = new NativePath(CpuKernels::load, LOG,
-      () -> "CPU float32 attention, RMSNorm and SiLU gating run as fused native kernels, one call each"
-          + " per layer (LLM_BATCH_CPU_KERNELS=0 turns this off)",
-      "CPU attention, RMSNorm and SiLU gating run as libtorch ops");
+      () -> "CPU float32 attention, RMSNorm, LayerNorm (with its residual sum), SiLU gating and"
+          + " GELU run as fused native kernels, one call each (LLM_BATCH_CPU_KERNELS=0 turns this"
+          + " off)",
+      "CPU attention, norms, SiLU gating and GELU run as libtorch ops");
 
   private CpuKernels() {}
 

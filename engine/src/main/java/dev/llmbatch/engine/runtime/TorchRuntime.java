@@ -122,22 +122,11 @@ public final class TorchRuntime {
   }
 
   /**
-   * A float32 array of {@code rows × width} elements as Java rows, copied once from a direct view
-   * of its data (DJL's {@code toByteBuffer} first copies it into a fresh {@code byte[]}: for a
-   * decode step's logits, 32 × 32K floats, that is a 4 MB humongous allocation and a second pass
-   * per step). A GPU array is brought to the CPU first.
-   */
-  public static float[][] floatRows(NDArray a, int rows, int width) {
-    if (a.getDataType() != DataType.FLOAT32 || a.size() != (long) rows * width) {
-      throw new IllegalArgumentException("expected " + rows + " × " + width + " float32, not "
-          + a.getDataType() + " " + a.getShape());
-    }
-    return floatRows(a, new float[rows][width]);
-  }
-
-  /**
-   * A (rows, width) float32 array copied into {@code into} (rows arrays of width floats), which is
-   * returned; as {@link #floatRows(NDArray, int, int)} without allocating.
+   * A float32 array of {@code into.length} rows copied into {@code into} (rows of any widths that
+   * add up to its size), which is returned: one copy from a direct view of its data (DJL's {@code
+   * toByteBuffer} first copies it into a fresh {@code byte[]}: for a decode step's logits, 32 ×
+   * 32K floats, a 4 MB humongous allocation and a second pass per step). A GPU array is brought to
+   * the CPU first.
    */
   public static float[][] floatRows(NDArray a, float[][] into) {
     long size = 0;

@@ -38,6 +38,11 @@ enum { W = 16, QB = 8 }; /* lanes; queries scored together against one key block
 typedef void (*gomp_parallel_fn)(void (*fn)(void *), void *data, unsigned threads, unsigned flags);
 static gomp_parallel_fn gomp_parallel;
 
+/* A direct buffer's address, or null for a null buffer. */
+static float *address(JNIEnv *env, jobject buffer) {
+  return buffer == NULL ? NULL : (float *) (*env)->GetDirectBufferAddress(env, buffer);
+}
+
 struct job {
   const float *q;
   float *k, *v; /* written only when fresh */
@@ -471,14 +476,14 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_attend(
     jfloat scale, jfloat softcap, jint threads) {
   struct job jb;
   memset(&jb, 0, sizeof jb);
-  jb.q = (const float *) (*env)->GetDirectBufferAddress(env, q);
+  jb.q = address(env, q);
   jb.fresh = fresh;
-  jb.cos = cos == NULL ? NULL : (const float *) (*env)->GetDirectBufferAddress(env, cos);
-  jb.sin = sin == NULL ? NULL : (const float *) (*env)->GetDirectBufferAddress(env, sin);
+  jb.cos = address(env, cos);
+  jb.sin = address(env, sin);
   jb.rot = rot;
-  jb.k = (float *) (*env)->GetDirectBufferAddress(env, k) + k_offset;
-  jb.v = (float *) (*env)->GetDirectBufferAddress(env, v) + v_offset;
-  jb.out = (float *) (*env)->GetDirectBufferAddress(env, out);
+  jb.k = address(env, k) + k_offset;
+  jb.v = address(env, v) + v_offset;
+  jb.out = address(env, out);
   jb.q_stride = q_stride;
   jb.out_stride = out_stride;
   jb.kv_row = kv_row;
@@ -649,11 +654,6 @@ static void run_rows(void (*row)(const struct rows_job *, long), struct rows_job
   } else {
     rows_worker(jb);
   }
-}
-
-/* A direct buffer's address, or null for a null buffer. */
-static float *address(JNIEnv *env, jobject buffer) {
-  return buffer == NULL ? NULL : (float *) (*env)->GetDirectBufferAddress(env, buffer);
 }
 
 /* A row job over rows of n (out rows; the caller sets what else its row function reads). */
@@ -871,7 +871,7 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
 #ifdef __AVX512F__
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
-  jb.w = (const float *) (*env)->GetDirectBufferAddress(env, w);
+  jb.w = address(env, w);
   jb.n = n;
   jb.k = k;
   jb.panels = (n + NR - 1) / NR;
@@ -900,15 +900,14 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemm(
 #ifdef __AVX512F__
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
-  jb.x = (const float *) (*env)->GetDirectBufferAddress(env, x);
+  jb.x = address(env, x);
   jb.packed = (const float *) (intptr_t) packed;
-  jb.bias = bias == NULL ? NULL : (const float *) (*env)->GetDirectBufferAddress(env, bias);
-  jb.y = (float *) (*env)->GetDirectBufferAddress(env, y);
+  jb.bias = address(env, bias);
+  jb.y = address(env, y);
   jb.m = m;
   jb.n = n;
   jb.k = k;
-  jb.residual =
-      residual == NULL ? NULL : (const float *) (*env)->GetDirectBufferAddress(env, residual);
+  jb.residual = address(env, residual);
   int blocks = (m + MC - 1) / MC; /* row blocks of equal size (a multiple of MR): a thread's */
   jb.mc = ((m + blocks - 1) / blocks + MR - 1) / MR * MR; /* share never ends on a sliver */
   jb.panels = (n + NR - 1) / NR;

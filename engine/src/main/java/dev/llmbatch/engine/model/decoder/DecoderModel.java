@@ -123,8 +123,8 @@ public final class DecoderModel implements CausalLm {
       if (logits.getDataType() != DataType.FLOAT32) {
         logits = logits.toType(DataType.FLOAT32, false);
       }
-      return rows == null ? TorchRuntime.floatRows(logits, inputs.size(), config.vocabSize())
-          : TorchRuntime.floatRows(logits, rows);
+      return TorchRuntime.floatRows(logits,
+          rows != null ? rows : new float[inputs.size()][config.vocabSize()]);
     } catch (EngineException e) {
       throw e;
     } catch (RuntimeException e) {

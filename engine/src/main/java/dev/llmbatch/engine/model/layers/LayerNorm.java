@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.runtime.CpuKernels;
 
-/** LayerNorm with weight and bias over the last axis (GPT-2's ln_1, ln_2, ln_f). */
+/** LayerNorm with weight and bias over the last axis (GPT-2's ln_1, ln_2, ln_f; encoders' norms). */
 public final class LayerNorm implements Norm {
   private final NDArray weight; // (N)
   private final NDArray bias; // (N)
@@ -18,14 +18,18 @@ public final class LayerNorm implements Norm {
     this.normalized = new Shape(weight.getShape().get(0));
   }
 
+  /** On the CPU in float32 one native pass a row ({@link CpuKernels#addLayerNorm}). */
   @Override
   public NDArray apply(NDArray x) {
+    if (CpuKernels.serves(x) && CpuKernels.serves(weight)) {
+      return CpuKernels.addLayerNorm(x, null, weight, bias, eps);
+    }
     return x.getNDArrayInternal().layerNorm(x, normalized, weight, bias, eps).singletonOrThrow();
   }
 
   /**
-   * LayerNorm(x + residual), a new array: on the CPU in float32 one fused pass ({@link
-   * CpuKernels#addLayerNorm}), else libtorch's add and layer_norm.
+   * LayerNorm(x + residual), a new array: on the CPU in float32 the sum and the norm in one pass,
+   * else libtorch's add and layer_norm.
    */
   public NDArray applyToSum(NDArray x, NDArray residual) {
     if (CpuKernels.serves(x) && CpuKernels.serves(residual) && CpuKernels.serves(weight)) {
