@@ -44,7 +44,8 @@ public final class TorchRuntime {
           throw new EngineException("Cannot start DJL's PyTorch engine: " + ex
               + ". On CPU the libtorch jar ai.djl.pytorch:pytorch-native-cpu:2.7.1"
               + " (classifier linux-x86_64) must be on the classpath; on GPU set"
-              + " PYTORCH_LIBRARY_PATH to a CUDA libtorch 2.7.1", ex);
+              + " PYTORCH_LIBRARY_PATH to a CUDA libtorch 2.7.1 (or a CUDA PyTorch's lib folder"
+              + " after submit-scripts/djl-jni-for-torch)", ex);
         }
         LOG.info("DJL {} engine {} started (offline={}, threads={})", engine.getEngineName(),
             engine.getVersion(), System.getProperty("ai.djl.offline"),
@@ -169,9 +170,32 @@ public final class TorchRuntime {
     }
     int gpus = engine().getGpuCount();
     if (idx >= gpus) {
-      throw new EngineException("Cannot use device " + name + ": the PyTorch engine sees " + gpus
-          + " GPU(s); is a CUDA libtorch on PYTORCH_LIBRARY_PATH?");
+      throw new EngineException("Cannot use device " + name + ": " + whyNoGpu(gpus));
     }
     return Device.gpu(idx);
+  }
+
+  /**
+   * Why the engine counts only {@code gpus} GPUs, with what to do. DJL counts GPUs through
+   * libcudart (loaded by JNA, apart from libtorch), so a CUDA libtorch whose libcudart is only
+   * versioned ({@code libcudart.so.13} in PyTorch's pip wheels) counts none until
+   * {@code -Djna.library.path} names its folder.
+   */
+  public static String whyNoGpu(int gpus) {
+    Engine e = engine();
+    if (!e.hasCapability(ai.djl.engine.StandardCapabilities.CUDA)) {
+      return "this libtorch (" + e.getEngineName() + " " + e.getVersion() + ") is CPU-only; set"
+          + " PYTORCH_LIBRARY_PATH to a CUDA libtorch 2.7.1 (cu128; DJL's JNI for it is in"
+          + " pytorch-jni 2.7.1-0.36.0), or to a CUDA PyTorch's lib folder after"
+          + " submit-scripts/djl-jni-for-torch (README, \"GPUs\")";
+    }
+    if (gpus == 0) {
+      return "libtorch " + e.getVersion() + " has CUDA but DJL counted 0 GPUs: DJL counts them"
+          + " through libcudart, which JNA did not find; if nvidia-smi lists GPUs, start the JVM"
+          + " with -Djna.library.path=<folder of libcudart.so*> (LLM_BATCH_JAVA_OPTS; on Spark"
+          + " spark.executor.extraJavaOptions)";
+    }
+    return "libtorch sees " + gpus + " GPU(s) in this JVM; check the GPU discovery script's"
+        + " addresses and CUDA_VISIBLE_DEVICES, or use device=auto";
   }
 }

@@ -39,18 +39,10 @@ public final class DevicePlacement {
     }
     String d = device.trim().toLowerCase(Locale.ROOT);
     int ordinal = d.indexOf(':') < 0 ? 0 : Integer.parseInt(d.substring(d.indexOf(':') + 1));
-    Engine e = TorchRuntime.engine(threads);
-    if (!e.hasCapability(StandardCapabilities.CUDA)) {
-      throw new EngineException("Cannot place the model on " + d + ": this libtorch ("
-          + e.getEngineName() + " " + e.getVersion() + ") is CPU-only; set PYTORCH_LIBRARY_PATH"
-          + " on the executors to a CUDA libtorch 2.7.1 (cu128, with DJL's pytorch-jni"
-          + " 2.7.1-0.36.0), or use device=cpu");
-    }
-    int gpus = e.getGpuCount();
+    int gpus = visibleGpus(threads);
     if (ordinal >= gpus) {
-      throw new EngineException("Cannot place the model on " + d + ": libtorch sees " + gpus
-          + " GPU(s) in this JVM; check the GPU discovery script's addresses and"
-          + " CUDA_VISIBLE_DEVICES, or use device=auto");
+      throw new EngineException("Cannot place the model on " + d + ": "
+          + TorchRuntime.whyNoGpu(gpus) + (gpus == 0 ? "; or use device=cpu" : ""));
     }
   }
 }

@@ -1,6 +1,7 @@
 package dev.llmbatch.udf.executor;
 
 import dev.llmbatch.engine.embed.EmbeddingScheduler;
+import dev.llmbatch.engine.runtime.TorchRuntime;
 import dev.llmbatch.engine.serve.DevicePlacement;
 import dev.llmbatch.engine.serve.LoadedModel;
 import dev.llmbatch.engine.serve.ServeOptions;
@@ -112,8 +113,8 @@ public final class ExecutorModels {
     if (ordinal < gpus) {
       return device;
     }
-    LOG.warn("Spark assigned {} to this task but libtorch here sees {} usable GPU(s);"
-        + " loading on cpu because {}=true", device, gpus, LlmBatchOptions.CPU_FALLBACK);
+    LOG.warn("Spark assigned {} to this task but {}; loading on cpu because {}=true", device,
+        TorchRuntime.whyNoGpu(gpus), LlmBatchOptions.CPU_FALLBACK);
     return "cpu";
   }
 
