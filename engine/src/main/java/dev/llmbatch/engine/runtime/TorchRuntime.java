@@ -5,7 +5,14 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import dev.llmbatch.engine.EngineException;
+import java.io.File;
+import java.io.IOException;
 import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +45,12 @@ public final class TorchRuntime {
           System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
           System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
         }
+        String cudart = System.getProperty("jna.library.path") != null ? null
+            : cudartFolder(System.getenv("PYTORCH_LIBRARY_PATH"));
+        if (cudart != null) {
+          System.setProperty("jna.library.path", cudart);
+          LOG.info("jna.library.path={}: DJL counts GPUs through the libcudart there", cudart);
+        }
         try {
           engine = Engine.getEngine("PyTorch");
         } catch (RuntimeException | UnsatisfiedLinkError | ExceptionInInitializerError ex) {
@@ -66,10 +79,9 @@ public final class TorchRuntime {
     String preload = System.getenv("LD_PRELOAD");
     boolean shim = preload != null && preload.contains("mklamdshim");
     boolean amd;
-    try (java.util.stream.Stream<String> lines =
-        java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+    try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
       amd = lines.anyMatch(l -> l.startsWith("vendor_id") && l.contains("AuthenticAMD"));
-    } catch (java.io.IOException | java.io.UncheckedIOException | SecurityException e) {
+    } catch (IOException | java.io.UncheckedIOException | SecurityException e) {
       return; // not Linux: nothing to say
     }
     if (amd && shim) {
@@ -173,6 +185,45 @@ public final class TorchRuntime {
       throw new EngineException("Cannot use device " + name + ": " + whyNoGpu(gpus));
     }
     return Device.gpu(idx);
+  }
+
+  /**
+   * The folder of the CUDA runtime ({@code libcudart.so*}) that goes with the libtorch on
+   * {@code pytorchLibraryPath} (entries separated by ':'), for JNA, through which DJL counts GPUs:
+   * the entry itself, else, for a pip-installed PyTorch ({@code site-packages/torch/lib}), its
+   * {@code site-packages/nvidia/}<i>package</i>{@code /lib} folders, which are not on the loader's
+   * path (the CUDA toolkit's own libcudart is, and needs nothing). Null when there is none.
+   */
+  static String cudartFolder(String pytorchLibraryPath) {
+    if (pytorchLibraryPath == null || pytorchLibraryPath.isBlank()) {
+      return null;
+    }
+    for (String entry : pytorchLibraryPath.split(File.pathSeparator)) {
+      if (entry.isBlank()) {
+        continue;
+      }
+      Path lib = Path.of(entry.trim()).toAbsolutePath().normalize();
+      List<Path> candidates = new ArrayList<>();
+      candidates.add(lib);
+      Path site = lib.getParent() == null ? null : lib.getParent().getParent();
+      if (site != null && Files.isDirectory(site.resolve("nvidia"))) {
+        try (Stream<Path> pkgs = Files.list(site.resolve("nvidia"))) {
+          pkgs.sorted().forEach(p -> candidates.add(p.resolve("lib")));
+        } catch (IOException e) {
+          // unreadable: DJL then reports 0 GPUs, and whyNoGpu says what to set
+        }
+      }
+      for (Path dir : candidates) {
+        try (Stream<Path> files = Files.list(dir)) {
+          if (files.anyMatch(f -> f.getFileName().toString().startsWith("libcudart.so"))) {
+            return dir.toString();
+          }
+        } catch (IOException e) {
+          // not a folder: the next candidate
+        }
+      }
+    }
+    return null;
   }
 
   /**
