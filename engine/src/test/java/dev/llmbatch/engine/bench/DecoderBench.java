@@ -63,6 +63,12 @@ public final class DecoderBench {
     FlavorFixtures.deleteTreeOnExit(tmp); // the checkpoint is hundreds of MB
     Map<String, Object> tiny = TinyDecoders.config("llama", 32000, 64);
     tiny.remove("rope_scaling");
+    run("tiny", TinyDecoders.write(tmp.resolve("tiny"), tiny, 1), threads, f, bw, quick);
+    run("100M", TinyDecoders.write(tmp.resolve("base"), config100M(), 2), threads, f, bw, quick);
+  }
+
+  /** The ~100M-parameter Llama the decoder benchmarks run (CPU here, GPU in {@link GpuBench}). */
+  static Map<String, Object> config100M() {
     Map<String, Object> base = TinyDecoders.config("llama", 32000, 768);
     base.put("intermediate_size", 2048);
     base.put("num_hidden_layers", 12);
@@ -71,8 +77,7 @@ public final class DecoderBench {
     base.put("max_position_embeddings", 2048);
     base.put("tie_word_embeddings", false);
     base.remove("rope_scaling");
-    run("tiny", TinyDecoders.write(tmp.resolve("tiny"), tiny, 1), threads, f, bw, quick);
-    run("100M", TinyDecoders.write(tmp.resolve("base"), base, 2), threads, f, bw, quick);
+    return base;
   }
 
   private static void run(String name, Path dir, int threads, double f, double bw,
@@ -113,11 +118,7 @@ public final class DecoderBench {
         int warm = quick ? 12 : 20;
         double warmSeconds = quick ? 0.5 : 3;
         try (KvCache cache = m.allocateCache(b, ctx + warm + steps + 4)) {
-          List<StepInput> pre = new ArrayList<>();
-          for (int i = 0; i < b; i++) {
-            pre.add(new StepInput(i, 0, rnd.ints(ctx, 0, spec.vocabSize()).toArray()));
-          }
-          m.step(cache, pre);
+          prefillSlots(m, cache, b, ctx, rnd);
           // one set of logit rows for every step, as GenerationEngine keeps
           float[][] rows = new float[b][spec.vocabSize()];
           double[] times = new double[steps];
@@ -200,7 +201,17 @@ public final class DecoderBench {
     return Architectures.readConfig(dir).get("hidden_size").asInt();
   }
 
-  private static double median(double[] v) {
+  /** Fills slots 0..b−1 of {@code cache} with ctx random tokens each, in one step. */
+  static void prefillSlots(CausalLm m, KvCache cache, int b, int ctx, SplittableRandom rnd) {
+    List<StepInput> pre = new ArrayList<>();
+    for (int i = 0; i < b; i++) {
+      pre.add(new StepInput(i, 0, rnd.ints(ctx, 0, m.spec().vocabSize()).toArray()));
+    }
+    m.step(cache, pre);
+  }
+
+  /** The median of {@code v} (the upper one for an even count). */
+  static double median(double[] v) {
     double[] s = v.clone();
     Arrays.sort(s);
     return s[s.length / 2];

@@ -39,13 +39,17 @@ import java.util.SplittableRandom;
  * 256 against the device's measured roofline. Every check prints PASS or FAIL with its numbers; the
  * exit status is the number of failures.
  *
- * <p>Run: {@code submit-scripts/bench gpu [device=gpu] [shared=DIR] [sections=ref,arch,encoder,decode]
- * [batches=1,8,32,128,256]} with the environment README "GPUs" gives ({@code PYTORCH_LIBRARY_PATH}
- * at a CUDA libtorch with DJL's JNI beside it). {@code ref} reads {@code DIR/reference/llama}
+ * <p>Run: {@code submit-scripts/bench gpu [device=gpu] [shared=DIR]
+ * [sections=ref,arch,encoder,decode] [batches=1,8,32,128,256]} with the environment README
+ * "GPUs" gives ({@code PYTORCH_LIBRARY_PATH} at a CUDA libtorch with DJL's JNI beside it).
+ * {@code ref} reads {@code DIR/reference/llama}
  * (default: system property {@code llmbatch.shared.dir}, else {@code ../shared}). With
  * {@code device=cpu} it is a dry run of the same code in FP32 only.
  */
 public final class GpuBench {
+  /** libtorch CPU threads (the CPU references, the GPU host side): system property threads. */
+  private static final int THREADS =
+      Integer.getInteger("threads", Math.min(8, Runtime.getRuntime().availableProcessors()));
   private static int failures;
   /** The dtypes checked on the device: FP16 is GPU-only, so a CPU dry run checks FP32 alone. */
   private static List<ComputeDtype> dtypes = List.of(ComputeDtype.FP32, ComputeDtype.FP16);
@@ -64,7 +68,7 @@ public final class GpuBench {
     if (device.equals("cpu")) {
       dtypes = List.of(ComputeDtype.FP32);
     }
-    TorchRuntime.engine(Integer.getInteger("threads", 4));
+    TorchRuntime.engine(THREADS);
     System.out.printf("libtorch %s, GPUs visible %d, device %s, Java %s%n",
         TorchRuntime.engine().getVersion(), TorchRuntime.engine().getGpuCount(), device,
         System.getProperty("java.version"));
@@ -144,14 +148,14 @@ public final class GpuBench {
     return Math.max(err, Math.abs(gold.get("logsumexp").asDouble() - (max + Math.log(lse))));
   }
 
-  /** The shared tiny Llama against transformers' goldens, FP32 (tolerance 1e-4 as on the CPU) and FP16. */
+  /** The shared tiny Llama against transformers' goldens: FP32 (1e-4, as on the CPU) and FP16. */
   private static void reference(Path shared, String device) throws Exception {
     Path fixture = shared.resolve("reference/llama");
     JsonNode goldens = new ObjectMapper().readTree(fixture.resolve("goldens.json").toFile());
     for (ComputeDtype dtype : dtypes) {
       double tol = dtype == ComputeDtype.FP32 ? 1e-4 : 2e-2;
       try (CausalLm m = Architectures.loadCausalLm(fixture.resolve("mlflow/model"),
-          new LoadOptions(device, dtype, 4)); KvCache cache = m.allocateCache(1, 256)) {
+          new LoadOptions(device, dtype, THREADS)); KvCache cache = m.allocateCache(1, 256)) {
         double worst = 0;
         int argmaxOk = 0;
         int n = 0;
@@ -221,7 +225,7 @@ public final class GpuBench {
     }
   }
 
-  /** Every decoder architecture: a ragged prefill and three cached decode steps, GPU vs CPU FP32. */
+  /** Each decoder architecture: a ragged prefill and three cached steps, GPU vs CPU FP32. */
   private static void architectures(Path tmp, String device) {
     for (String type : TinyDecoders.MODEL_TYPES) {
       Path dir = TinyDecoders.write(type, tmp.resolve("arch-" + type));
@@ -250,7 +254,7 @@ public final class GpuBench {
   }
 
   private static float[][][] run(Path dir, String device, ComputeDtype dtype) {
-    try (CausalLm m = Architectures.loadCausalLm(dir, new LoadOptions(device, dtype, 4));
+    try (CausalLm m = Architectures.loadCausalLm(dir, new LoadOptions(device, dtype, THREADS));
         KvCache cache = m.allocateCache(3, 64)) {
       int[][] prompts = {{1, 5, 9, 13, 2, 40, 41}, {3, 7}, {11, 12, 13, 14, 15, 16, 17, 18, 19,
           20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31}};
@@ -420,17 +424,9 @@ public final class GpuBench {
     double[] lim = limits(TorchRuntime.device(device));
     System.out.printf("device copy bandwidth %.0f GB/s; matmul 8192^3 FP16 %.0f TFLOP/s, FP32 %.1f"
         + " TFLOP/s%n", lim[0] / 1e9, lim[1] / 1e12, lim[2] / 1e12);
-    Map<String, Object> base = TinyDecoders.config("llama", 32000, 768);
-    base.put("intermediate_size", 2048);
-    base.put("num_hidden_layers", 12);
-    base.put("num_attention_heads", 12);
-    base.put("num_key_value_heads", 4);
-    base.put("max_position_embeddings", 2048);
-    base.put("tie_word_embeddings", false);
-    base.remove("rope_scaling");
-    Path dir = TinyDecoders.write(tmp.resolve("base"), base, 2);
+    Path dir = TinyDecoders.write(tmp.resolve("base"), DecoderBench.config100M(), 2);
     for (ComputeDtype dtype : dtypes) {
-      try (CausalLm m = Architectures.loadCausalLm(dir, new LoadOptions(device, dtype, 4))) {
+      try (CausalLm m = Architectures.loadCausalLm(dir, new LoadOptions(device, dtype, THREADS))) {
         DecoderSpec spec = m.spec();
         long p = spec.matmulParameters();
         double w = p * (dtype == ComputeDtype.FP16 ? 2.0 : 4.0);
@@ -448,7 +444,7 @@ public final class GpuBench {
               m.step(cache, List.of(new StepInput(0, 0, prompt)));
               times[i] = (System.nanoTime() - t0) / 1e9;
             }
-            double s = median(times);
+            double s = DecoderBench.median(times);
             double flops = 2.0 * p * t + 4.0 * spec.numLayers() * 768.0 * t * t / 2.0;
             System.out.printf("prefill %d tokens: %.0f tokens/s, %.1f ms, MFU %.2f%%%n", t, t / s,
                 s * 1e3, 100 * flops / s / f);
@@ -459,11 +455,7 @@ public final class GpuBench {
         for (String bs : batches.split(",")) {
           int b = Integer.parseInt(bs);
           try (KvCache cache = m.allocateCache(b, ctx + 2 * steps + 4)) {
-            List<StepInput> pre = new ArrayList<>();
-            for (int i = 0; i < b; i++) {
-              pre.add(new StepInput(i, 0, rnd.ints(ctx, 0, spec.vocabSize()).toArray()));
-            }
-            m.step(cache, pre);
+            DecoderBench.prefillSlots(m, cache, b, ctx, rnd);
             float[][] rows = new float[b][spec.vocabSize()];
             double[] times = new double[steps];
             for (int s = -steps; s < steps; s++) {
@@ -478,7 +470,7 @@ public final class GpuBench {
                 times[s] = (System.nanoTime() - t0) / 1e9;
               }
             }
-            double step = median(times);
+            double step = DecoderBench.median(times);
             double bound = b / Math.max(w / lim[0], 2.0 * p * b / f);
             System.out.printf("decode batch %3d: %8.0f tokens/s (step %.2f ms, min %.2f), roofline"
                 + " %.0f tokens/s, %.1f%% of it%n", b, b / step, step * 1e3,
@@ -487,11 +479,5 @@ public final class GpuBench {
         }
       }
     }
-  }
-
-  private static double median(double[] v) {
-    double[] s = v.clone();
-    Arrays.sort(s);
-    return s[s.length / 2];
   }
 }
