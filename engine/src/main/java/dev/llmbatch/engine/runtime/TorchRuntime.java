@@ -2,6 +2,7 @@ package dev.llmbatch.engine.runtime;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.engine.StandardCapabilities;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import dev.llmbatch.engine.EngineException;
@@ -228,13 +229,13 @@ public final class TorchRuntime {
 
   /**
    * Why the engine counts only {@code gpus} GPUs, with what to do. DJL counts GPUs through
-   * libcudart (loaded by JNA, apart from libtorch), so a CUDA libtorch whose libcudart is only
-   * versioned ({@code libcudart.so.13} in PyTorch's pip wheels) counts none until
-   * {@code -Djna.library.path} names its folder.
+   * libcudart (loaded by JNA, apart from libtorch): one off the loader's path counts none unless
+   * {@code jna.library.path} names its folder, which {@link #engine(int)} sets itself only where
+   * {@link #cudartFolder} finds it.
    */
   public static String whyNoGpu(int gpus) {
     Engine e = engine();
-    if (!e.hasCapability(ai.djl.engine.StandardCapabilities.CUDA)) {
+    if (!e.hasCapability(StandardCapabilities.CUDA)) {
       return "this libtorch (" + e.getEngineName() + " " + e.getVersion() + ") is CPU-only; set"
           + " PYTORCH_LIBRARY_PATH to a CUDA libtorch 2.7.1 (cu128; DJL's JNI for it is in"
           + " pytorch-jni 2.7.1-0.36.0), or to a CUDA PyTorch's lib folder after"
