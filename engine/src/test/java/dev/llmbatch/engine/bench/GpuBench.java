@@ -7,6 +7,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmbatch.engine.api.EmbeddingRequest;
+import dev.llmbatch.engine.api.EmbeddingResponse;
+import dev.llmbatch.engine.api.RequestKey;
 import dev.llmbatch.engine.model.Architectures;
 import dev.llmbatch.engine.model.CausalLm;
 import dev.llmbatch.engine.model.DecoderSpec;
@@ -18,7 +21,10 @@ import dev.llmbatch.engine.model.StepInput;
 import dev.llmbatch.engine.model.encoder.Encoders;
 import dev.llmbatch.engine.runtime.ComputeDtype;
 import dev.llmbatch.engine.runtime.TorchRuntime;
+import dev.llmbatch.engine.serve.LoadedModel;
+import dev.llmbatch.engine.serve.ServeOptions;
 import dev.llmbatch.engine.testing.TinyDecoders;
+import dev.llmbatch.engine.testing.TinyEmbedders;
 import dev.llmbatch.flavor.safetensors.SafetensorsWriter;
 import dev.llmbatch.flavor.testing.FlavorFixtures;
 import java.nio.file.Files;
@@ -35,12 +41,13 @@ import java.util.SplittableRandom;
  * The GPU check and benchmark (a program, not a test: CI has no GPU). On a CUDA device it checks
  * the engine against Hugging Face transformers' own logits (the shared tiny Llama with the real
  * Qwen3 tokenizer) in FP32 and FP16, every decoder architecture and a BERT encoder against the same
- * model on the CPU, and then measures prefill and decode of a ~100M-parameter Llama at batch 1 to
+ * model on the CPU, embeddings through the serving path ({@code LoadedModel}) against the CPU's,
+ * and then measures prefill and decode of a ~100M-parameter Llama at batch 1 to
  * 256 against the device's measured roofline. Every check prints PASS or FAIL with its numbers; the
  * exit status is the number of failures.
  *
  * <p>Run: {@code submit-scripts/bench gpu [device=gpu] [shared=DIR]
- * [sections=ref,arch,encoder,decode] [batches=1,8,32,128,256]} with the environment README
+ * [sections=ref,arch,encoder,serve,decode] [batches=1,8,32,128,256]} with the environment README
  * "GPUs" gives ({@code PYTORCH_LIBRARY_PATH} at a CUDA libtorch with DJL's JNI beside it).
  * {@code ref} reads {@code DIR/reference/llama}
  * (default: system property {@code llmbatch.shared.dir}, else {@code ../shared}). With
@@ -63,8 +70,10 @@ public final class GpuBench {
       a.put(arg.substring(0, eq), arg.substring(eq + 1));
     }
     String device = a.getOrDefault("device", "gpu");
-    List<String> sections = Arrays.asList(a.getOrDefault("sections", "ref,arch,encoder,decode")
-        .split(","));
+    List<String> sections = Arrays.asList(a.getOrDefault("sections",
+        "ref,arch,encoder,serve,decode").split(","));
+    Path shared = Path.of(a.getOrDefault("shared",
+        System.getProperty("llmbatch.shared.dir", "../shared")));
     if (device.equals("cpu")) {
       dtypes = List.of(ComputeDtype.FP32);
     }
@@ -78,8 +87,8 @@ public final class GpuBench {
       long t0 = System.nanoTime();
       try {
         switch (s) {
-          case "ref" -> reference(Path.of(a.getOrDefault("shared",
-              System.getProperty("llmbatch.shared.dir", "../shared"))), device);
+          case "ref" -> reference(shared, device);
+          case "serve" -> serveEmbeddings(tmp, shared, device);
           case "arch" -> architectures(tmp, device);
           case "encoder" -> encoder(tmp, device);
           case "decode" -> decode(tmp, device, a.getOrDefault("batches", "1,8,32,128,256"));
@@ -354,6 +363,49 @@ public final class GpuBench {
                 + " mean-pooled embeddings cosine ≥ %.6f, %d rows of 1-100 tokens", device, dtype,
                 err, tol, minCos, batch.size()));
       }
+    }
+  }
+
+  /**
+   * Embeddings through the serving path ({@code LoadedModel}: tokenizer, token-budget batching,
+   * sentence-transformers pooling and Normalize) on a tiny Qwen3-Embedding-shaped flavor with the
+   * real Qwen3 tokenizer, GPU vs CPU.
+   */
+  private static void serveEmbeddings(Path tmp, Path shared, String device) throws Exception {
+    if (System.getProperty("llmbatch.shared.dir") == null) {
+      System.setProperty("llmbatch.shared.dir", shared.toString()); // the Qwen3 tokenizer
+    }
+    Path flavor = TinyEmbedders.qwen3EmbeddingFlavor(tmp.resolve("qwen3-embedding"));
+    List<String> texts = List.of("The quick brown fox jumps over the lazy dog.",
+        "Paris in winter", "素晴らしい天気ですね", "x",
+        "Prime numbers, the sea, and a red bicycle: " + "la ".repeat(20));
+    float[][] cpu = embed(flavor, "cpu", "fp32", texts);
+    for (ComputeDtype dtype : dtypes) {
+      float[][] dev = embed(flavor, device, dtype.name().toLowerCase(java.util.Locale.ROOT), texts);
+      double minCos = 1;
+      for (int i = 0; i < texts.size(); i++) {
+        double dot = 0;
+        for (int j = 0; j < cpu[i].length; j++) {
+          dot += cpu[i][j] * (double) dev[i][j];
+        }
+        minCos = Math.min(minCos, dot);
+      }
+      check(minCos >= (dtype == ComputeDtype.FP32 ? 0.99999 : 0.999), String.format(
+          "LoadedModel.embed %s %s vs cpu FP32 (tiny Qwen3-Embedding, %d texts): cosine ≥ %.6f",
+          device, dtype, texts.size(), minCos));
+    }
+  }
+
+  private static float[][] embed(Path flavor, String device, String dtype, List<String> texts)
+      throws Exception {
+    try (LoadedModel m = LoadedModel.load(flavor,
+        ServeOptions.DEFAULTS.withDevice(device, THREADS).withDtype(dtype))) {
+      EmbeddingResponse r = m.embed(EmbeddingRequest.of(texts), RequestKey.of("gpu-bench")).get();
+      float[][] out = new float[texts.size()][];
+      for (int i = 0; i < out.length; i++) {
+        out[i] = r.data().get(i).embedding();
+      }
+      return out;
     }
   }
 
