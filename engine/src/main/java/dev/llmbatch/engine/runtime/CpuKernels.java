@@ -77,10 +77,19 @@ public final class CpuKernels {
   /**
    * The sequences of a decoder step, each {@code count[i]} new tokens at packed rows
    * {@code first[i] ..} and positions {@code start[i] ..}, its KV head h's key j at cache row
-   * {@code kvRow[i] + h·capacity + j}. A sequence of count 0 is skipped; {@code gaps}: some rows
-   * belong to no sequence (their output is then zeros).
+   * {@code kvRow[i] + h·capacity + j}. A sequence of count 0 is skipped; rows that belong to no
+   * sequence come out as zeros.
    */
-  public record Sequences(int[] first, int[] count, int[] start, long[] kvRow, boolean gaps) {}
+  public record Sequences(int[] first, int[] count, int[] start, long[] kvRow) {
+    /** New tokens over all sequences. */
+    public long tokens() {
+      long n = 0;
+      for (int c : count) {
+        n += c;
+      }
+      return n;
+    }
+  }
 
   /**
    * Bidirectional attention of an encoder: {@code qkv} (N, 3·H·D) holds each token's query (already
@@ -149,7 +158,8 @@ public final class CpuKernels {
       }
     }
     Shape shape = new Shape(rows, width);
-    NDArray out = s.gaps() ? q.getManager().zeros(shape, DataType.FLOAT32)
+    // rows no sequence writes (a caller's placeholders) must read as zeros
+    NDArray out = s.tokens() < rows ? q.getManager().zeros(shape, DataType.FLOAT32)
         : q.getManager().create(shape, DataType.FLOAT32);
     long[] base = new long[s.kvRow().length];
     for (int i = 0; i < base.length; i++) {

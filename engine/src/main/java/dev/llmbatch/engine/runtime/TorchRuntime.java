@@ -181,11 +181,20 @@ public final class TorchRuntime {
     if (!kind.equals("gpu") && !kind.equals("cuda")) {
       throw new EngineException("Invalid device: " + name + " (use cpu, gpu or gpu:N)");
     }
-    int gpus = engine().getGpuCount();
+    int gpus = usableGpus();
     if (idx >= gpus) {
       throw new EngineException("Cannot use device " + name + ": " + whyNoGpu(gpus));
     }
     return Device.gpu(idx);
+  }
+
+  /**
+   * GPUs the running engine can compute on: DJL's count where libtorch has CUDA, else 0 (DJL counts
+   * through libcudart, which a host can have beside a CPU-only libtorch).
+   */
+  public static int usableGpus() {
+    Engine e = engine();
+    return e.hasCapability(StandardCapabilities.CUDA) ? e.getGpuCount() : 0;
   }
 
   /**

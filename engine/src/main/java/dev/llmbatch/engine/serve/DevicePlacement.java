@@ -1,7 +1,5 @@
 package dev.llmbatch.engine.serve;
 
-import ai.djl.engine.Engine;
-import ai.djl.engine.StandardCapabilities;
 import dev.llmbatch.engine.EngineException;
 import dev.llmbatch.engine.runtime.TorchRuntime;
 import java.util.Locale;
@@ -24,8 +22,8 @@ public final class DevicePlacement {
    * {@code threads} intra-op threads if it is not running yet.
    */
   public static int visibleGpus(int threads) {
-    Engine e = TorchRuntime.engine(threads);
-    return e.hasCapability(StandardCapabilities.CUDA) ? e.getGpuCount() : 0;
+    TorchRuntime.engine(threads);
+    return TorchRuntime.usableGpus();
   }
 
   /**

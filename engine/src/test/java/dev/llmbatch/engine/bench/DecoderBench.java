@@ -104,7 +104,7 @@ public final class DecoderBench {
           prefill[i] = (System.nanoTime() - t0) / 1e9;
         }
       }
-      double ps = median(prefill);
+      double ps = Roofline.median(prefill);
       // 2·P per token, plus q·k and p·v: 4·L·d_model per (token, earlier token), t²/2 pairs
       double flops = 2.0 * p * t + 4.0 * spec.numLayers() * hiddenOf(dir) * t * t / 2.0;
       System.out.printf("prefill %d tokens: %.0f tokens/s, MFU %.1f%% of F (%.1f GFLOP/s)%n", t,
@@ -137,7 +137,7 @@ public final class DecoderBench {
               times[s] = (System.nanoTime() - t0) / 1e9;
             }
           }
-          double step = median(times);
+          double step = Roofline.median(times);
           double bound = b / Math.max(w / bw, 2.0 * p * b / f);
           System.out.printf("decode batch %2d: %.0f tokens/s (step %.2f ms), roofline %.0f"
               + " tokens/s -> %.0f%% of roofline%n", b, b / step, step * 1e3, bound,
@@ -193,7 +193,7 @@ public final class DecoderBench {
           t[r] = (System.nanoTime() - t0) / 1e9;
         }
       }
-      return median(t);
+      return Roofline.median(t);
     }
   }
 
@@ -210,10 +210,4 @@ public final class DecoderBench {
     m.step(cache, pre);
   }
 
-  /** The median of {@code v} (the upper one for an even count). */
-  static double median(double[] v) {
-    double[] s = v.clone();
-    Arrays.sort(s);
-    return s[s.length / 2];
-  }
 }

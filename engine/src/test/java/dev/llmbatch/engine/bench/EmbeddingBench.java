@@ -126,11 +126,11 @@ public final class EmbeddingBench {
           System.out.printf("  round %d: llm-batch %.2f s, onnxruntime %.2f s, page faults so far"
               + " %d%n", r, ours[r], theirs[r], Roofline.minorFaults());
         }
-        report("llm-batch (DJL libtorch)", DecoderBench.median(ours), n, tokens, flops, f);
+        report("llm-batch (DJL libtorch)", Roofline.median(ours), n, tokens, flops, f);
         report("onnxruntime " + OrtEnvironment.getEnvironment().getVersion(),
-            DecoderBench.median(theirs), n, tokens, flops, f);
+            Roofline.median(theirs), n, tokens, flops, f);
         System.out.printf("ratio llm-batch / onnxruntime throughput = %.2f×%n",
-            DecoderBench.median(theirs) / DecoderBench.median(ours));
+            Roofline.median(theirs) / Roofline.median(ours));
       }
     }
   }

@@ -25,7 +25,7 @@ import dev.llmbatch.engine.serve.LoadedModel;
 import dev.llmbatch.engine.serve.ServeOptions;
 import dev.llmbatch.engine.testing.TinyDecoders;
 import dev.llmbatch.engine.testing.TinyEmbedders;
-import dev.llmbatch.flavor.safetensors.SafetensorsWriter;
+import dev.llmbatch.engine.testing.TinyEncoders;
 import dev.llmbatch.flavor.testing.FlavorFixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,7 +79,7 @@ public final class GpuBench {
     }
     TorchRuntime.engine(THREADS);
     System.out.printf("libtorch %s, GPUs visible %d, device %s, Java %s%n",
-        TorchRuntime.engine().getVersion(), TorchRuntime.engine().getGpuCount(), device,
+        TorchRuntime.engine().getVersion(), TorchRuntime.usableGpus(), device,
         System.getProperty("java.version"));
     Path tmp = Files.createTempDirectory("gpu-bench");
     FlavorFixtures.deleteTreeOnExit(tmp);
@@ -290,30 +290,15 @@ public final class GpuBench {
     int inter = 256;
     int vocab = 500;
     int positions = 128;
-    Random r = new Random(5);
-    Map<String, SafetensorsWriter.Tensor> t = new LinkedHashMap<>();
-    put(t, r, "embeddings.word_embeddings.weight", vocab, h);
-    put(t, r, "embeddings.position_embeddings.weight", positions, h);
-    put(t, r, "embeddings.token_type_embeddings.weight", 2, h);
-    put(t, r, "embeddings.LayerNorm.weight", h);
-    put(t, r, "embeddings.LayerNorm.bias", h);
-    for (int l = 0; l < 2; l++) {
-      String p = "encoder.layer." + l + ".";
-      for (String n : List.of("attention.self.query", "attention.self.key",
-          "attention.self.value", "attention.output.dense")) {
-        put(t, r, p + n + ".weight", h, h);
-        put(t, r, p + n + ".bias", h);
+    TinyEncoders.Weights w = TinyEncoders.bert(new Random(5), 0.1, h, inter, vocab, positions, 2);
+    w.random(new Random(6), 0.1, "embeddings.token_type_embeddings.weight", 2, h);
+    w.values().forEach((name, v) -> {
+      if (name.endsWith("LayerNorm.weight")) {
+        for (int i = 0; i < v.length; i++) {
+          v[i] += 1; // scales near 1, as trained norms have
+        }
       }
-      put(t, r, p + "attention.output.LayerNorm.weight", h);
-      put(t, r, p + "attention.output.LayerNorm.bias", h);
-      put(t, r, p + "intermediate.dense.weight", inter, h);
-      put(t, r, p + "intermediate.dense.bias", inter);
-      put(t, r, p + "output.dense.weight", h, inter);
-      put(t, r, p + "output.dense.bias", h);
-      put(t, r, p + "output.LayerNorm.weight", h);
-      put(t, r, p + "output.LayerNorm.bias", h);
-    }
-    Path dir = Files.createDirectories(tmp.resolve("bert"));
+    });
     Map<String, Object> c = new LinkedHashMap<>();
     c.put("model_type", "bert");
     c.put("hidden_size", h);
@@ -326,8 +311,7 @@ public final class GpuBench {
     c.put("pad_token_id", 0);
     c.put("layer_norm_eps", 1e-12);
     c.put("hidden_act", "gelu");
-    new ObjectMapper().writeValue(dir.resolve("config.json").toFile(), c);
-    SafetensorsWriter.write(dir.resolve("model.safetensors"), t, Map.of("format", "pt"));
+    Path dir = TinyEncoders.write(tmp.resolve("bert"), c, w);
     List<int[]> batch = new ArrayList<>();
     SplittableRandom sr = new SplittableRandom(3);
     for (int len : new int[] {5, 17, 64, 1, 100, 33}) {
@@ -409,22 +393,6 @@ public final class GpuBench {
     }
   }
 
-  private static void put(Map<String, SafetensorsWriter.Tensor> t, Random r, String name,
-      int... dims) {
-    int n = 1;
-    long[] s = new long[dims.length];
-    for (int i = 0; i < dims.length; i++) {
-      n *= dims[i];
-      s[i] = dims[i];
-    }
-    float[] v = new float[n];
-    boolean norm = name.endsWith("LayerNorm.weight");
-    for (int i = 0; i < n; i++) {
-      v[i] = norm ? (float) (1 + 0.1 * r.nextGaussian()) : (float) (r.nextGaussian() * 0.1);
-    }
-    t.put(name, SafetensorsWriter.Tensor.f32(s, v));
-  }
-
   /** Device limits measured through DJL: copy bandwidth and FP16/FP32 matmul throughput. */
   private static double[] limits(Device dev) {
     try (NDManager nm = NDManager.newBaseManager(dev)) {
@@ -496,7 +464,7 @@ public final class GpuBench {
               m.step(cache, List.of(new StepInput(0, 0, prompt)));
               times[i] = (System.nanoTime() - t0) / 1e9;
             }
-            double s = DecoderBench.median(times);
+            double s = Roofline.median(times);
             double flops = 2.0 * p * t + 4.0 * spec.numLayers() * 768.0 * t * t / 2.0;
             System.out.printf("prefill %d tokens: %.0f tokens/s, %.1f ms, MFU %.2f%%%n", t, t / s,
                 s * 1e3, 100 * flops / s / f);
@@ -522,7 +490,7 @@ public final class GpuBench {
                 times[s] = (System.nanoTime() - t0) / 1e9;
               }
             }
-            double step = DecoderBench.median(times);
+            double step = Roofline.median(times);
             double bound = b / Math.max(w / lim[0], 2.0 * p * b / f);
             System.out.printf("decode batch %3d: %8.0f tokens/s (step %.2f ms, min %.2f), roofline"
                 + " %.0f tokens/s, %.1f%% of it%n", b, b / step, step * 1e3,

@@ -164,4 +164,11 @@ final class Roofline {
       pool.shutdown();
     }
   }
+
+  /** The median of {@code v} (the upper one for an even count). */
+  static double median(double[] v) {
+    double[] s = v.clone();
+    Arrays.sort(s);
+    return s[s.length / 2];
+  }
 }

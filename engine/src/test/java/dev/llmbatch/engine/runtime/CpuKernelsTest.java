@@ -175,7 +175,7 @@ class CpuKernelsTest {
       CpuKernels.Heads spec =
           new CpuKernels.Heads(heads, kvHeads, d, window, scale, softcap);
       CpuKernels.Sequences seqs =
-          new CpuKernels.Sequences(firsts, counts, startPos, kvRows, true);
+          new CpuKernels.Sequences(firsts, counts, startPos, kvRows);
       NDArray out = CpuKernels.causal(qa, qStride, kc, vc, capacity, spec, seqs);
       assertArrayEquals(new long[] {n, (long) heads * d}, out.getShape().getShape());
       close(expected, out.toFloatArray(), "decoder attention, head size " + d + ", window "
@@ -265,7 +265,7 @@ class CpuKernelsTest {
           rot == 0 ? null : s.create(cos, new Shape(1, n, 1, rot)),
           rot == 0 ? null : s.create(sin, new Shape(1, n, 1, rot)), kc, vc, capacity,
           new CpuKernels.Heads(heads, kvHeads, d, 0, scale, 0),
-          new CpuKernels.Sequences(firsts, counts, startPos, kvRows, true));
+          new CpuKernels.Sequences(firsts, counts, startPos, kvRows));
       close(wantKeys, kc.toFloatArray(), "key cache after the step");
       close(wantValues, vc.toFloatArray(), "value cache after the step");
       close(expected, out.toFloatArray(), "attention from the projection");

@@ -105,7 +105,7 @@ public final class PackedStep {
     sequences = !fused ? null : new CpuKernels.Sequences(rowFirst,
         order.stream().mapToInt(in -> in.tokens().length).toArray(),
         order.stream().mapToInt(StepInput::startPos).toArray(),
-        order.stream().mapToLong(in -> (long) in.slot() * kvHeads * capacity).toArray(), false);
+        order.stream().mapToLong(in -> (long) in.slot() * kvHeads * capacity).toArray());
     tokenIds = manager.create(ids);
     writeRows = manager.create(write);
     lastRows = manager.create(last);

@@ -5,13 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmbatch.engine.EngineException;
 import dev.llmbatch.engine.model.Architectures;
 import dev.llmbatch.engine.model.Encoder;
 import dev.llmbatch.engine.model.LoadOptions;
 import dev.llmbatch.engine.model.Pooling;
-import dev.llmbatch.flavor.safetensors.SafetensorsWriter;
+import dev.llmbatch.engine.testing.TinyEncoders;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,48 +41,13 @@ class EncoderFamiliesTest {
   private final Map<String, long[]> shapes = new LinkedHashMap<>();
 
   private void weights(long seed) {
-    Random r = new Random(seed);
-    put(r, "embeddings.word_embeddings.weight", V, H);
-    put(r, "embeddings.position_embeddings.weight", P, H);
-    put(r, "embeddings.LayerNorm.weight", H);
-    put(r, "embeddings.LayerNorm.bias", H);
-    for (int l = 0; l < 2; l++) {
-      String p = "encoder.layer." + l + ".";
-      for (String n : List.of("attention.self.query", "attention.self.key",
-          "attention.self.value", "attention.output.dense")) {
-        put(r, p + n + ".weight", H, H);
-        put(r, p + n + ".bias", H);
-      }
-      put(r, p + "attention.output.LayerNorm.weight", H);
-      put(r, p + "attention.output.LayerNorm.bias", H);
-      put(r, p + "intermediate.dense.weight", I, H);
-      put(r, p + "intermediate.dense.bias", I);
-      put(r, p + "output.dense.weight", H, I);
-      put(r, p + "output.dense.bias", H);
-      put(r, p + "output.LayerNorm.weight", H);
-      put(r, p + "output.LayerNorm.bias", H);
-    }
-  }
-
-  private void put(Random r, String name, int... dims) {
-    int n = 1;
-    long[] s = new long[dims.length];
-    for (int i = 0; i < dims.length; i++) {
-      n *= dims[i];
-      s[i] = dims[i];
-    }
-    float[] v = new float[n];
-    for (int i = 0; i < n; i++) {
-      v[i] = (float) (r.nextGaussian() * 0.3);
-    }
-    base.put(name, v);
-    shapes.put(name, s);
+    TinyEncoders.Weights w = TinyEncoders.bert(new Random(seed), 0.3, H, I, V, P, 2);
+    base.putAll(w.values());
+    shapes.putAll(w.shapes());
   }
 
   private Path write(String name, String type, Map<String, float[]> w, Map<String, long[]> s,
-      int positions) throws IOException {
-    Path d = dir.resolve(name);
-    Files.createDirectories(d);
+      int positions) {
     Map<String, Object> c = new LinkedHashMap<>();
     c.put("model_type", type);
     c.put("hidden_size", H);
@@ -96,11 +60,7 @@ class EncoderFamiliesTest {
     c.put("pad_token_id", type.equals("bert") ? 0 : PAD);
     c.put("layer_norm_eps", 1e-5);
     c.put("hidden_act", "gelu");
-    new ObjectMapper().writeValue(d.resolve("config.json").toFile(), c);
-    Map<String, SafetensorsWriter.Tensor> t = new LinkedHashMap<>();
-    w.forEach((k, v) -> t.put(k, SafetensorsWriter.Tensor.f32(s.get(k), v)));
-    SafetensorsWriter.write(d.resolve("model.safetensors"), t, Map.of("format", "pt"));
-    return d;
+    return TinyEncoders.write(dir.resolve(name), c, new TinyEncoders.Weights(w, s));
   }
 
   private static final List<int[]> INPUTS = List.of(new int[] {0, 5, 9, 13, 2},
