@@ -270,9 +270,13 @@ public final class CpuKernels {
     return available() && gemmBuilt();
   }
 
-  /** Packs {@code w} (n, k) float32 row-major for {@link #gemm}; its address, 0 without memory. */
-  static long gemmPack(ByteBuffer w, int n, int k) {
-    return gemmPack(w, n, k, threads());
+  /**
+   * Packs {@code w} (n, k) float32 row-major for {@link #gemm}: as bfloat16 when {@code bf16} and
+   * every value is one (lossless; {@link #gemmPackedBf16} tells), else as float32. Its address, 0
+   * without memory.
+   */
+  static long gemmPack(ByteBuffer w, int n, int k, boolean bf16) {
+    return gemmPack(w, n, k, bf16, threads());
   }
 
   /**
@@ -330,10 +334,16 @@ public final class CpuKernels {
 
   private static native boolean gemmBuilt();
 
-  /** Bytes of the packed copy of an (n, k) weight. */
-  static native long gemmPackedBytes(int n, int k);
+  /** Bytes of the packed copy of an (n, k) weight, as float32 or as bfloat16. */
+  static native long gemmPackedBytes(int n, int k, boolean bf16);
 
-  private static native long gemmPack(ByteBuffer w, int n, int k, int threads);
+  /** Whether each of the {@code count} floats of {@code w} is a bfloat16 (low 16 bits zero). */
+  static native boolean gemmBf16Exact(ByteBuffer w, long count);
+
+  /** Whether the copy {@link #gemmPack} made holds bfloat16 panels. */
+  static native boolean gemmPackedBf16(long packed);
+
+  private static native long gemmPack(ByteBuffer w, int n, int k, boolean bf16, int threads);
 
   private static native void gemm(ByteBuffer x, long packed, ByteBuffer bias,
       ByteBuffer residual, ByteBuffer y, int m, int n, int k, int threads);

@@ -78,15 +78,20 @@ final class NativeLibraries {
    * DJL's PyTorch (it binds libtorch's own libraries); null when it can. Starts the engine.
    */
   static String blocked(String env, String property) {
-    String e = System.getenv(env);
-    if ("0".equals(e) || "false".equalsIgnoreCase(e)
-        || "false".equalsIgnoreCase(System.getProperty(property))) {
+    if (!turnedOn(env, property)) {
       return "turned off (" + env + "=0 or -D" + property + "=false)";
     }
     if (!"PyTorch".equals(TorchRuntime.engine().getEngineName())) {
       return "the engine is not PyTorch";
     }
     return null;
+  }
+
+  /** False where {@code env} is 0 or false, or the system property {@code property} false. */
+  static boolean turnedOn(String env, String property) {
+    String e = System.getenv(env);
+    return !("0".equals(e) || "false".equalsIgnoreCase(e)
+        || "false".equalsIgnoreCase(System.getProperty(property)));
   }
 
   /** A direct view of a CPU array's data (libtorch makes a contiguous copy first if needed). */

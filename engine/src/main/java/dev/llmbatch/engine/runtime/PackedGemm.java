@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +38,12 @@ import org.slf4j.LoggerFactory;
  * -Dllmbatch.packedGemm=false}) turns packing off; {@code =mkl} chooses oneMKL's. The packed copy
  * is about the weight's size (oneMKL reserves more address space than it touches; the engine's
  * pads the last panel to 48 columns); the linear frees its own weight once packed.
+ *
+ * <p>The engine's packs a weight whose every value is a bfloat16 (one loaded from a BF16
+ * checkpoint, as most published LMs are, and not rescaled since) as bfloat16: the product is the
+ * same float32 one, bit for bit, from half the bytes, so a decode step, which mostly streams
+ * weights, reads half as much, and the model takes half the memory. {@code LLM_BATCH_PACKED_BF16=0}
+ * (or {@code -Dllmbatch.packedBf16=false}) packs those as float32 too.
  */
 public final class PackedGemm implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PackedGemm.class);
@@ -52,16 +59,22 @@ public final class PackedGemm implements AutoCloseable {
       "Decoders' CPU linears use libtorch's linear, which re-packs each weight per call (slower"
           + " at decode batch sizes)");
 
+  private static final AtomicBoolean BF16_SAID = new AtomicBoolean();
+  private static final AtomicLong PACKED = new AtomicLong();
+  private static final AtomicLong BF16_PACKED = new AtomicLong();
+
   private final AtomicLong address;
   private final int n; // out features
   private final int k; // in features
   private final ByteBuffer bias; // (n) float32, or null: a view of the caller's bias, made once
+  private final boolean bf16; // bfloat16 panels
 
-  private PackedGemm(long address, int n, int k, ByteBuffer bias) {
+  private PackedGemm(long address, int n, int k, ByteBuffer bias, boolean bf16) {
     this.address = new AtomicLong(address);
     this.n = n;
     this.k = k;
     this.bias = bias;
+    this.bf16 = bf16;
   }
 
   /**
@@ -73,7 +86,7 @@ public final class PackedGemm implements AutoCloseable {
   }
 
   /** Which implementation packs in this JVM ("llm-batch AVX-512" or "oneMKL"); null if none. */
-  static String implementation() {
+  public static String implementation() {
     return !available() ? null : own ? "llm-batch AVX-512" : "oneMKL";
   }
 
@@ -103,16 +116,65 @@ public final class PackedGemm implements AutoCloseable {
           + n + "), not " + bias.getDataType() + " " + bias.getShape());
     }
     long address;
+    boolean bf16 = own && bf16Allowed();
     try (NDManager tmp = w.getManager().newSubManager()) {
       w.tempAttach(tmp); // a contiguous copy libtorch may make for the buffer goes with tmp
-      address = own ? CpuKernels.gemmPack(buffer(w), n, k) : pack(buffer(w), n, k);
+      address = own ? CpuKernels.gemmPack(buffer(w), n, k, bf16) : pack(buffer(w), n, k);
     }
     if (address == 0) {
       throw new OutOfMemoryError("cannot allocate "
-          + (own ? CpuKernels.gemmPackedBytes(n, k) : packedBytes(n, k))
+          + (own ? CpuKernels.gemmPackedBytes(n, k, false) : packedBytes(n, k))
           + " bytes of native memory to pack a (" + n + ", " + k + ") weight");
     }
-    return new PackedGemm(address, n, k, bias == null ? null : buffer(bias));
+    bf16 = own && CpuKernels.gemmPackedBf16(address);
+    PACKED.incrementAndGet();
+    if (bf16) {
+      BF16_PACKED.incrementAndGet();
+    }
+    LOG.debug("Packed a ({}, {}) weight as {}", n, k, bf16 ? "bfloat16" : "float32");
+    if (bf16 && !BF16_SAID.getAndSet(true)) {
+      LOG.info("Weights whose values are all bfloat16 (a BF16 checkpoint's) are packed as"
+          + " bfloat16 and widened exactly in the GEMM: the same float32 products from half the"
+          + " memory (LLM_BATCH_PACKED_BF16=0 packs them as float32)");
+    }
+    return new PackedGemm(address, n, k, bias == null ? null : buffer(bias), bf16);
+  }
+
+  /**
+   * Whether {@link #pack} would pack {@code w} as bfloat16, losing nothing: the engine's GEMM is
+   * in use, bfloat16 packing is not turned off, and {@code w} is a CPU float32 (n, k) with k even
+   * whose every value is a bfloat16. A loader asks before folding a scale into a weight, which
+   * would make it float32 (and its stream twice the bytes).
+   */
+  public static boolean packsAsBf16(NDArray w) {
+    Shape s = w.getShape();
+    if (w.getDevice().isGpu() || s.dimension() != 2 || s.get(1) % 2 != 0
+        || w.getDataType() != DataType.FLOAT32 || !available() || !own || !bf16Allowed()) {
+      return false;
+    }
+    try (NDManager tmp = w.getManager().newSubManager()) {
+      w.tempAttach(tmp);
+      return CpuKernels.gemmBf16Exact(buffer(w), w.size());
+    }
+  }
+
+  /** How many weights this JVM has packed so far. */
+  public static long packed() {
+    return PACKED.get();
+  }
+
+  /** How many of those it packed as bfloat16. */
+  public static long bf16Packed() {
+    return BF16_PACKED.get();
+  }
+
+  private static boolean bf16Allowed() {
+    return NativeLibraries.turnedOn("LLM_BATCH_PACKED_BF16", "llmbatch.packedBf16");
+  }
+
+  /** Whether the weight is held as bfloat16 (exactly: its values all were). */
+  public boolean bf16() {
+    return bf16;
   }
 
   /** Out features. */

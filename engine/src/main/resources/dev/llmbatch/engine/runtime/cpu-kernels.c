@@ -702,55 +702,111 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_siluMul(
 
 /* ---- Packed GEMM: y (m, n) = x (m, k) · Wᵀ + bias, W (n, k) packed once ----
  *
- * W is packed into panels of NR = 48 output columns, each k rows of 48 floats (zero-padded past
+ * W is packed into panels of NR = 48 output columns, each k rows of 48 values (zero-padded past
  * n), so a micro-kernel streams one panel contiguously. The micro-kernel holds an 8 × 48 block of
- * y in 24 AVX-512 registers: per k, three loads of the panel's row and eight broadcasts of x, 24
+ * y in 24 AVX-512 registers: per k, three vectors of the panel's row and eight broadcasts of x, 24
  * FMAs. A panel's k-chunk serves every 8-row block of x in turn (from L1/L2 after the first);
  * while it does, the next chunk (or the next panel) is prefetched, a share per kernel call, so the
  * weight streams from memory under the arithmetic instead of between it. That is where oneMKL's
  * packed sgemm loses time at decode row counts (8–64 rows) on this CPU: 1.4–1.6× there, par at
  * one row (docs/benchmarks.md, session 6). Tiles (a block of up to MC rows × one panel) are
- * split into contiguous ranges shared out over the OpenMP team. */
+ * split into one contiguous segment per thread of the OpenMP team, helped from its back by
+ * threads done with their own (gemm_worker).
+ *
+ * A weight whose every value is a bfloat16 (the low 16 bits of each float zero: a BF16
+ * checkpoint's weights, widened on load) is packed as those 16 bits, half the bytes, and widened
+ * back in registers (a shift or a mask: exact), so the product is the float32 one, bit for bit,
+ * from half the memory traffic: a decode step is mostly that traffic. Its panel holds, per pair
+ * of k rows, three 16-lane words: columns 0–15 | 16–31 of row k, the same of row k + 1, and
+ * columns 32–47 of row k | of row k + 1 (a lane's low half is widened by a shift, its high half
+ * by a mask). Packed weights start with a header saying which layout follows. */
 #ifdef __AVX512F__
-enum { NR = 48, MR = 8, KC = 768, MC = 128 };
+enum { NR = 48, MR = 8, KC = 768, MC = 128, HEADER = 64, PF_ROWS = 64 };
+enum { PACKED_F32 = 0, PACKED_BF16 = 1 };
 
-/* c[R × 48] (masked columns) = init 1: bias (or 0); 2: r + bias (a residual, laid out as c);
- * 0: c (a later chunk); then + a[R × kc] · b[kc × 48]. */
+struct packed_header {
+  int32_t layout, n, k;
+};
+
+/* Starts a kernel's accumulators: init 1: bias (or 0); 2: r + bias (a residual, laid out as c);
+ * 0: c (a later chunk). */
+#define GEMM_INIT(R)                                                                              \
+  __m512 acc[R][3];                                                                               \
+  for (int i = 0; i < R; i++) {                                                                   \
+    for (int j = 0; j < 3; j++) {                                                                 \
+      __m512 b_ = bias != NULL && init ? _mm512_maskz_loadu_ps(mask[j], bias + 16 * j)            \
+                                       : _mm512_setzero_ps();                                     \
+      acc[i][j] = init == 1 ? b_                                                                  \
+                  : _mm512_add_ps(b_, _mm512_maskz_loadu_ps(mask[j], (init ? r : c) + i * ldc    \
+                                                                         + 16 * j));             \
+    }                                                                                             \
+  }                                                                                               \
+  long pf_acc = 0;
+
+#define GEMM_FMA(R, row, b0, b1, b2)                                                              \
+  for (int i = 0; i < R; i++) {                                                                   \
+    __m512 ai = _mm512_set1_ps(a[i * lda + (row)]);                                               \
+    acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);                                               \
+    acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);                                               \
+    acc[i][2] = _mm512_fmadd_ps(ai, b2, acc[i][2]);                                               \
+  }
+
+#define GEMM_STORE(R)                                                                             \
+  for (int i = 0; i < R; i++) {                                                                   \
+    for (int j = 0; j < 3; j++) {                                                                 \
+      _mm512_mask_storeu_ps(c + i * ldc + 16 * j, mask[j], acc[i][j]);                            \
+    }                                                                                             \
+  }
+
+/* c[R × 48] (masked columns) = init (GEMM_INIT) + a[R × kc] · b[kc × 48]; meanwhile pf_lines
+ * cache lines from pf are prefetched, spread over the k rows. */
 #define GEMM_KERNEL(R)                                                                            \
-  static void gemm_kernel_##R(int kc, const float *a, long lda, const float *b, float *c,        \
+  static void gemm_kernel_##R(int kc, const float *a, long lda, const void *panel, float *c,     \
                               long ldc, const __mmask16 *mask, int init, const float *bias,      \
                               const float *r, const char *pf, long pf_lines) {                   \
-    __m512 acc[R][3];                                                                             \
-    for (int i = 0; i < R; i++) {                                                                 \
-      for (int j = 0; j < 3; j++) {                                                               \
-        __m512 b_ = bias != NULL && init ? _mm512_maskz_loadu_ps(mask[j], bias + 16 * j)          \
-                                         : _mm512_setzero_ps();                                   \
-        acc[i][j] = init == 1 ? b_                                                                \
-                    : _mm512_add_ps(b_, _mm512_maskz_loadu_ps(mask[j], (init ? r : c) + i * ldc  \
-                                                                           + 16 * j));           \
-      }                                                                                           \
-    }                                                                                             \
-    long pf_acc = 0;                                                                              \
+    const float *b = (const float *) panel;                                                       \
+    GEMM_INIT(R)                                                                                  \
     for (int kk = 0; kk < kc; kk++) {                                                             \
       __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), b2 = _mm512_load_ps(b + 32);    \
-      _mm_prefetch((const char *) (b + 64 * NR), _MM_HINT_T0);                                    \
-      _mm_prefetch((const char *) (b + 64 * NR + 32), _MM_HINT_T0);                               \
+      _mm_prefetch((const char *) (b + PF_ROWS * NR), _MM_HINT_T0);                               \
+      _mm_prefetch((const char *) (b + PF_ROWS * NR + 32), _MM_HINT_T0);                          \
       for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += 64) {                            \
         _mm_prefetch(pf, _MM_HINT_T0);                                                            \
       }                                                                                           \
-      for (int i = 0; i < R; i++) {                                                               \
-        __m512 ai = _mm512_set1_ps(a[i * lda + kk]);                                              \
-        acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);                                           \
-        acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);                                           \
-        acc[i][2] = _mm512_fmadd_ps(ai, b2, acc[i][2]);                                           \
-      }                                                                                           \
+      GEMM_FMA(R, kk, b0, b1, b2)                                                                 \
       b += NR;                                                                                    \
     }                                                                                             \
-    for (int i = 0; i < R; i++) {                                                                 \
-      for (int j = 0; j < 3; j++) {                                                               \
-        _mm512_mask_storeu_ps(c + i * ldc + 16 * j, mask[j], acc[i][j]);                          \
+    GEMM_STORE(R)                                                                                 \
+  }
+
+/* The same over a bfloat16 panel; kc is even. */
+#define GEMM_KERNEL_BF16(R)                                                                       \
+  static void gemm_kernel_bf16_##R(int kc, const float *a, long lda, const void *panel, float *c,\
+                                   long ldc, const __mmask16 *mask, int init, const float *bias, \
+                                   const float *r, const char *pf, long pf_lines) {              \
+    const __m512i *b = (const __m512i *) panel;                                                   \
+    const __m512i high = _mm512_set1_epi32((int) 0xFFFF0000);                                     \
+    GEMM_INIT(R)                                                                                  \
+    for (int kk = 0; kk < kc; kk += 2) {                                                          \
+      __m512i w0 = _mm512_load_si512(b), w1 = _mm512_load_si512(b + 1),                           \
+              w2 = _mm512_load_si512(b + 2);                                                      \
+      _mm_prefetch((const char *) (b + PF_ROWS / 2 * 3), _MM_HINT_T0);                            \
+      _mm_prefetch((const char *) (b + PF_ROWS / 2 * 3 + 1), _MM_HINT_T0);                        \
+      _mm_prefetch((const char *) (b + PF_ROWS / 2 * 3 + 2), _MM_HINT_T0);                        \
+      for (pf_acc += 2 * pf_lines; pf_acc >= kc; pf_acc -= kc, pf += 64) {                        \
+        _mm_prefetch(pf, _MM_HINT_T0);                                                            \
       }                                                                                           \
+      __m512 b0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16));                                 \
+      __m512 b1 = _mm512_castsi512_ps(_mm512_and_si512(w0, high));                                \
+      __m512 b2 = _mm512_castsi512_ps(_mm512_slli_epi32(w2, 16));                                 \
+      GEMM_FMA(R, kk, b0, b1, b2)                                                                 \
+      b0 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16));                                        \
+      b1 = _mm512_castsi512_ps(_mm512_and_si512(w1, high));                                       \
+      b2 = _mm512_castsi512_ps(_mm512_and_si512(w2, high));                                       \
+      GEMM_FMA(R, kk + 1, b0, b1, b2)                                                             \
+      b += 3;                                                                                     \
     }                                                                                             \
+    GEMM_STORE(R)                                                                                 \
   }
 GEMM_KERNEL(1)
 GEMM_KERNEL(2)
@@ -760,30 +816,59 @@ GEMM_KERNEL(5)
 GEMM_KERNEL(6)
 GEMM_KERNEL(7)
 GEMM_KERNEL(8)
-typedef void (*gemm_kernel_fn)(int, const float *, long, const float *, float *, long,
+GEMM_KERNEL_BF16(1)
+GEMM_KERNEL_BF16(2)
+GEMM_KERNEL_BF16(3)
+GEMM_KERNEL_BF16(4)
+GEMM_KERNEL_BF16(5)
+GEMM_KERNEL_BF16(6)
+GEMM_KERNEL_BF16(7)
+GEMM_KERNEL_BF16(8)
+typedef void (*gemm_kernel_fn)(int, const float *, long, const void *, float *, long,
                                const __mmask16 *, int, const float *, const float *,
                                const char *, long);
-static const gemm_kernel_fn gemm_kernels[MR + 1] = {
-    NULL, gemm_kernel_1, gemm_kernel_2, gemm_kernel_3, gemm_kernel_4,
-    gemm_kernel_5, gemm_kernel_6, gemm_kernel_7, gemm_kernel_8};
+static const gemm_kernel_fn gemm_kernels[2][MR + 1] = {
+    {NULL, gemm_kernel_1, gemm_kernel_2, gemm_kernel_3, gemm_kernel_4, gemm_kernel_5,
+     gemm_kernel_6, gemm_kernel_7, gemm_kernel_8},
+    {NULL, gemm_kernel_bf16_1, gemm_kernel_bf16_2, gemm_kernel_bf16_3, gemm_kernel_bf16_4,
+     gemm_kernel_bf16_5, gemm_kernel_bf16_6, gemm_kernel_bf16_7, gemm_kernel_bf16_8}};
+
+enum { MAX_TEAM = 64 };
 
 struct gemm_job {
-  const float *x, *packed, *bias;
+  const float *x, *bias;
+  const char *packed; /* the panels, past the header */
   float *y;
   const float *w; /* packing: the (n, k) source */
-  int m, n, k, mc, panels;
+  int layout, m, n, k, mc, panels;
   const float *residual; /* (m, n) added to y, or null */
   long tiles;
-  int parts; /* contiguous tile ranges, taken by whichever threads come */
-  int next;
+  int team;   /* threads, each owning one contiguous segment of the tiles */
+  int joined; /* threads started so far: the next one's index */
+  int next;   /* packing: the next panel */
+  /* per segment, tiles taken: from its front (low 32 bits, by its owner) and from its back
+   * (high 32 bits, by threads done with their own) */
+  uint64_t taken[MAX_TEAM];
 };
 
-static inline long gemm_panel_floats(int k) { return (long) k * NR; }
+/* Bytes of one k row of a panel, and of a whole panel. */
+static inline long gemm_row_bytes(int layout) { return layout == PACKED_BF16 ? NR * 2 : NR * 4; }
+static inline long gemm_panel_bytes(int layout, int k) { return k * gemm_row_bytes(layout); }
 
-/* Tiles [lo, hi): tile t is row block t / panels (mc rows) × panel t % panels. */
-static void gemm_tiles(const struct gemm_job *jb, long lo, long hi) {
+/* Where chunk ch of `chunks` over k rows starts: even for bfloat16 panels (rows come in pairs). */
+static inline int gemm_chunk_start(int layout, int k, int ch, int chunks) {
+  if (ch == chunks) return k;
+  return layout == PACKED_BF16 ? (int) ((long) (k / 2) * ch / chunks) * 2
+                               : (int) ((long) k * ch / chunks);
+}
+
+/* Tile t: row block t / panels (mc rows) × panel t % panels; while it runs, the first chunk of
+ * tile `after` (the one this thread expects to take next; -1: none) is prefetched. */
+static void gemm_tile(const struct gemm_job *jb, long t, long after) {
   int m = jb->m, n = jb->n, k = jb->k, chunks = (k + KC - 1) / KC;
-  for (long t = lo; t < hi; t++) {
+  long row_bytes = gemm_row_bytes(jb->layout), panel_bytes = gemm_panel_bytes(jb->layout, k);
+  const gemm_kernel_fn *kernels = gemm_kernels[jb->layout];
+  {
     int r0 = (int) (t / jb->panels) * jb->mc, p = (int) (t % jb->panels);
     int r1 = r0 + jb->mc < m ? r0 + jb->mc : m, c0 = p * NR, w = n - c0 < NR ? n - c0 : NR;
     __mmask16 mask[3];
@@ -791,43 +876,107 @@ static void gemm_tiles(const struct gemm_job *jb, long lo, long hi) {
       int cols = w - 16 * j;
       mask[j] = cols >= 16 ? (__mmask16) 0xFFFF : cols <= 0 ? 0 : (__mmask16) ((1u << cols) - 1);
     }
-    const float *panel = jb->packed + p * gemm_panel_floats(k);
-    const float *next_panel =
-        t + 1 < hi ? jb->packed + ((t + 1) % jb->panels) * gemm_panel_floats(k) : NULL;
+    const char *panel = jb->packed + p * panel_bytes;
+    const char *next_panel = after < 0 ? NULL : jb->packed + (after % jb->panels) * panel_bytes;
     int calls = (r1 - r0 + MR - 1) / MR;
     for (int ch = 0; ch < chunks; ch++) {
-      int k0 = (int) ((long) k * ch / chunks), k1 = (int) ((long) k * (ch + 1) / chunks);
+      int k0 = gemm_chunk_start(jb->layout, k, ch, chunks);
+      int k1 = gemm_chunk_start(jb->layout, k, ch + 1, chunks);
       /* what to prefetch while this chunk runs: the next chunk, or the next tile's first where
        * this one serves several row blocks (with up to 8 rows the stream is memory-bound, and
        * reading a panel ahead measured ~15% slower than the in-panel prefetch alone) */
       const char *pf = NULL;
       long lines = 0;
       if (ch + 1 < chunks) {
-        pf = (const char *) (panel + (long) k1 * NR);
-        lines = ((long) k * (ch + 2) / chunks - k1) * NR * 4 / 64;
+        pf = panel + (long) k1 * row_bytes;
+        lines = (gemm_chunk_start(jb->layout, k, ch + 2, chunks) - k1) * row_bytes / 64;
       } else if (next_panel != NULL && calls > 1) {
-        pf = (const char *) next_panel;
-        lines = ((long) k / chunks) * NR * 4 / 64;
+        pf = next_panel;
+        lines = gemm_chunk_start(jb->layout, k, 1, chunks) * row_bytes / 64;
       }
       for (int r = r0, call = 0; r < r1; r += MR, call++) {
         int rows = r1 - r < MR ? r1 - r : MR;
         long l0 = lines * call / calls, l1 = lines * (call + 1) / calls;
-        gemm_kernels[rows](k1 - k0, jb->x + (long) r * k + k0, k, panel + (long) k0 * NR,
-                           jb->y + (long) r * n + c0, n, mask,
-                           ch > 0 ? 0 : jb->residual != NULL ? 2 : 1,
-                           jb->bias == NULL ? NULL : jb->bias + c0,
-                           jb->residual == NULL ? NULL : jb->residual + (long) r * n + c0,
-                           pf == NULL ? NULL : pf + l0 * 64, pf == NULL ? 0 : l1 - l0);
+        kernels[rows](k1 - k0, jb->x + (long) r * k + k0, k, panel + (long) k0 * row_bytes,
+                      jb->y + (long) r * n + c0, n, mask,
+                      ch > 0 ? 0 : jb->residual != NULL ? 2 : 1,
+                      jb->bias == NULL ? NULL : jb->bias + c0,
+                      jb->residual == NULL ? NULL : jb->residual + (long) r * n + c0,
+                      pf == NULL ? NULL : pf + l0 * 64, pf == NULL ? 0 : l1 - l0);
       }
     }
   }
 }
 
+/* Segment s's tiles: [lo, hi). */
+static inline void gemm_segment(const struct gemm_job *jb, int s, long *lo, long *hi) {
+  *lo = jb->tiles * s / jb->team;
+  *hi = jb->tiles * (s + 1) / jb->team;
+}
+
+/* Takes segment s's next tile from its front (its owner) or its back (a helper); -1 when none
+ * is left. */
+static long gemm_take(struct gemm_job *jb, int s, int front) {
+  long lo, hi;
+  gemm_segment(jb, s, &lo, &hi);
+  uint64_t old = __atomic_load_n(&jb->taken[s], __ATOMIC_RELAXED);
+  for (;;) {
+    long f = (long) (old & 0xFFFFFFFFu), b = (long) (old >> 32);
+    if (lo + f + b >= hi) return -1;
+    uint64_t now = old + (front ? 1u : (uint64_t) 1 << 32);
+    if (__atomic_compare_exchange_n(&jb->taken[s], &old, now, 1, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED)) {
+      return front ? lo + f : hi - 1 - b;
+    }
+  }
+}
+
+/* The segment with the most tiles left, or -1. */
+static int gemm_busiest(const struct gemm_job *jb) {
+  int best = -1;
+  long most = 0;
+  for (int s = 0; s < jb->team; s++) {
+    long lo, hi;
+    gemm_segment(jb, s, &lo, &hi);
+    uint64_t v = __atomic_load_n(&jb->taken[s], __ATOMIC_RELAXED);
+    long left = hi - lo - (long) (v & 0xFFFFFFFFu) - (long) (v >> 32);
+    if (left > most) {
+      most = left;
+      best = s;
+    }
+  }
+  return best;
+}
+
+/* A thread works through its own segment front to back (the next panel prefetched under the
+ * current one), then helps the busiest other segment from its back, a tile at a time, so the
+ * team ends within about one tile of each other: a thread that starts late or is preempted (a
+ * shared host, the JVM's own threads) costs the step a tile, not a share. With two threads this
+ * ran a 100M model's step of GEMMs 3–9% faster at 1–32 rows than eighth-ranges taken as threads
+ * came, which left one thread idle for up to a range at the end (docs/benchmarks.md, session 9). */
 static void gemm_worker(void *arg) {
   struct gemm_job *jb = (struct gemm_job *) arg;
-  for (int part; (part = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) < jb->parts;) {
-    gemm_tiles(jb, jb->tiles * part / jb->parts, jb->tiles * (part + 1) / jb->parts);
+  int me = __atomic_fetch_add(&jb->joined, 1, __ATOMIC_RELAXED);
+  if (me >= jb->team) return;
+  long lo, hi;
+  gemm_segment(jb, me, &lo, &hi);
+  for (long t; (t = gemm_take(jb, me, 1)) >= 0;) {
+    gemm_tile(jb, t, t + 1 < hi ? t + 1 : -1);
   }
+  for (int s; (s = gemm_busiest(jb)) >= 0;) {
+    long t = gemm_take(jb, s, 0);
+    if (t >= 0) {
+      long slo, shi;
+      gemm_segment(jb, s, &slo, &shi);
+      gemm_tile(jb, t, t - 1 >= slo ? t - 1 : -1);
+    }
+  }
+}
+
+static inline uint32_t float_bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
 }
 
 /* Panel p of the packed copy from the row-major (n, k) source, zeros past column n. */
@@ -835,13 +984,42 @@ static void gemm_pack_worker(void *arg) {
   struct gemm_job *jb = (struct gemm_job *) arg;
   int n = jb->n, k = jb->k;
   for (int p; (p = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) < jb->panels;) {
-    float *dst = (float *) jb->packed + p * gemm_panel_floats(k);
+    char *panel = (char *) jb->packed + p * gemm_panel_bytes(jb->layout, k);
+    if (jb->layout == PACKED_F32) {
+      float *dst = (float *) panel;
+      for (int j = 0; j < NR; j++) {
+        int col = p * NR + j;
+        const float *src = jb->w + (long) col * k;
+        for (int kk = 0; kk < k; kk++) dst[(long) kk * NR + j] = col < n ? src[kk] : 0.0f;
+      }
+      continue;
+    }
+    uint32_t *dst = (uint32_t *) panel; /* per row pair: 3 words of 16 lanes */
     for (int j = 0; j < NR; j++) {
       int col = p * NR + j;
       const float *src = jb->w + (long) col * k;
-      for (int kk = 0; kk < k; kk++) dst[(long) kk * NR + j] = col < n ? src[kk] : 0.0f;
+      int word = j < 32 ? 0 : 2, lane = j % 16, half = j < 32 ? j / 16 : 0;
+      for (int kk = 0; kk < k; kk++) {
+        uint32_t v = col < n ? float_bits(src[kk]) >> 16 : 0;
+        /* columns 0–31: word (kk % 2), half j / 16; columns 32–47: word 2, half kk % 2 */
+        int wd = j < 32 ? word + kk % 2 : word, hf = j < 32 ? half : kk % 2;
+        dst[(long) (kk / 2) * 48 + wd * 16 + lane] |= v << (16 * hf);
+      }
     }
   }
+}
+
+/* Whether every one of the n floats is a bfloat16 (its low 16 bits zero). */
+static int all_bf16(const float *w, long n) {
+  long i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i v = _mm512_loadu_si512((const void *) (w + i));
+    if (_mm512_test_epi32_mask(v, _mm512_set1_epi32(0xFFFF)) != 0) return 0;
+  }
+  for (; i < n; i++) {
+    if ((float_bits(w[i]) & 0xFFFF) != 0) return 0;
+  }
+  return 1;
 }
 #endif
 
@@ -855,19 +1033,32 @@ JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmBuilt
 #endif
 }
 
-/* Bytes of the packed copy of an (n, k) weight. */
+/* Bytes of the packed copy of an (n, k) weight: as float32, or as bfloat16. */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedBytes(
-    JNIEnv *env, jclass c, jint n, jint k) {
+    JNIEnv *env, jclass c, jint n, jint k, jboolean bf16) {
 #ifdef __AVX512F__
-  return (jlong) ((n + NR - 1) / NR) * gemm_panel_floats(k) * (jlong) sizeof(float);
+  int layout = bf16 ? PACKED_BF16 : PACKED_F32;
+  return HEADER + (jlong) ((n + NR - 1) / NR) * gemm_panel_bytes(layout, k);
 #else
   return 0;
 #endif
 }
 
-/* Packs w (n, k) row-major; returns the copy's address (0: no memory). */
+/* Whether every value of w (count floats) is a bfloat16: packing it as one loses nothing. */
+JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmBf16Exact(
+    JNIEnv *env, jclass c, jobject w, jlong count) {
+#ifdef __AVX512F__
+  const float *p = address(env, w);
+  return p != NULL && all_bf16(p, count) ? JNI_TRUE : JNI_FALSE;
+#else
+  return JNI_FALSE;
+#endif
+}
+
+/* Packs w (n, k) row-major, as bfloat16 where bf16 is set and every value is one and k is even,
+ * else as float32; returns the copy's address (0: no memory). */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
-    JNIEnv *env, jclass c, jobject w, jint n, jint k, jint threads) {
+    JNIEnv *env, jclass c, jobject w, jint n, jint k, jboolean bf16, jint threads) {
 #ifdef __AVX512F__
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
@@ -875,12 +1066,19 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
   jb.n = n;
   jb.k = k;
   jb.panels = (n + NR - 1) / NR;
-  void *dest = NULL;
-  size_t bytes = (size_t) jb.panels * gemm_panel_floats(k) * sizeof(float);
-  if (jb.w == NULL || posix_memalign(&dest, 64, bytes) != 0) {
+  if (jb.w == NULL) {
     return 0;
   }
-  jb.packed = (const float *) dest;
+  jb.layout = bf16 && k % 2 == 0 && all_bf16(jb.w, (long) n * k) ? PACKED_BF16 : PACKED_F32;
+  void *dest = NULL;
+  size_t bytes = HEADER + (size_t) jb.panels * gemm_panel_bytes(jb.layout, k);
+  if (posix_memalign(&dest, 64, bytes) != 0) {
+    return 0;
+  }
+  struct packed_header h = {jb.layout, n, k};
+  memset(dest, 0, bytes); /* bfloat16 panels are or'ed together half by half */
+  memcpy(dest, &h, sizeof h);
+  jb.packed = (const char *) dest + HEADER;
   if (gomp_parallel != NULL && threads > 1 && jb.panels > 1) {
     gomp_parallel(gemm_pack_worker, &jb, (unsigned) threads, 0);
   } else {
@@ -889,6 +1087,16 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
   return (jlong) (intptr_t) dest;
 #else
   return 0;
+#endif
+}
+
+/* Whether a packed copy holds bfloat16 panels. */
+JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedBf16(
+    JNIEnv *env, jclass c, jlong packed) {
+#ifdef __AVX512F__
+  return ((const struct packed_header *) (intptr_t) packed)->layout == PACKED_BF16;
+#else
+  return JNI_FALSE;
 #endif
 }
 
@@ -901,7 +1109,8 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemm(
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
   jb.x = address(env, x);
-  jb.packed = (const float *) (intptr_t) packed;
+  jb.layout = ((const struct packed_header *) (intptr_t) packed)->layout;
+  jb.packed = (const char *) (intptr_t) packed + HEADER;
   jb.bias = address(env, bias);
   jb.y = address(env, y);
   jb.m = m;
@@ -916,13 +1125,13 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemm(
    * draw the memory bandwidth a decode row needs) */
   int share = (double) m * n * k >= (1 << 20) || (double) n * k >= (1 << 17);
   int team = gomp_parallel != NULL && share ? threads : 1;
-  /* four contiguous ranges a thread, taken as threads come: one that starts late or is
-   * preempted (a shared host, the JVM's own threads) takes fewer instead of holding up the rest */
-  jb.parts = 4 * team < jb.tiles ? 4 * team : (int) jb.tiles;
-  if (team > 1 && jb.parts > 1) {
-    gomp_parallel(gemm_worker, &jb, (unsigned) (team < jb.parts ? team : jb.parts), 0);
+  if (team > MAX_TEAM) team = MAX_TEAM;
+  if (team > jb.tiles) team = (int) jb.tiles;
+  jb.team = team;
+  if (team > 1) {
+    gomp_parallel(gemm_worker, &jb, (unsigned) team, 0);
   } else {
-    jb.parts = 1;
+    jb.team = 1;
     gemm_worker(&jb);
   }
 #endif

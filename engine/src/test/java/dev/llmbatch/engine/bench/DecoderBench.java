@@ -8,6 +8,7 @@ import dev.llmbatch.engine.model.LoadOptions;
 import dev.llmbatch.engine.model.StepInput;
 import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.runtime.ComputeDtype;
+import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.runtime.TorchRuntime;
 import dev.llmbatch.engine.testing.TinyDecoders;
 import dev.llmbatch.flavor.testing.FlavorFixtures;
@@ -23,7 +24,9 @@ import java.util.SplittableRandom;
  * The raw decoder forward benchmark (a program, not a test): for a tiny and a ~100M-parameter
  * random Llama, prefill tokens/s with MFU against the FP32 peak F, and decode tokens/s at batch 1,
  * 8 and 32 with each one's fraction of its roofline B / max(W/BW, 2·P·B/F); F, BW and libtorch's
- * sgemm are measured in the same run. Run: {@code submit-scripts/bench decoder [--quick] [--limits-only]}.
+ * sgemm are measured in the same run. The 100M model runs twice: stored as FP32, and stored as BF16
+ * (as published checkpoints are), computed in FP32 both times, W counting the bytes its linears
+ * are held in (4 a parameter, or 2 where the BF16 checkpoint's are held as bfloat16). Run: {@code submit-scripts/bench decoder [--quick] [--limits-only]}.
  * System property {@code threads} overrides the engine threads (default: available cores).
  */
 public final class DecoderBench {
@@ -63,8 +66,13 @@ public final class DecoderBench {
     FlavorFixtures.deleteTreeOnExit(tmp); // the checkpoint is hundreds of MB
     Map<String, Object> tiny = TinyDecoders.config("llama", 32000, 64);
     tiny.remove("rope_scaling");
-    run("tiny", TinyDecoders.write(tmp.resolve("tiny"), tiny, 1), threads, f, bw, quick);
-    run("100M", TinyDecoders.write(tmp.resolve("base"), config100M(), 2), threads, f, bw, quick);
+    run("tiny", TinyDecoders.write(tmp.resolve("tiny"), tiny, 1), threads, f, bw, quick, false);
+    run("100M", TinyDecoders.write(tmp.resolve("base"), config100M(), 2), threads, f, bw, quick,
+        false);
+    // the same stored as BF16, as published checkpoints are: on the CPU still computed in float32,
+    // its linears held (and streamed) as bfloat16, W half the bytes
+    Path bf16 = TinyDecoders.write(tmp.resolve("base-bf16"), config100M(), 2, true);
+    run("100M BF16-checkpoint", bf16, threads, f, bw, quick, true);
   }
 
   /** The ~100M-parameter Llama the decoder benchmarks run (CPU here, GPU in {@link GpuBench}). */
@@ -81,14 +89,17 @@ public final class DecoderBench {
   }
 
   private static void run(String name, Path dir, int threads, double f, double bw,
-      boolean quick) {
+      boolean quick, boolean bf16) {
+    long packed = PackedGemm.bf16Packed();
     try (CausalLm m = Architectures.loadCausalLm(dir,
         new LoadOptions("cpu", ComputeDtype.FP32, threads))) {
       DecoderSpec spec = m.spec();
       long p = spec.matmulParameters();
-      double w = p * 4.0; // decode reads every matmul weight once per step (embeddings: B rows)
-      System.out.printf("%n== %s Llama: P(matmul) = %.1fM, W = %.0f MB, layers %d, %s%n", name,
-          p / 1e6, w / 1e6, spec.numLayers(), spec.computeDtype());
+      // decode reads every matmul weight once per step (embeddings: B rows), in the bytes it is
+      // held in: float32, or bfloat16 where a BF16 checkpoint's weights are packed so
+      double w = p * (bf16 ? 2.0 : 4.0);
+      System.out.printf("%n== %s Llama: P(matmul) = %.1fM, W = %.0f MB, layers %d, compute %s%n",
+          name, p / 1e6, w / 1e6, spec.numLayers(), spec.computeDtype());
       int t = quick ? 128 : 512;
       int ctx = 64;
       int steps = quick ? 8 : (name.equals("tiny") ? 64 : 40);
@@ -109,6 +120,13 @@ public final class DecoderBench {
       double flops = 2.0 * p * t + 4.0 * spec.numLayers() * hiddenOf(dir) * t * t / 2.0;
       System.out.printf("prefill %d tokens: %.0f tokens/s, MFU %.1f%% of F (%.1f GFLOP/s)%n", t,
           t / ps, 100 * flops / ps / f, flops / ps / 1e9);
+      long held = PackedGemm.bf16Packed() - packed;
+      if (bf16 && held == 0) {
+        System.out.println("  (no weight is held as bfloat16 here: LLM_BATCH_PACKED_BF16=0, or no"
+            + " AVX-512 packed GEMM; W read as 2 bytes a parameter overstates the roofline)");
+      } else if (bf16) {
+        System.out.printf("  %d weights held as bfloat16%n", held);
+      }
       // decode at batch 1, 8, 32 after a prefill of ctx tokens per slot
       for (int b : new int[] {1, 8, 32}) {
         // steady state, as a long batch job sees it: the JIT has compiled DJL's Java side first
@@ -142,7 +160,7 @@ public final class DecoderBench {
           System.out.printf("decode batch %2d: %.0f tokens/s (step %.2f ms), roofline %.0f"
               + " tokens/s -> %.0f%% of roofline%n", b, b / step, step * 1e3, bound,
               100 * (b / step) / bound);
-          double gemm = gemmsAlone(dir, b, quick ? 5 : 9);
+          double gemm = gemmsAlone(dir, b, quick ? 5 : 9, bf16);
           System.out.printf("  its linears alone (the engine's Linear, same shapes, own weights):"
               + " %.2f ms -> %.0f%% of roofline; the rest of the step %.2f ms%n", gemm * 1e3,
               100 * (b / gemm) / bound, (step - gemm) * 1e3);
@@ -158,7 +176,7 @@ public final class DecoderBench {
    * (so weights stream from memory as in the step) on {@code b} rows: the ceiling any step built
    * on these products can reach, whatever the rest costs.
    */
-  private static double gemmsAlone(Path dir, int b, int runs) {
+  private static double gemmsAlone(Path dir, int b, int runs, boolean bf16) {
     var cfg = Architectures.readConfig(dir);
     long h = cfg.get("hidden_size").asLong();
     long heads = cfg.get("num_attention_heads").asLong();
@@ -180,7 +198,17 @@ public final class DecoderBench {
       List<Linear> ws = new ArrayList<>();
       List<ai.djl.ndarray.NDArray> xs = new ArrayList<>();
       for (long[] sh : shapes) {
-        ws.add(Linear.packable(m.randomNormal(new ai.djl.ndarray.types.Shape(sh[0], sh[1])), null));
+        ai.djl.ndarray.types.Shape shape = new ai.djl.ndarray.types.Shape(sh[0], sh[1]);
+        ai.djl.ndarray.NDArray w = m.randomNormal(shape);
+        if (bf16) { // values a BF16 checkpoint could hold
+          float[] v = w.toFloatArray();
+          for (int i = 0; i < v.length; i++) {
+            v[i] = Float.intBitsToFloat(TinyDecoders.bf16Bits(v[i]) << 16);
+          }
+          w.close();
+          w = m.create(v, shape);
+        }
+        ws.add(Linear.packable(w, null));
         xs.add(m.randomNormal(new ai.djl.ndarray.types.Shape(b, sh[1])));
       }
       double[] t = new double[runs];

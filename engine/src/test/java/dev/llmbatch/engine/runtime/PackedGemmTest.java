@@ -2,13 +2,16 @@ package dev.llmbatch.engine.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.model.layers.Linear;
+import dev.llmbatch.engine.testing.TinyDecoders;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -137,6 +140,87 @@ class PackedGemmTest {
     float[] a = actual.toFloatArray();
     for (int i = 0; i < e.length; i++) {
       assertEquals(e[i], a[i], tol + 1e-5f * Math.abs(e[i]), what + ", element " + i);
+    }
+  }
+
+  /** A weight of bfloat16 values, as a BF16 checkpoint's loads: each value rounded to one. */
+  private static NDArray bf16Valued(NDManager s, SplittableRandom r, long... shape) {
+    float[] v = random(s, r, shape).toFloatArray();
+    for (int i = 0; i < v.length; i++) {
+      v[i] = Float.intBitsToFloat(TinyDecoders.bf16Bits(v[i]) << 16);
+    }
+    return s.create(v, new Shape(shape));
+  }
+
+  private static PackedGemm packAsFloat32(NDArray w, NDArray b) {
+    System.setProperty("llmbatch.packedBf16", "false");
+    try {
+      return PackedGemm.pack(w, b);
+    } finally {
+      System.clearProperty("llmbatch.packedBf16");
+    }
+  }
+
+  /**
+   * The engine's GEMM holds a weight of bfloat16 values as bfloat16 and widens it exactly, so its
+   * products are the float32 panels' bit for bit: across the bfloat16 layout's edges (a column
+   * pair's halves, the third vector's row pairs, the last panel's mask, chunks that must split
+   * on even rows) and every row block, with bias and residual. Odd depths, a single value that
+   * is not a bfloat16, and the switch turned off keep float32 panels.
+   */
+  @Test
+  void bfloat16ValuedWeightsPackAsBfloat16AndGiveTheFloat32ProductsBitForBit() {
+    assumeTrue(CpuKernels.gemmAvailable()
+        && !"mkl".equalsIgnoreCase(System.getProperty("llmbatch.packedGemm")),
+        "bfloat16 panels are the engine's own GEMM's");
+    SplittableRandom r = new SplittableRandom(9);
+    int[][] shapes = {{1, 2}, {15, 8}, {17, 300}, {33, 64}, {47, 1700}, {48, 768}, {49, 64},
+        {130, 300}, {97, 1538}};
+    long before = PackedGemm.bf16Packed();
+    for (int[] nk : shapes) {
+      int n = nk[0];
+      int k = nk[1];
+      for (boolean withBias : new boolean[] {false, true}) {
+        try (NDManager s = m.newSubManager()) {
+          NDArray w = bf16Valued(s, r, n, k);
+          NDArray b = withBias ? random(s, r, n) : null;
+          try (PackedGemm half = PackedGemm.pack(w, b); PackedGemm full = packAsFloat32(w, b)) {
+            assertTrue(half.bf16(), "(" + n + ", " + k + ") bfloat16 values pack as bfloat16");
+            assertFalse(full.bf16(), "LLM_BATCH_PACKED_BF16=0 packs float32");
+            for (int rows : new int[] {1, 7, 8, 9, 17, 129}) {
+              String what = "(" + n + ", " + k + ") weight, " + rows + " rows, bias " + withBias;
+              NDArray x = random(s, r, rows, k);
+              assertArrayEquals(full.apply(x).toFloatArray(), half.apply(x).toFloatArray(), what);
+              NDArray residual = random(s, r, rows, n);
+              assertArrayEquals(full.apply(x, residual).toFloatArray(),
+                  half.apply(x, residual).toFloatArray(), what + ", residual");
+            }
+          }
+        }
+      }
+    }
+    assertEquals(before + 2L * shapes.length, PackedGemm.bf16Packed());
+    try (NDManager s = m.newSubManager()) {
+      try (PackedGemm odd = PackedGemm.pack(bf16Valued(s, r, 16, 301), null)) {
+        assertFalse(odd.bf16(), "an odd depth has no row pairs: float32");
+      }
+      NDArray w = bf16Valued(s, r, 16, 300);
+      float[] v = w.toFloatArray();
+      v[v.length / 2] = Math.nextUp(v[v.length / 2]); // one value a bfloat16 cannot hold
+      NDArray almost = s.create(v, w.getShape());
+      try (PackedGemm p = PackedGemm.pack(almost, null)) {
+        assertFalse(p.bf16(), "one float32 value keeps the whole weight float32");
+        NDArray x = random(s, r, 3, 300);
+        assertClose(x.getNDArrayInternal().linear(x, almost, null).singletonOrThrow(), p.apply(x),
+            "float32 panels");
+      }
+      assertTrue(PackedGemm.packsAsBf16(w));
+      assertFalse(PackedGemm.packsAsBf16(almost));
+      assertTrue(Linear.packable(bf16Valued(s, r, 256, 256), null).packsAsBf16());
+      assertFalse(new Linear(bf16Valued(s, r, 256, 256), null).packsAsBf16(),
+          "a plain linear never packs");
+      assertFalse(Linear.packable(bf16Valued(s, r, 256, 256), null)
+          .scaledInputs(random(s, r, 256)).packsAsBf16(), "a folded scale makes it float32");
     }
   }
 

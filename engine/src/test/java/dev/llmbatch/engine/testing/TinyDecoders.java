@@ -64,11 +64,24 @@ public final class TinyDecoders {
    * Llama for benchmarks.
    */
   public static Path write(Path dir, Map<String, Object> config, long seed) {
+    return write(dir, config, seed, false);
+  }
+
+  /**
+   * The same, stored as BF16 when {@code bf16} (each value rounded to the nearest bfloat16, and
+   * config.json's {@code torch_dtype} {@code bfloat16}), as most published checkpoints are.
+   */
+  public static Path write(Path dir, Map<String, Object> config, long seed, boolean bf16) {
     Map<String, long[]> shapes = shapes((String) config.get("model_type"), config);
     try {
       Files.createDirectories(dir);
-      JSON.writeValue(dir.resolve("config.json").toFile(), config);
-      writeSafetensors(dir.resolve("model.safetensors"), shapes, seed);
+      Map<String, Object> c = config;
+      if (bf16) {
+        c = new LinkedHashMap<>(config);
+        c.put("torch_dtype", "bfloat16");
+      }
+      JSON.writeValue(dir.resolve("config.json").toFile(), c);
+      writeSafetensors(dir.resolve("model.safetensors"), shapes, seed, bf16);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -238,13 +251,20 @@ public final class TinyDecoders {
   /** Writes F32 tensors drawn from a seeded generator, in name order. */
   public static void writeSafetensors(Path file, Map<String, long[]> shapes, long seed)
       throws IOException {
+    writeSafetensors(file, shapes, seed, false);
+  }
+
+  /** The same, as BF16 (each value rounded to nearest, ties to even) when {@code bf16}. */
+  public static void writeSafetensors(Path file, Map<String, long[]> shapes, long seed,
+      boolean bf16) throws IOException {
     Map<String, Object> header = new LinkedHashMap<>();
     long offset = 0;
+    int size = bf16 ? 2 : 4;
     for (Map.Entry<String, long[]> e : shapes.entrySet()) {
       long n = numel(e.getValue());
-      header.put(e.getKey(), Map.of("dtype", "F32", "shape", e.getValue(), "data_offsets",
-          List.of(offset, offset + 4 * n)));
-      offset += 4 * n;
+      header.put(e.getKey(), Map.of("dtype", bf16 ? "BF16" : "F32", "shape", e.getValue(),
+          "data_offsets", List.of(offset, offset + size * n)));
+      offset += size * n;
     }
     byte[] json = new ObjectMapper().writeValueAsBytes(header);
     int pad = (8 - json.length % 8) % 8;
@@ -258,7 +278,8 @@ public final class TinyDecoders {
         StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
       ch.write(head);
       for (Map.Entry<String, long[]> e : shapes.entrySet()) {
-        ch.write(values(e.getKey(), e.getValue(), seed));
+        ByteBuffer v = values(e.getKey(), e.getValue(), seed);
+        ch.write(bf16 ? toBf16(v) : v);
       }
     }
   }
@@ -288,6 +309,21 @@ public final class TinyDecoders {
     }
     b.flip();
     return b;
+  }
+
+  /** Little-endian float32 values to bfloat16, rounded to nearest, ties to even. */
+  private static ByteBuffer toBf16(ByteBuffer f32) {
+    ByteBuffer out = ByteBuffer.allocate(f32.remaining() / 2).order(ByteOrder.LITTLE_ENDIAN);
+    while (f32.hasRemaining()) {
+      out.putShort(bf16Bits(f32.getFloat()));
+    }
+    return out.flip();
+  }
+
+  /** The bfloat16 nearest {@code x} (ties to even), as its 16 bits; finite x only. */
+  public static short bf16Bits(float x) {
+    int bits = Float.floatToRawIntBits(x);
+    return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
   }
 
   private static long numel(long[] shape) {

@@ -60,20 +60,25 @@ final class LlamaFamily {
     Norm kNorm = c.qkNorm() ? ck.norm(c.norm(), p + "self_attn.k_norm", d, c.normEps()) : null;
     // Fewer ops per decode step, same function: attention's scale goes into q_proj's rows (or
     // q_norm's scale: rotary is linear), and each RMSNorm's scale into the columns of the
-    // projection it feeds.
+    // projection it feeds; except into a weight the CPU holds as bfloat16 (a BF16 checkpoint's),
+    // which a scale other than a power of two would turn into float32: twice the bytes a decode
+    // step streams, for one multiply saved.
     float scale = c.attentionScale();
+    float scoreScale = 1f;
     if (qNorm instanceof RmsNorm r) {
       qNorm = r.scaled(scale);
-    } else {
+    } else if (powerOfTwo(scale) || !qkv.packsAsBf16()) { // 2^e keeps bfloat16 values so
       qkv = qkv.scaledOutputs(q, scale);
+    } else {
+      scoreScale = scale;
     }
     Norm input = ck.norm(c.norm(), p + "input_layernorm", hidden, c.normEps());
-    if (input instanceof RmsNorm r) {
+    if (input instanceof RmsNorm r && !qkv.packsAsBf16()) {
       qkv = qkv.scaledInputs(r.weight());
       input = r.unweighted();
     }
     Attention attention = new Attention(qkv, out, qNorm, kNorm, rotary, c.numAttentionHeads(),
-        c.numKeyValueHeads(), c.headDim(), c.window(i), 1f, c.attnLogitSoftcap());
+        c.numKeyValueHeads(), c.headDim(), c.window(i), scoreScale, c.attnLogitSoftcap());
     Linear gateUp = fusedStored
         ? ck.linear(p + "mlp.gate_up_proj", c.mlpBias(), 2 * ffn, hidden)
         : ck.fused(new String[] {p + "mlp.gate_proj", p + "mlp.up_proj"}, c.mlpBias(),
@@ -81,7 +86,7 @@ final class LlamaFamily {
     // Gemma2: post_attention_layernorm closes the attention branch; the MLP has its own pair
     Norm preMlp = ck.norm(c.norm(), p + (c.sandwichNorms() ? "pre_feedforward_layernorm"
         : "post_attention_layernorm"), hidden, c.normEps());
-    if (preMlp instanceof RmsNorm r) {
+    if (preMlp instanceof RmsNorm r && !gateUp.packsAsBf16()) {
       gateUp = gateUp.scaledInputs(r.weight());
       preMlp = r.unweighted();
     }
@@ -93,5 +98,10 @@ final class LlamaFamily {
           ck.norm(c.norm(), p + "post_feedforward_layernorm", hidden, c.normEps()));
     }
     return new DecoderLayer(input, attention, null, preMlp, mlp, null);
+  }
+
+  /** Whether {@code x} is a (normal) power of two: multiplying by it loses no bits. */
+  private static boolean powerOfTwo(float x) {
+    return x > Float.MIN_NORMAL && (Float.floatToRawIntBits(x) & 0x7FFFFF) == 0;
   }
 }

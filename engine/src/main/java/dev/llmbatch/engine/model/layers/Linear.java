@@ -99,6 +99,18 @@ public final class Linear {
   }
 
   /**
+   * Whether this linear will hold its weight as bfloat16 once packed ({@link
+   * PackedGemm#packsAsBf16}): its values all are bfloat16 (a BF16 checkpoint's). Folding a scale
+   * into it ({@link #scaledInputs}, {@link #scaledOutputs} by other than a power of two) would
+   * make it float32, twice the bytes every decode step streams, so a loader asks first.
+   */
+  public boolean packsAsBf16() {
+    NDArray w = weight;
+    return packable && w != null && weightParameters() >= PACK_MIN_ELEMENTS
+        && PackedGemm.packsAsBf16(w);
+  }
+
+  /**
    * This linear applied to {@code x·g} instead of {@code x}: {@code W' = W·diag(g)} (columns scaled,
    * bias unchanged), so the RMSNorm feeding it can drop its own multiply. A new weight replaces this
    * one, which is closed (it is owned by this linear alone).

@@ -13,6 +13,7 @@ import dev.llmbatch.engine.model.KvCache;
 import dev.llmbatch.engine.model.LoadOptions;
 import dev.llmbatch.engine.model.StepInput;
 import dev.llmbatch.engine.runtime.ComputeDtype;
+import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.testing.TinyDecoders;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -84,6 +85,42 @@ class DecoderArchitecturesTest {
   void theSameHoldsWithPackedLinears(String type) {
     cachedStepsGiveTheFullForward(type,
         TinyDecoders.write(type, tmp.resolve(type + "-256"), TinyDecoders.VOCAB, 256, 3));
+  }
+
+  /**
+   * A BF16 checkpoint (what most published models are): where the engine's GEMM packs, its
+   * linears are held as bfloat16 (no scale folded into them), through every step shape, and its
+   * logits are the ones float32 panels give (packing as float32 folds the norms' scales in, so
+   * only summation order differs).
+   */
+  @ParameterizedTest
+  @MethodSource("types")
+  void aBf16CheckpointDecodesFromBf16PanelsAsFromFloat32Ones(String type) {
+    var config = TinyDecoders.config(type, TinyDecoders.VOCAB, 256);
+    Path dir = TinyDecoders.write(tmp.resolve(type + "-bf16"), config, 4, true);
+    long packed = PackedGemm.packed();
+    long before = PackedGemm.bf16Packed();
+    cachedStepsGiveTheFullForward(type, dir);
+    if ("llm-batch AVX-512".equals(PackedGemm.implementation())) {
+      // every weight big enough to pack is packed as bfloat16: none was made float32 by a scale
+      // folded into it
+      assertTrue(PackedGemm.packed() > packed, type + ": some weight is packed");
+      assertEquals(PackedGemm.packed() - packed, PackedGemm.bf16Packed() - before,
+          type + ": weights packed as bfloat16, of all packed");
+    }
+    int[] seq = tokens(9, 11);
+    float[] half;
+    try (CausalLm m = Architectures.loadCausalLm(dir, ONE_THREAD)) {
+      half = alone(m, seq);
+    }
+    System.setProperty("llmbatch.packedBf16", "false");
+    try (CausalLm m = Architectures.loadCausalLm(dir, ONE_THREAD)) {
+      long packedBefore = PackedGemm.bf16Packed();
+      close(alone(m, seq), half, type + " bfloat16 panels against float32 ones");
+      assertEquals(packedBefore, PackedGemm.bf16Packed(), "LLM_BATCH_PACKED_BF16=0 is obeyed");
+    } finally {
+      System.clearProperty("llmbatch.packedBf16");
+    }
   }
 
   private static void cachedStepsGiveTheFullForward(String type, Path dir) {
