@@ -3,6 +3,7 @@ package dev.llmbatch.engine.runtime;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.EngineException;
@@ -12,6 +13,7 @@ import dev.llmbatch.flavor.safetensors.TensorInfo;
 import dev.llmbatch.flavor.safetensors.WeightFiles;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.IntBuffer;
 import java.nio.ShortBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -95,7 +97,11 @@ public final class Weights {
       NDArray host;
       boolean zeroCopy = false;
       switch (t.dtype()) {
-        case BF16 -> host = tmp.create(widenBf16(data, t.numel()), shape, DataType.FLOAT32);
+        case BF16 -> {
+          // widened straight into libtorch's memory: no second host copy waiting for the GC
+          host = tmp.create(shape, DataType.FLOAT32);
+          widenBf16(data, host, WIDEN_CHUNK_BYTES);
+        }
         case F32, F16, F64, I64, I32, I8, U8, BOOL -> {
           host = tmp.create(data, shape, djlType(t));
           zeroCopy = true;
@@ -146,16 +152,50 @@ public final class Weights {
     };
   }
 
-  /** BF16 to FP32: the high 16 bits of an IEEE float. Returns a direct little-endian buffer. */
-  static ByteBuffer widenBf16(ByteBuffer bf16, long numel) {
-    ShortBuffer in = bf16.duplicate().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
-    ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(numel * 4))
-        .order(ByteOrder.nativeOrder());
-    for (int i = 0; i < numel; i++) {
-      out.putInt((in.get(i) & 0xFFFF) << 16);
+  /**
+   * BF16 to FP32 (the high 16 bits of an IEEE float): {@code bf16} (little-endian) into {@code
+   * out}, a float32 CPU array of as many values, through views of its memory of at most {@code
+   * chunkBytes} whole rows each (a Java buffer cannot span 2 GiB, which a 7B model's FP32
+   * embedding table does).
+   */
+  static void widenBf16(ByteBuffer bf16, NDArray out, long chunkBytes) {
+    Shape shape = out.getShape();
+    long numel = shape.size();
+    if (numel * 4 <= chunkBytes || shape.dimension() < 2) {
+      widenBf16(bf16, 0, numel, NativeLibraries.buffer(out));
+      return;
     }
-    out.flip();
-    return out;
+    long rows = shape.get(0);
+    long row = numel / rows;
+    long per = Math.max(1, chunkBytes / (row * 4));
+    for (long r = 0; r < rows; r += per) {
+      long end = Math.min(rows, r + per);
+      try (NDArray part = out.get(new NDIndex("{}:{}", r, end))) { // contiguous: a view
+        widenBf16(bf16, r * row, (end - r) * row, NativeLibraries.buffer(part));
+      }
+    }
+  }
+
+  /** Views of a float32 array's memory stay under this many bytes ({@link #widenBf16}). */
+  static final long WIDEN_CHUNK_BYTES = 1L << 30;
+
+  /** {@code count} BF16 values from index {@code first} of {@code bf16} into {@code out}. */
+  private static void widenBf16(ByteBuffer bf16, long first, long count, ByteBuffer out) {
+    ShortBuffer in = bf16.duplicate().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
+    in.position(Math.toIntExact(first));
+    IntBuffer to = out.duplicate().order(ByteOrder.nativeOrder()).asIntBuffer();
+    long numel = count;
+    short[] a = new short[(int) Math.min(numel, 1 << 16)];
+    int[] b = new int[a.length];
+    for (long done = 0; done < numel; ) {
+      int n = (int) Math.min(a.length, numel - done);
+      in.get(a, 0, n);
+      for (int i = 0; i < n; i++) {
+        b[i] = (a[i] & 0xFFFF) << 16;
+      }
+      to.put(b, 0, n);
+      done += n;
+    }
   }
 
   /** Whether a stored dtype is one this loader handles. */

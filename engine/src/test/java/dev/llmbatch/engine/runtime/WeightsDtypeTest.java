@@ -124,4 +124,21 @@ class WeightsDtypeTest {
     assertEquals(65504f, fp16Values[2]);
     assertEquals(3e-6f, fp16Values[3], 6e-8f);
   }
+
+  /**
+   * A BF16 tensor too big for one Java buffer view (a 7B model's FP32 embedding table is over 2
+   * GiB) is widened through views of whole rows: here with views of 3 rows (chunk 200 bytes, rows
+   * of 16 floats), so 8 rows take 3 views, the last one short, and each lands where it belongs.
+   */
+  @Test
+  void aBf16TensorIsWidenedInRowChunksWhereOneViewCannotHoldIt() {
+    float[] v = values(8 * 16);
+    Tensor bf16 = Tensor.bf16(new long[] {8, 16}, v);
+    TorchRuntime.engine(1);
+    try (NDManager m = NDManager.newBaseManager()) {
+      NDArray out = m.create(new ai.djl.ndarray.types.Shape(8, 16), DataType.FLOAT32);
+      Weights.widenBf16(ByteBuffer.wrap(bf16.data()), out, 200);
+      assertArrayEquals(decode(bf16), out.toFloatArray(), 0f);
+    }
+  }
 }

@@ -47,12 +47,14 @@ public final class GPT2LMHeadModel {
       DecoderLayer[] layers = new DecoderLayer[c.numHiddenLayers()];
       for (int i = 0; i < layers.length; i++) {
         String h = p + "h." + i + ".";
-        Linear cAttn = ck.conv1d(h + "attn.c_attn", hidden, 3 * hidden);
-        Linear cProj = ck.conv1d(h + "attn.c_proj", hidden, hidden);
+        // packed as each layer is built (LlamaFamily says why)
+        Linear cAttn = ck.conv1d(h + "attn.c_attn", hidden, 3 * hidden).prepack();
+        Linear cProj = ck.conv1d(h + "attn.c_proj", hidden, hidden).prepack();
         Attention attn = new Attention(cAttn, cProj, null, null, null, c.numAttentionHeads(),
             c.numKeyValueHeads(), c.headDim(), 0, c.attentionScale(), 0f);
-        PlainMlp mlp = new PlainMlp(ck.conv1d(h + "mlp.c_fc", hidden, c.intermediateSize()),
-            ck.conv1d(h + "mlp.c_proj", c.intermediateSize(), hidden), c.activation());
+        PlainMlp mlp = new PlainMlp(
+            ck.conv1d(h + "mlp.c_fc", hidden, c.intermediateSize()).prepack(),
+            ck.conv1d(h + "mlp.c_proj", c.intermediateSize(), hidden).prepack(), c.activation());
         layers[i] = new DecoderLayer(ck.norm(Norm.Kind.LAYER, h + "ln_1", hidden, c.normEps()),
             attn, null, ck.norm(Norm.Kind.LAYER, h + "ln_2", hidden, c.normEps()), mlp, null);
       }

@@ -39,6 +39,9 @@ final class LlamaFamily {
     Norm norm = ck.norm(c.norm(), "model.norm", hidden, c.normEps());
     Linear lmHead = ck.lmHead("lm_head.weight", embed, c.tieWordEmbeddings(), c.vocabSize(),
         hidden);
+    if (lmHead != null) {
+      lmHead.prepack();
+    }
     return new DecoderModel(c, manager, embed, null, layers, norm, lmHead, rotary,
         Assembly.spec(c, ck, o, manager));
   }
@@ -91,7 +94,12 @@ final class LlamaFamily {
       preMlp = r.unweighted();
     }
     Linear down = ck.linear(p + "mlp.down_proj", c.mlpBias(), hidden, ffn);
-    GatedMlp mlp = new GatedMlp(gateUp, down, c.activation(), c.intermediateSize());
+    // each layer's linears pack as the layer is built (on the CPU): only one layer's weights are
+    // ever held both as loaded and as packed
+    qkv.prepack();
+    out.prepack();
+    GatedMlp mlp = new GatedMlp(gateUp.prepack(), down.prepack(), c.activation(),
+        c.intermediateSize());
     if (c.sandwichNorms()) {
       return new DecoderLayer(input, attention,
           ck.norm(c.norm(), p + "post_attention_layernorm", hidden, c.normEps()), preMlp, mlp,

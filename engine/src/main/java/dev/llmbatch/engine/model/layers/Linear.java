@@ -8,13 +8,14 @@ import dev.llmbatch.engine.runtime.PackedGemm;
 /**
  * {@code y = x·Wᵀ + b}, bias optional: one libtorch {@code linear} call, or, for a
  * {@linkplain #packable packable} linear on the CPU in float32, a packed GEMM ({@link PackedGemm}:
- * the engine's AVX-512 kernel, else oneMKL's): the weight is packed on first use and freed, so
- * every later call skips the per-call packing libtorch's {@code linear} does, in the same memory.
+ * the engine's AVX-512 kernel, else oneMKL's): the weight is packed when its loader calls {@link
+ * #prepack} (or on first use) and freed, so every call skips the per-call packing libtorch's
+ * {@code linear} does, in the same memory (half of it for a BF16 checkpoint's weight).
  * That is what a generating model's linears want (decode steps of a few rows, where that packing
  * costs as much as the product). Plain ones: an encoder's (thousands of rows, where packing
  * measured no gain), a tied LM head's (its weight is also the embedding table, which packing
  * would hold twice) and any under {@link #PACK_MIN_ELEMENTS}. Load-time transforms
- * ({@link #scaledInputs}, {@link #scaledOutputs}) come before the first {@link #apply}.
+ * ({@link #scaledInputs}, {@link #scaledOutputs}) come before packing.
  */
 public final class Linear {
   /**
@@ -75,8 +76,23 @@ public final class Linear {
     return apply(x).addi(residual);
   }
 
+  /**
+   * Packs the weight now if its first float32 use would (a packable linear's on the CPU), so a
+   * loader can pack each layer as it is built: the model never holds every weight both as loaded
+   * and packed (a BF16 checkpoint's are widened to float32 on load and packed back to bfloat16),
+   * and the first step does not pay for packing. Returns this.
+   */
+  public Linear prepack() {
+    packedFor(DataType.FLOAT32);
+    return this;
+  }
+
   /** The packed weight for float32 CPU input, packed on first use; null for libtorch's linear. */
   private PackedGemm packedFor(NDArray x) {
+    return packingDecided ? packed : packedFor(x.getDataType());
+  }
+
+  private PackedGemm packedFor(DataType input) {
     if (packingDecided) {
       return packed;
     }
@@ -84,7 +100,7 @@ public final class Linear {
       if (!packingDecided) {
         NDArray w = weight;
         if (packable && weightParameters() >= PACK_MIN_ELEMENTS && !w.getDevice().isGpu()
-            && w.getDataType() == DataType.FLOAT32 && x.getDataType() == DataType.FLOAT32
+            && w.getDataType() == DataType.FLOAT32 && input == DataType.FLOAT32
             && PackedGemm.available()) {
           PackedGemm p = PackedGemm.pack(w, bias);
           w.getManager().attachInternal("packed-" + w.getUid(), p); // freed with the model

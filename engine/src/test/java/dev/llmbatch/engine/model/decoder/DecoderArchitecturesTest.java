@@ -110,7 +110,12 @@ class DecoderArchitecturesTest {
     }
     int[] seq = tokens(9, 11);
     float[] half;
+    long atLoad = PackedGemm.packed();
     try (CausalLm m = Architectures.loadCausalLm(dir, ONE_THREAD)) {
+      if (PackedGemm.available()) {
+        assertTrue(PackedGemm.packed() > atLoad, type + ": the linears pack as the model loads,"
+            + " not at its first step");
+      }
       half = alone(m, seq);
     }
     System.setProperty("llmbatch.packedBf16", "false");
