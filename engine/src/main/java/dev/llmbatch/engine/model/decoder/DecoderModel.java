@@ -113,8 +113,10 @@ public final class DecoderModel implements CausalLm {
       }
       // only each input's last new token reaches the norm and the LM head, in input order:
       // (inputs, hidden); placeholder rows are dropped here
-      NDArray last = x.reshape(s.tokens, config.hiddenSize())
-          .get(m, new NDIndex("{}", s.lastRows));
+      NDArray last = x.reshape(s.tokens, config.hiddenSize());
+      if (!s.lastRowsAreAll) { // a decode step's rows already are (no gather)
+        last = last.get(m, new NDIndex("{}", s.lastRows));
+      }
       NDArray logits = lmHead.apply(finalNorm.apply(last)); // (B, V)
       if (config.finalLogitSoftcap() > 0) {
         float c = config.finalLogitSoftcap();

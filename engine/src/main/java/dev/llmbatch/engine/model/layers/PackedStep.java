@@ -32,6 +32,8 @@ public final class PackedStep {
   public final NDArray cos; // (1, N, 1, R) or null
   public final NDArray sinSigned; // (1, N, 1, R) or null
   public final NDArray lastRows; // (inputs) packed index of each input's last new token, in input order
+  /** Whether {@link #lastRows} is 0, 1, … tokens − 1 (a decode step: one new token an input). */
+  public final boolean lastRowsAreAll;
   public final boolean fused; // attention runs in CpuKernels: no groups, no placeholders
   public final CpuKernels.Sequences sequences; // fused: one per packed row (input); else null
 
@@ -109,6 +111,11 @@ public final class PackedStep {
     tokenIds = manager.create(ids);
     writeRows = manager.create(write);
     lastRows = manager.create(last);
+    boolean all = last.length == n;
+    for (int i = 0; all && i < last.length; i++) {
+      all = last[i] == i;
+    }
+    lastRowsAreAll = all;
     if (rotary != null) {
       NDArray[] cs = rotary.cosSin(manager, positions, 1, n, maxL);
       cos = cs[0].getDataType() == dtype ? cs[0] : cs[0].toType(dtype, false);
