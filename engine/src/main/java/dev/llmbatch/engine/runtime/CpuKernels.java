@@ -343,6 +343,12 @@ public final class CpuKernels {
   /** Whether the copy {@link #gemmPack} made holds bfloat16 panels. */
   static native boolean gemmPackedBf16(long packed);
 
+  /**
+   * Rows {@code ids} (int64, count) of the weight packed at {@code packed} into {@code out}
+   * (count, k) float32; -1, or the position of the first id out of range.
+   */
+  static native int gemmRows(long packed, ByteBuffer ids, int count, ByteBuffer out);
+
   private static native long gemmPack(ByteBuffer w, int n, int k, boolean bf16, int threads);
 
   private static native void gemm(ByteBuffer x, long packed, ByteBuffer bias,

@@ -172,6 +172,42 @@ public final class PackedGemm implements AutoCloseable {
     return NativeLibraries.turnedOn("LLM_BATCH_PACKED_BF16", "llmbatch.packedBf16");
   }
 
+  /**
+   * Whether {@link #rows} works here: the engine's own layout (oneMKL's packed format is opaque).
+   * A tied LM head is packed only then, its packed table serving the embedding lookup as well.
+   */
+  public static boolean gathersRows() {
+    return available() && own;
+  }
+
+  /**
+   * Rows {@code ids} (int64, any shape of {@code count} ids) of the packed weight, widened to
+   * float32: (count, k) in {@code manager}, the values the weight held, bit for bit. An id
+   * outside [0, n) is refused. Requires {@link #gathersRows()}.
+   */
+  public NDArray rows(NDArray ids, NDManager manager) {
+    long p = address.get();
+    if (p == 0) {
+      throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
+    }
+    if (!own || ids.getDataType() != DataType.INT64) {
+      throw new IllegalArgumentException("rows of a packed weight take int64 ids from the"
+          + " engine's own GEMM, not " + ids.getDataType() + (own ? "" : " from oneMKL's"));
+    }
+    int count = Math.toIntExact(ids.size());
+    NDArray out = manager.create(new Shape(count, k), DataType.FLOAT32);
+    if (count > 0) {
+      int bad = CpuKernels.gemmRows(p, buffer(ids), count, buffer(out));
+      if (bad >= 0) {
+        long id = ids.flatten().getLong(bad);
+        out.close();
+        throw new IllegalArgumentException("id " + id + " is outside the packed weight's " + n
+            + " rows");
+      }
+    }
+    return out;
+  }
+
   /** Whether the weight is held as bfloat16 (exactly: its values all were). */
   public boolean bf16() {
     return bf16;

@@ -1090,6 +1090,43 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
 #endif
 }
 
+/* Rows ids[0..count) of the (n, k) weight packed at `packed`, widened to float32 into out
+ * (count, k): a tied LM head's packed table serves the embedding lookup too, so the model holds
+ * the table once. Returns -1, or the position of the first id outside [0, n) (nothing written
+ * from it on). */
+JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
+    JNIEnv *env, jclass c, jlong packed, jobject ids, jint count, jobject out) {
+#ifdef __AVX512F__
+  const struct packed_header *h = (const struct packed_header *) (intptr_t) packed;
+  const int64_t *id = (const int64_t *) (*env)->GetDirectBufferAddress(env, ids);
+  float *y = address(env, out);
+  const char *panels = (const char *) (intptr_t) packed + HEADER;
+  int k = h->k;
+  for (jint r = 0; r < count; r++) {
+    if (id[r] < 0 || id[r] >= h->n) return r;
+    int p = (int) (id[r] / NR), col = (int) (id[r] % NR);
+    const char *panel = panels + p * gemm_panel_bytes(h->layout, k);
+    float *row = y + (long) r * k;
+    if (h->layout == PACKED_F32) {
+      const float *src = (const float *) panel + col;
+      for (int kk = 0; kk < k; kk++) row[kk] = src[(long) kk * NR];
+      continue;
+    }
+    const uint32_t *src = (const uint32_t *) panel; /* the bfloat16 layout of gemm_pack_worker */
+    int lane = col % 16;
+    for (int kk = 0; kk < k; kk++) {
+      int word = col < 32 ? kk % 2 : 2, half = col < 32 ? col / 16 : kk % 2;
+      uint32_t v = (src[(long) (kk / 2) * 48 + word * 16 + lane] >> (16 * half)) & 0xFFFF;
+      uint32_t bits = v << 16;
+      memcpy(row + kk, &bits, sizeof bits);
+    }
+  }
+  return -1;
+#else
+  return 0;
+#endif
+}
+
 /* Whether a packed copy holds bfloat16 panels. */
 JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedBf16(
     JNIEnv *env, jclass c, jlong packed) {

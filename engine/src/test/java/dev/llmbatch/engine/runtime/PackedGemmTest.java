@@ -224,6 +224,38 @@ class PackedGemmTest {
     }
   }
 
+  /**
+   * Rows read back from the engine's packed copy are the weight's rows bit for bit, in both
+   * layouts (float32 at an odd depth, bfloat16), across panel edges and in any order, repeats
+   * included; an id outside the weight is refused by name.
+   */
+  @Test
+  void rowsReadBackFromAPackedWeightAreItsRowsBitForBit() {
+    assumeTrue(PackedGemm.gathersRows(), "rows are read back from the engine's own layout");
+    SplittableRandom r = new SplittableRandom(10);
+    try (NDManager s = m.newSubManager()) {
+      for (NDArray w : new NDArray[] {random(s, r, 97, 301), bf16Valued(s, r, 97, 300)}) {
+        float[] all = w.toFloatArray();
+        int k = (int) w.getShape().get(1);
+        long[] ids = {0, 15, 16, 31, 32, 47, 48, 49, 96, 5, 5, 95};
+        try (PackedGemm p = PackedGemm.pack(w, null)) {
+          float[] got = p.rows(s.create(ids), s).toFloatArray();
+          for (int i = 0; i < ids.length; i++) {
+            for (int c = 0; c < k; c++) {
+              assertEquals(Float.floatToRawIntBits(all[(int) ids[i] * k + c]),
+                  Float.floatToRawIntBits(got[i * k + c]),
+                  "row " + ids[i] + " column " + c + " (bf16 panels " + p.bf16() + ")");
+            }
+          }
+          IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+              () -> p.rows(s.create(new long[] {3, 97}), s));
+          assertTrue(e.getMessage().contains("id 97") && e.getMessage().contains("97 rows"),
+              e.getMessage());
+        }
+      }
+    }
+  }
+
   @Test
   void aPackableLinearFreesItsWeightOncePackedAndAPlainOrSmallOneKeepsIt() {
     SplittableRandom r = new SplittableRandom(6);

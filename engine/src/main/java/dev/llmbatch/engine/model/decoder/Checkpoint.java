@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.llmbatch.engine.EngineException;
 import dev.llmbatch.engine.model.layers.Linear;
+import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.model.layers.Norm;
 import dev.llmbatch.engine.runtime.Weights;
 import dev.llmbatch.flavor.safetensors.WeightFiles;
@@ -119,7 +120,13 @@ final class Checkpoint {
     }
     if (tied) {
       matmulParameters += embedding.size();
-      return new Linear(embedding, null); // plain: packing would hold the table twice
+      // packed only where its packed copy can also serve the embedding lookup (the engine's own
+      // GEMM on the CPU): the table is then held once, packed, and the model gathers from it
+      // (DecoderModel); elsewhere plain, as packing would hold the table twice
+      boolean gather = !embedding.getDevice().isGpu()
+          && embedding.getDataType() == ai.djl.ndarray.types.DataType.FLOAT32
+          && PackedGemm.gathersRows();
+      return gather ? Linear.packable(embedding, null) : new Linear(embedding, null);
     }
     return linear(name.substring(0, name.length() - ".weight".length()), false, vocab, hidden);
   }

@@ -28,7 +28,7 @@ import java.util.List;
 public final class DecoderModel implements CausalLm {
   private final DecoderConfig config;
   private final NDManager manager;
-  private final NDArray embedTokens; // (V, hidden)
+  private final NDArray embedTokens; // (V, hidden), or null: the tied, packed LM head serves
   private final NDArray embedPositions; // (maxPos, hidden) or null
   private final DecoderLayer[] layers;
   private final Norm finalNorm;
@@ -38,26 +38,41 @@ public final class DecoderModel implements CausalLm {
   private final int[] windows; // distinct per-layer windows
   private final DecoderSpec spec;
 
+  /**
+   * {@code tied}: the LM head's weight is {@code embedTokens}. Where that head was packed (the
+   * engine's GEMM on the CPU, {@link Linear#servesRows}), the table was freed with it and token
+   * embeddings are read from the packed copy: the model holds the table once.
+   */
   DecoderModel(DecoderConfig config, NDManager manager, NDArray embedTokens,
       NDArray embedPositions, DecoderLayer[] layers, Norm finalNorm, Linear lmHead,
-      RotaryEmbedding rotary, DecoderSpec spec) {
+      boolean tied, RotaryEmbedding rotary, DecoderSpec spec) {
     this.config = config;
     this.manager = manager;
-    this.embedTokens = embedTokens;
+    boolean fromHead = tied && lmHead != null && lmHead.servesRows();
+    this.dtype = fromHead ? DataType.FLOAT32 : embedTokens.getDataType();
+    this.embedTokens = fromHead ? null : embedTokens;
     this.embedPositions = embedPositions;
     this.layers = layers;
     this.finalNorm = finalNorm;
     this.lmHead = lmHead;
     this.rotary = rotary;
-    this.dtype = embedTokens.getDataType();
     this.windows = Arrays.stream(config.slidingWindow()).distinct().toArray();
     this.spec = spec;
   }
 
   /** The stack without the LM head, for {@link DecoderEmbedder}. */
   DecoderStack stack() {
+    if (embedTokens == null) {
+      throw new IllegalStateException("this model's embedding table lives in its packed LM head;"
+          + " an embedder loads its own (headless) copy");
+    }
     return new DecoderStack(config, manager, embedTokens, embedPositions, layers, finalNorm, rotary,
         windows, dtype);
+  }
+
+  /** Whether token embeddings are read from the packed, tied LM head (the table held once). */
+  boolean embedsFromHead() {
+    return embedTokens == null;
   }
 
   /** The settled configuration. */
@@ -94,8 +109,10 @@ public final class DecoderModel implements CausalLm {
     try (NDManager m = manager.newSubManager()) {
       // all new tokens packed without padding: (1, N, hidden); see PackedStep
       PackedStep s = new PackedStep(m, inputs, cache.capacity(), cache.kvHeads(),
-          cache.trashRow(), rotary, windows, dtype, CpuKernels.serves(embedTokens));
-      NDArray x = embedTokens.get(m, new NDIndex("{}", s.tokenIds))
+          cache.trashRow(), rotary, windows, dtype,
+          embedTokens == null ? CpuKernels.available() : CpuKernels.serves(embedTokens));
+      NDArray x = (embedTokens == null ? lmHead.rows(s.tokenIds, m)
+          : embedTokens.get(m, new NDIndex("{}", s.tokenIds)))
           .reshape(1, s.tokens, config.hiddenSize());
       if (config.embeddingScale() != 1f) {
         // Gemma: the normalizer √hidden is rounded to the compute dtype first, as in HF

@@ -60,7 +60,10 @@ public final class GPT2LMHeadModel {
       }
       Norm lnF = ck.norm(Norm.Kind.LAYER, p + "ln_f", hidden, c.normEps());
       Linear lmHead = ck.lmHead("lm_head.weight", wte, true, c.vocabSize(), hidden);
-      return new DecoderModel(c, manager, wte, wpe, layers, lnF, lmHead, null,
+      if (lmHead != null) {
+        lmHead.prepack();
+      }
+      return new DecoderModel(c, manager, wte, wpe, layers, lnF, lmHead, true, null,
           Assembly.spec(c, ck, o, manager));
     });
   }

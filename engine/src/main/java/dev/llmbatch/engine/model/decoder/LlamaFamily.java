@@ -42,8 +42,8 @@ final class LlamaFamily {
     if (lmHead != null) {
       lmHead.prepack();
     }
-    return new DecoderModel(c, manager, embed, null, layers, norm, lmHead, rotary,
-        Assembly.spec(c, ck, o, manager));
+    return new DecoderModel(c, manager, embed, null, layers, norm, lmHead,
+        c.tieWordEmbeddings(), rotary, Assembly.spec(c, ck, o, manager));
   }
 
   private static DecoderLayer layer(Checkpoint ck, DecoderConfig c, int i,

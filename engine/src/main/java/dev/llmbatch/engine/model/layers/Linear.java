@@ -13,8 +13,9 @@ import dev.llmbatch.engine.runtime.PackedGemm;
  * {@code linear} does, in the same memory (half of it for a BF16 checkpoint's weight).
  * That is what a generating model's linears want (decode steps of a few rows, where that packing
  * costs as much as the product). Plain ones: an encoder's (thousands of rows, where packing
- * measured no gain), a tied LM head's (its weight is also the embedding table, which packing
- * would hold twice) and any under {@link #PACK_MIN_ELEMENTS}. Load-time transforms
+ * measured no gain), a tied LM head's where its packed copy could not serve the embedding
+ * lookup ({@link #servesRows}; packing would hold the table twice) and any under {@link
+ * #PACK_MIN_ELEMENTS}. Load-time transforms
  * ({@link #scaledInputs}, {@link #scaledOutputs}) come before packing.
  */
 public final class Linear {
@@ -112,6 +113,23 @@ public final class Linear {
       }
       return packed;
     }
+  }
+
+  /** Whether {@link #rows} can serve: the weight is packed in the engine's own layout. */
+  public boolean servesRows() {
+    return packingDecided && packed != null && PackedGemm.gathersRows();
+  }
+
+  /**
+   * Rows {@code ids} of the weight, (count, in) float32 in {@code manager}, read from the packed
+   * copy (a tied LM head's table serving the embedding lookup); needs {@link #servesRows()}.
+   */
+  public NDArray rows(NDArray ids, NDManager manager) {
+    if (!servesRows()) {
+      throw new IllegalStateException("this linear's weight (" + outFeatures + ", " + inFeatures
+          + ") is not packed in a layout rows can be read from");
+    }
+    return packed.rows(ids, manager);
   }
 
   /**

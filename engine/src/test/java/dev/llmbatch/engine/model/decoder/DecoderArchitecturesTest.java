@@ -15,12 +15,15 @@ import dev.llmbatch.engine.model.StepInput;
 import dev.llmbatch.engine.runtime.ComputeDtype;
 import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.testing.TinyDecoders;
+import dev.llmbatch.flavor.safetensors.SafetensorsWriter;
+import dev.llmbatch.flavor.safetensors.WeightFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -128,11 +131,65 @@ class DecoderArchitecturesTest {
     }
   }
 
+  /**
+   * A tied LM head big enough to pack (vocab 512 × hidden 256) is packed where the engine's GEMM
+   * can read rows back, and the token embeddings are then gathered from that packed copy (the
+   * table held once): through every step shape, and, stored as FP32 or BF16, its logits are those
+   * of an untied twin whose separate LM head holds the same table (whose embeddings come from the
+   * table itself).
+   */
+  @ParameterizedTest
+  @MethodSource("types")
+  void aTiedHeadIsPackedOnceAndServesTheEmbeddingLookup(String type) throws IOException {
+    for (boolean bf16 : new boolean[] {false, true}) {
+      var config = TinyDecoders.config(type, 512, 256);
+      config.put("tie_word_embeddings", true);
+      Path tied = TinyDecoders.write(tmp.resolve(type + "-tied-" + bf16), config, 6, bf16);
+      cachedStepsGiveTheFullForward(type, tied, 512);
+      try (CausalLm m = Architectures.loadCausalLm(tied, ONE_THREAD)) {
+        assertEquals(PackedGemm.gathersRows(), ((DecoderModel) m).embedsFromHead(),
+            type + ": the embeddings come from the packed head wherever it can serve them");
+      }
+      if (type.equals("gpt2")) {
+        continue; // GPT-2's head is always the token table: there is no untied twin
+      }
+      Path untied = Files.createDirectories(tmp.resolve(type + "-untied-" + bf16));
+      var untiedConfig = new java.util.LinkedHashMap<>(config);
+      untiedConfig.put("tie_word_embeddings", false);
+      if (bf16) {
+        untiedConfig.put("torch_dtype", "bfloat16");
+      }
+      new com.fasterxml.jackson.databind.ObjectMapper().writeValue(
+          untied.resolve("config.json").toFile(), untiedConfig);
+      var tensors = new java.util.LinkedHashMap<String, SafetensorsWriter.Tensor>();
+      try (WeightFiles files = WeightFiles.open(tied)) {
+        for (var t : files.tensors().values()) {
+          java.nio.ByteBuffer b = files.data(t.name());
+          byte[] bytes = new byte[b.remaining()];
+          b.duplicate().get(bytes);
+          tensors.put(t.name(), new SafetensorsWriter.Tensor(t.dtype(), t.shape(), bytes));
+        }
+      }
+      tensors.put("lm_head.weight", tensors.get("model.embed_tokens.weight"));
+      SafetensorsWriter.write(untied.resolve("model.safetensors"), tensors, Map.of());
+      try (CausalLm a = Architectures.loadCausalLm(tied, ONE_THREAD);
+          CausalLm b = Architectures.loadCausalLm(untied, ONE_THREAD)) {
+        for (int[] seq : new int[][] {tokens(12, 9), tokens(13, 1)}) {
+          close(alone(b, seq), alone(a, seq), type + " tied (bf16 " + bf16 + ") vs untied twin");
+        }
+      }
+    }
+  }
+
   private static void cachedStepsGiveTheFullForward(String type, Path dir) {
+    cachedStepsGiveTheFullForward(type, dir, TinyDecoders.VOCAB);
+  }
+
+  private static void cachedStepsGiveTheFullForward(String type, Path dir, int vocab) {
     try (CausalLm m = Architectures.loadCausalLm(dir, ONE_THREAD)) {
       DecoderSpec spec = m.spec();
       assertEquals(type, spec.modelType());
-      assertEquals(TinyDecoders.VOCAB, spec.vocabSize());
+      assertEquals(vocab, spec.vocabSize());
       int[] a = tokens(1, 14);
       int[] b = tokens(2, 9);
       int[] c = tokens(3, 3);
