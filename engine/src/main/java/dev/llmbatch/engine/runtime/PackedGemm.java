@@ -208,6 +208,11 @@ public final class PackedGemm implements AutoCloseable {
     return out;
   }
 
+  /** Bytes the packed copy takes. */
+  public long bytes() {
+    return own ? CpuKernels.gemmPackedBytes(n, k, bf16) : packedBytes(n, k);
+  }
+
   /** Whether the weight is held as bfloat16 (exactly: its values all were). */
   public boolean bf16() {
     return bf16;

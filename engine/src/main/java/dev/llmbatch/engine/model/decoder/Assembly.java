@@ -11,9 +11,13 @@ import dev.llmbatch.engine.runtime.lora.LoraAdapter;
 import dev.llmbatch.flavor.FlavorException;
 import dev.llmbatch.flavor.safetensors.WeightFiles;
 import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Opens a checkpoint on the chosen device and hands it to an architecture's builder. */
 final class Assembly {
+  private static final Logger LOG = LoggerFactory.getLogger(Assembly.class);
+
   /** An architecture's weight mapping: checkpoint names → a model. */
   interface Builder {
     DecoderModel build(Checkpoint ck, NDManager manager);
@@ -31,6 +35,12 @@ final class Assembly {
       Checkpoint ck = new Checkpoint(files, manager, options.dtype(), config.architecture(),
           adapter);
       DecoderModel model = builder.build(ck, manager);
+      String packing = ck.packing();
+      if (!packing.isEmpty()) {
+        LOG.info("{} ({}): {}{}", config.architecture(), dir.getFileName(), packing,
+            model.embedsFromHead() ? "; the tied LM head's packed table serves the token"
+                + " embeddings too" : "");
+      }
       if (adapter != null) {
         try {
           adapter.checkAllApplied(); // every adapted weight merged, or the model is not served

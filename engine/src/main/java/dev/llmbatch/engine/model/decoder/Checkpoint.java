@@ -22,6 +22,9 @@ final class Checkpoint {
   private final String architecture;
   private final boolean unprefixed; // a bare *Model: embed_tokens.weight, layers.N.…, norm.weight
   private boolean headless;
+  private int packedWeights;
+  private int packedBf16;
+  private long packedBytes;
   private long matmulParameters;
   private long bytes;
 
@@ -129,6 +132,39 @@ final class Checkpoint {
       return gather ? Linear.packable(embedding, null) : new Linear(embedding, null);
     }
     return linear(name.substring(0, name.length() - ".weight".length()), false, vocab, hidden);
+  }
+
+  /**
+   * Packs {@code l} now if it packs on the CPU ({@link Linear#prepack}): a builder calls this for
+   * each layer's final linears as the layer is built, so only one layer is ever held both as
+   * loaded and as packed. Returns {@code l}.
+   */
+  Linear pack(Linear l) {
+    if (l != null) {
+      l.prepack();
+      if (l.packedBytes() > 0) {
+        packedWeights++;
+        packedBytes += l.packedBytes();
+        if (l.heldAsBf16()) {
+          packedBf16++;
+        }
+      }
+    }
+    return l;
+  }
+
+  /**
+   * What {@link #pack} did, for the load log: "" when nothing was packed (a GPU, an embedder,
+   * packing off).
+   */
+  String packing() {
+    if (packedWeights == 0) {
+      return "";
+    }
+    return String.format("%d linear weights packed for the CPU GEMM (%s), %.1f MB", packedWeights,
+        packedBf16 == packedWeights ? "all as bfloat16, exactly"
+            : packedBf16 == 0 ? "as float32" : packedBf16 + " as bfloat16, exactly",
+        packedBytes / 1e6);
   }
 
   long matmulParameters() {

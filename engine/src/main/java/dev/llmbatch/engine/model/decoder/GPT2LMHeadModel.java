@@ -48,21 +48,19 @@ public final class GPT2LMHeadModel {
       for (int i = 0; i < layers.length; i++) {
         String h = p + "h." + i + ".";
         // packed as each layer is built (LlamaFamily says why)
-        Linear cAttn = ck.conv1d(h + "attn.c_attn", hidden, 3 * hidden).prepack();
-        Linear cProj = ck.conv1d(h + "attn.c_proj", hidden, hidden).prepack();
+        Linear cAttn = ck.pack(ck.conv1d(h + "attn.c_attn", hidden, 3 * hidden));
+        Linear cProj = ck.pack(ck.conv1d(h + "attn.c_proj", hidden, hidden));
         Attention attn = new Attention(cAttn, cProj, null, null, null, c.numAttentionHeads(),
             c.numKeyValueHeads(), c.headDim(), 0, c.attentionScale(), 0f);
         PlainMlp mlp = new PlainMlp(
-            ck.conv1d(h + "mlp.c_fc", hidden, c.intermediateSize()).prepack(),
-            ck.conv1d(h + "mlp.c_proj", c.intermediateSize(), hidden).prepack(), c.activation());
+            ck.pack(ck.conv1d(h + "mlp.c_fc", hidden, c.intermediateSize())),
+            ck.pack(ck.conv1d(h + "mlp.c_proj", c.intermediateSize(), hidden)), c.activation());
         layers[i] = new DecoderLayer(ck.norm(Norm.Kind.LAYER, h + "ln_1", hidden, c.normEps()),
             attn, null, ck.norm(Norm.Kind.LAYER, h + "ln_2", hidden, c.normEps()), mlp, null);
       }
       Norm lnF = ck.norm(Norm.Kind.LAYER, p + "ln_f", hidden, c.normEps());
       Linear lmHead = ck.lmHead("lm_head.weight", wte, true, c.vocabSize(), hidden);
-      if (lmHead != null) {
-        lmHead.prepack();
-      }
+      ck.pack(lmHead);
       return new DecoderModel(c, manager, wte, wpe, layers, lnF, lmHead, true, null,
           Assembly.spec(c, ck, o, manager));
     });

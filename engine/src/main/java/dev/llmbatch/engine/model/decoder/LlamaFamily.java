@@ -39,9 +39,7 @@ final class LlamaFamily {
     Norm norm = ck.norm(c.norm(), "model.norm", hidden, c.normEps());
     Linear lmHead = ck.lmHead("lm_head.weight", embed, c.tieWordEmbeddings(), c.vocabSize(),
         hidden);
-    if (lmHead != null) {
-      lmHead.prepack();
-    }
+    ck.pack(lmHead);
     return new DecoderModel(c, manager, embed, null, layers, norm, lmHead,
         c.tieWordEmbeddings(), rotary, Assembly.spec(c, ck, o, manager));
   }
@@ -96,9 +94,9 @@ final class LlamaFamily {
     Linear down = ck.linear(p + "mlp.down_proj", c.mlpBias(), hidden, ffn);
     // each layer's linears pack as the layer is built (on the CPU): only one layer's weights are
     // ever held both as loaded and as packed
-    qkv.prepack();
-    out.prepack();
-    GatedMlp mlp = new GatedMlp(gateUp.prepack(), down.prepack(), c.activation(),
+    ck.pack(qkv);
+    ck.pack(out);
+    GatedMlp mlp = new GatedMlp(ck.pack(gateUp), ck.pack(down), c.activation(),
         c.intermediateSize());
     if (c.sandwichNorms()) {
       return new DecoderLayer(input, attention,

@@ -115,6 +115,18 @@ public final class Linear {
     }
   }
 
+  /** Bytes of the packed copy once packed, else 0. */
+  public long packedBytes() {
+    PackedGemm p = packingDecided ? packed : null;
+    return p == null ? 0 : p.bytes();
+  }
+
+  /** Whether the packed copy holds the weight as bfloat16 (exactly). */
+  public boolean heldAsBf16() {
+    PackedGemm p = packingDecided ? packed : null;
+    return p != null && p.bf16();
+  }
+
   /** Whether {@link #rows} can serve: the weight is packed in the engine's own layout. */
   public boolean servesRows() {
     return packingDecided && packed != null && PackedGemm.gathersRows();
