@@ -149,7 +149,8 @@ public final class PackedGemm implements AutoCloseable {
   public static boolean packsAsBf16(NDArray w) {
     Shape s = w.getShape();
     if (w.getDevice().isGpu() || s.dimension() != 2 || s.get(1) % 2 != 0
-        || w.getDataType() != DataType.FLOAT32 || !available() || !own || !bf16Allowed()) {
+        || w.getDataType() != DataType.FLOAT32 || !fits(s.get(0), s.get(1)) || !available()
+        || !own || !bf16Allowed()) {
       return false;
     }
     try (NDManager tmp = w.getManager().newSubManager()) {
@@ -170,6 +171,15 @@ public final class PackedGemm implements AutoCloseable {
 
   private static boolean bf16Allowed() {
     return NativeLibraries.turnedOn("LLM_BATCH_PACKED_BF16", "llmbatch.packedBf16");
+  }
+
+  /**
+   * Whether an (n, k) float32 weight can be packed: its memory is handed to the packing code as
+   * one Java buffer, which cannot span 2 GiB (a 7B model's untied LM head or a big tied table,
+   * e.g. 152,064 × 3,584, can). A larger one stays on libtorch's {@code linear}.
+   */
+  public static boolean fits(long n, long k) {
+    return n * k * Float.BYTES <= Integer.MAX_VALUE;
   }
 
   /**

@@ -279,6 +279,14 @@ class PackedGemmTest {
     }
   }
 
+  /** A weight whose float32 memory spans over 2 GiB (one Java buffer's limit) is not packed. */
+  @Test
+  void weightsOverTwoGibibytesStayUnpacked() {
+    assertTrue(PackedGemm.fits(128_256, 4_096), "Llama 3 8B's LM head, 2.10 GB");
+    assertFalse(PackedGemm.fits(152_064, 3_584), "Qwen2.5 7B's LM head, 2.18 GB");
+    assertFalse(PackedGemm.fits(256_000, 3_072), "Gemma 7B's tied table, 3.1 GB");
+  }
+
   @Test
   void aClosedPackedWeightRefusesUse() {
     SplittableRandom r = new SplittableRandom(7);

@@ -128,7 +128,7 @@ final class Checkpoint {
       // (DecoderModel); elsewhere plain, as packing would hold the table twice
       boolean gather = !embedding.getDevice().isGpu()
           && embedding.getDataType() == ai.djl.ndarray.types.DataType.FLOAT32
-          && PackedGemm.gathersRows();
+          && PackedGemm.fits(vocab, hidden) && PackedGemm.gathersRows();
       return gather ? Linear.packable(embedding, null) : new Linear(embedding, null);
     }
     return linear(name.substring(0, name.length() - ".weight".length()), false, vocab, hidden);

@@ -102,7 +102,7 @@ public final class Linear {
         NDArray w = weight;
         if (packable && weightParameters() >= PACK_MIN_ELEMENTS && !w.getDevice().isGpu()
             && w.getDataType() == DataType.FLOAT32 && input == DataType.FLOAT32
-            && PackedGemm.available()) {
+            && PackedGemm.fits(outFeatures, inFeatures) && PackedGemm.available()) {
           PackedGemm p = PackedGemm.pack(w, bias);
           w.getManager().attachInternal("packed-" + w.getUid(), p); // freed with the model
           packed = p;
@@ -201,7 +201,7 @@ public final class Linear {
     NDArray w = weight;
     if (w == null) {
       throw new IllegalStateException("this linear's weight (" + outFeatures + ", " + inFeatures
-          + ") was packed and freed on first use; read or transform it before");
+          + ") was packed and freed; read or transform it before it is packed");
     }
     return w;
   }
