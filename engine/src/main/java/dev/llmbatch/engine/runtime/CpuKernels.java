@@ -271,12 +271,12 @@ public final class CpuKernels {
   }
 
   /**
-   * Packs {@code w} (n, k) float32 row-major for {@link #gemm}: as bfloat16 when {@code bf16} and
-   * every value is one (lossless; {@link #gemmPackedBf16} tells), else as float32. Its address, 0
-   * without memory.
+   * Packs {@code w} (n, k) float32 row-major for {@link #gemm}: where {@code half} allows, in a
+   * 16-bit layout every value fits exactly (bfloat16, else float16; {@link #gemmPackedLayout}
+   * tells), else as float32. Its address, 0 without memory.
    */
-  static long gemmPack(ByteBuffer w, int n, int k, boolean bf16) {
-    return gemmPack(w, n, k, bf16, threads());
+  static long gemmPack(ByteBuffer w, int n, int k, boolean half) {
+    return gemmPack(w, n, k, half, threads());
   }
 
   /**
@@ -334,14 +334,17 @@ public final class CpuKernels {
 
   private static native boolean gemmBuilt();
 
-  /** Bytes of the packed copy of an (n, k) weight, as float32 or as bfloat16. */
-  static native long gemmPackedBytes(int n, int k, boolean bf16);
+  /** Bytes of the packed copy of an (n, k) weight, as float32 or in a 16-bit layout. */
+  static native long gemmPackedBytes(int n, int k, boolean half);
 
-  /** Whether each of the {@code count} floats of {@code w} is a bfloat16 (low 16 bits zero). */
-  static native boolean gemmBf16Exact(ByteBuffer w, long count);
+  /**
+   * The layout {@code w} (n, k) packs in with 16-bit layouts allowed: 0 float32, 1 bfloat16
+   * (every value one, k even), 2 float16 (every value one).
+   */
+  static native int gemmLayoutFor(ByteBuffer w, int n, int k);
 
-  /** Whether the copy {@link #gemmPack} made holds bfloat16 panels. */
-  static native boolean gemmPackedBf16(long packed);
+  /** The layout of the copy {@link #gemmPack} made: 0 float32, 1 bfloat16, 2 float16. */
+  static native int gemmPackedLayout(long packed);
 
   /**
    * Rows {@code ids} (int64, count) of the weight packed at {@code packed} into {@code out}
@@ -349,7 +352,7 @@ public final class CpuKernels {
    */
   static native int gemmRows(long packed, ByteBuffer ids, int count, ByteBuffer out);
 
-  private static native long gemmPack(ByteBuffer w, int n, int k, boolean bf16, int threads);
+  private static native long gemmPack(ByteBuffer w, int n, int k, boolean half, int threads);
 
   private static native void gemm(ByteBuffer x, long packed, ByteBuffer bias,
       ByteBuffer residual, ByteBuffer y, int m, int n, int k, int threads);

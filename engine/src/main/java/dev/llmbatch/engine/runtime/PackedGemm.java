@@ -40,10 +40,11 @@ import org.slf4j.LoggerFactory;
  * pads the last panel to 48 columns); the linear frees its own weight once packed.
  *
  * <p>The engine's packs a weight whose every value is a bfloat16 (one loaded from a BF16
- * checkpoint, as most published LMs are, and not rescaled since) as bfloat16: the product is the
- * same float32 one, bit for bit, from half the bytes, so a decode step, which mostly streams
- * weights, reads half as much, and the model takes half the memory. {@code LLM_BATCH_PACKED_BF16=0}
- * (or {@code -Dllmbatch.packedBf16=false}) packs those as float32 too.
+ * checkpoint, as most published LMs are, and not rescaled since) as bfloat16, and one whose every
+ * value is an IEEE half (an FP16 checkpoint's) as float16: the product is the same float32 one,
+ * bit for bit, from half the bytes, so a decode step, which mostly streams weights, reads half as
+ * much, and the model takes half the memory. {@code LLM_BATCH_PACKED_16BIT=0} (or {@code
+ * -Dllmbatch.packed16bit=false}) packs those as float32 too.
  */
 public final class PackedGemm implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PackedGemm.class);
@@ -59,22 +60,23 @@ public final class PackedGemm implements AutoCloseable {
       "Decoders' CPU linears use libtorch's linear, which re-packs each weight per call (slower"
           + " at decode batch sizes)");
 
-  private static final AtomicBoolean BF16_SAID = new AtomicBoolean();
+  private static final AtomicBoolean HALF_SAID = new AtomicBoolean();
   private static final AtomicLong PACKED = new AtomicLong();
-  private static final AtomicLong BF16_PACKED = new AtomicLong();
+  private static final AtomicLong HALF_PACKED = new AtomicLong();
+  private static final String[] LAYOUTS = {"float32", "bfloat16", "float16"};
 
   private final AtomicLong address;
   private final int n; // out features
   private final int k; // in features
   private final ByteBuffer bias; // (n) float32, or null: a view of the caller's bias, made once
-  private final boolean bf16; // bfloat16 panels
+  private final int layout; // 0 float32, 1 bfloat16, 2 float16 panels
 
-  private PackedGemm(long address, int n, int k, ByteBuffer bias, boolean bf16) {
+  private PackedGemm(long address, int n, int k, ByteBuffer bias, int layout) {
     this.address = new AtomicLong(address);
     this.n = n;
     this.k = k;
     this.bias = bias;
-    this.bf16 = bf16;
+    this.layout = layout;
   }
 
   /**
@@ -116,46 +118,47 @@ public final class PackedGemm implements AutoCloseable {
           + n + "), not " + bias.getDataType() + " " + bias.getShape());
     }
     long address;
-    boolean bf16 = own && bf16Allowed();
+    boolean half = own && halfAllowed();
     try (NDManager tmp = w.getManager().newSubManager()) {
       w.tempAttach(tmp); // a contiguous copy libtorch may make for the buffer goes with tmp
-      address = own ? CpuKernels.gemmPack(buffer(w), n, k, bf16) : pack(buffer(w), n, k);
+      address = own ? CpuKernels.gemmPack(buffer(w), n, k, half) : pack(buffer(w), n, k);
     }
     if (address == 0) {
       throw new OutOfMemoryError("cannot allocate "
           + (own ? CpuKernels.gemmPackedBytes(n, k, false) : packedBytes(n, k))
           + " bytes of native memory to pack a (" + n + ", " + k + ") weight");
     }
-    bf16 = own && CpuKernels.gemmPackedBf16(address);
+    int layout = own ? CpuKernels.gemmPackedLayout(address) : 0;
     PACKED.incrementAndGet();
-    if (bf16) {
-      BF16_PACKED.incrementAndGet();
+    if (layout != 0) {
+      HALF_PACKED.incrementAndGet();
     }
-    LOG.debug("Packed a ({}, {}) weight as {}", n, k, bf16 ? "bfloat16" : "float32");
-    if (bf16 && !BF16_SAID.getAndSet(true)) {
-      LOG.info("Weights whose values are all bfloat16 (a BF16 checkpoint's) are packed as"
-          + " bfloat16 and widened exactly in the GEMM: the same float32 products from half the"
-          + " memory (LLM_BATCH_PACKED_BF16=0 packs them as float32)");
+    LOG.debug("Packed a ({}, {}) weight as {}", n, k, LAYOUTS[layout]);
+    if (layout != 0 && !HALF_SAID.getAndSet(true)) {
+      LOG.info("Weights whose values all are bfloat16 or IEEE halves (a BF16 or FP16"
+          + " checkpoint's) are packed in those 16 bits and widened exactly in the GEMM: the same"
+          + " float32 products from half the memory (LLM_BATCH_PACKED_16BIT=0 packs them as"
+          + " float32)");
     }
-    return new PackedGemm(address, n, k, bias == null ? null : buffer(bias), bf16);
+    return new PackedGemm(address, n, k, bias == null ? null : buffer(bias), layout);
   }
 
   /**
-   * Whether {@link #pack} would pack {@code w} as bfloat16, losing nothing: the engine's GEMM is
-   * in use, bfloat16 packing is not turned off, and {@code w} is a CPU float32 (n, k) with k even
-   * whose every value is a bfloat16. A loader asks before folding a scale into a weight, which
-   * would make it float32 (and its stream twice the bytes).
+   * Whether {@link #pack} would pack {@code w} in a 16-bit layout, losing nothing: the engine's
+   * GEMM is in use, 16-bit packing is not turned off, and {@code w} is a CPU float32 (n, k) whose
+   * every value is a bfloat16 (k even) or an IEEE half. A loader asks before folding a scale into
+   * a weight, which would make it float32 (and its stream twice the bytes).
    */
-  public static boolean packsAsBf16(NDArray w) {
+  public static boolean packsIn16Bits(NDArray w) {
     Shape s = w.getShape();
-    if (w.getDevice().isGpu() || s.dimension() != 2 || s.get(1) % 2 != 0
-        || w.getDataType() != DataType.FLOAT32 || !fits(s.get(0), s.get(1)) || !available()
-        || !own || !bf16Allowed()) {
+    if (w.getDevice().isGpu() || s.dimension() != 2 || w.getDataType() != DataType.FLOAT32
+        || !fits(s.get(0), s.get(1)) || !available() || !own || !halfAllowed()) {
       return false;
     }
     try (NDManager tmp = w.getManager().newSubManager()) {
       w.tempAttach(tmp);
-      return CpuKernels.gemmBf16Exact(buffer(w), w.size());
+      return CpuKernels.gemmLayoutFor(buffer(w), Math.toIntExact(s.get(0)),
+          Math.toIntExact(s.get(1))) != 0;
     }
   }
 
@@ -164,13 +167,13 @@ public final class PackedGemm implements AutoCloseable {
     return PACKED.get();
   }
 
-  /** How many of those it packed as bfloat16. */
-  public static long bf16Packed() {
-    return BF16_PACKED.get();
+  /** How many of those it packed in a 16-bit layout (bfloat16 or float16). */
+  public static long halfPacked() {
+    return HALF_PACKED.get();
   }
 
-  private static boolean bf16Allowed() {
-    return NativeLibraries.turnedOn("LLM_BATCH_PACKED_BF16", "llmbatch.packedBf16");
+  private static boolean halfAllowed() {
+    return NativeLibraries.turnedOn("LLM_BATCH_PACKED_16BIT", "llmbatch.packed16bit");
   }
 
   /**
@@ -220,12 +223,12 @@ public final class PackedGemm implements AutoCloseable {
 
   /** Bytes the packed copy takes. */
   public long bytes() {
-    return own ? CpuKernels.gemmPackedBytes(n, k, bf16) : packedBytes(n, k);
+    return own ? CpuKernels.gemmPackedBytes(n, k, layout != 0) : packedBytes(n, k);
   }
 
-  /** Whether the weight is held as bfloat16 (exactly: its values all were). */
-  public boolean bf16() {
-    return bf16;
+  /** What the weight is held as: "float32", "bfloat16" or "float16" (exactly its values). */
+  public String held() {
+    return LAYOUTS[layout];
   }
 
   /** Out features. */

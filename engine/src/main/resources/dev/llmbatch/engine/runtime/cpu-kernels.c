@@ -719,10 +719,12 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_siluMul(
  * from half the memory traffic: a decode step is mostly that traffic. Its panel holds, per pair
  * of k rows, three 16-lane words: columns 0–15 | 16–31 of row k, the same of row k + 1, and
  * columns 32–47 of row k | of row k + 1 (a lane's low half is widened by a shift, its high half
- * by a mask). Packed weights start with a header saying which layout follows. */
+ * by a mask). A weight whose every value is an IEEE half (an FP16 checkpoint's) is packed as
+ * those halves, 48 a k row, and widened by vcvtph2ps, exact as well. Packed weights start with
+ * a header saying which layout follows. */
 #ifdef __AVX512F__
 enum { NR = 48, MR = 8, KC = 768, MC = 128, HEADER = 64, PF_ROWS = 64 };
-enum { PACKED_F32 = 0, PACKED_BF16 = 1 };
+enum { PACKED_F32 = 0, PACKED_BF16 = 1, PACKED_F16 = 2 };
 
 struct packed_header {
   int32_t layout, n, k;
@@ -824,14 +826,46 @@ GEMM_KERNEL_BF16(5)
 GEMM_KERNEL_BF16(6)
 GEMM_KERNEL_BF16(7)
 GEMM_KERNEL_BF16(8)
+
+/* The same over a float16 panel: 48 halves a k row. */
+#define GEMM_KERNEL_F16(R)                                                                        \
+  static void gemm_kernel_f16_##R(int kc, const float *a, long lda, const void *panel, float *c, \
+                                  long ldc, const __mmask16 *mask, int init, const float *bias,  \
+                                  const float *r, const char *pf, long pf_lines) {               \
+    const uint16_t *b = (const uint16_t *) panel;                                                 \
+    GEMM_INIT(R)                                                                                  \
+    for (int kk = 0; kk < kc; kk++) {                                                             \
+      __m512 b0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) b));                      \
+      __m512 b1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (b + 16)));               \
+      __m512 b2 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (b + 32)));               \
+      _mm_prefetch((const char *) (b + PF_ROWS * NR), _MM_HINT_T0);                               \
+      _mm_prefetch((const char *) (b + PF_ROWS * NR + 32), _MM_HINT_T0);                          \
+      for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += 64) {                            \
+        _mm_prefetch(pf, _MM_HINT_T0);                                                            \
+      }                                                                                           \
+      GEMM_FMA(R, kk, b0, b1, b2)                                                                 \
+      b += NR;                                                                                    \
+    }                                                                                             \
+    GEMM_STORE(R)                                                                                 \
+  }
+GEMM_KERNEL_F16(1)
+GEMM_KERNEL_F16(2)
+GEMM_KERNEL_F16(3)
+GEMM_KERNEL_F16(4)
+GEMM_KERNEL_F16(5)
+GEMM_KERNEL_F16(6)
+GEMM_KERNEL_F16(7)
+GEMM_KERNEL_F16(8)
 typedef void (*gemm_kernel_fn)(int, const float *, long, const void *, float *, long,
                                const __mmask16 *, int, const float *, const float *,
                                const char *, long);
-static const gemm_kernel_fn gemm_kernels[2][MR + 1] = {
+static const gemm_kernel_fn gemm_kernels[3][MR + 1] = {
     {NULL, gemm_kernel_1, gemm_kernel_2, gemm_kernel_3, gemm_kernel_4, gemm_kernel_5,
      gemm_kernel_6, gemm_kernel_7, gemm_kernel_8},
     {NULL, gemm_kernel_bf16_1, gemm_kernel_bf16_2, gemm_kernel_bf16_3, gemm_kernel_bf16_4,
-     gemm_kernel_bf16_5, gemm_kernel_bf16_6, gemm_kernel_bf16_7, gemm_kernel_bf16_8}};
+     gemm_kernel_bf16_5, gemm_kernel_bf16_6, gemm_kernel_bf16_7, gemm_kernel_bf16_8},
+    {NULL, gemm_kernel_f16_1, gemm_kernel_f16_2, gemm_kernel_f16_3, gemm_kernel_f16_4,
+     gemm_kernel_f16_5, gemm_kernel_f16_6, gemm_kernel_f16_7, gemm_kernel_f16_8}};
 
 enum { MAX_TEAM = 64 };
 
@@ -852,7 +886,7 @@ struct gemm_job {
 };
 
 /* Bytes of one k row of a panel, and of a whole panel. */
-static inline long gemm_row_bytes(int layout) { return layout == PACKED_BF16 ? NR * 2 : NR * 4; }
+static inline long gemm_row_bytes(int layout) { return layout == PACKED_F32 ? NR * 4 : NR * 2; }
 static inline long gemm_panel_bytes(int layout, int k) { return k * gemm_row_bytes(layout); }
 
 /* Where chunk ch of `chunks` over k rows starts: even for bfloat16 panels (rows come in pairs). */
@@ -863,7 +897,9 @@ static inline int gemm_chunk_start(int layout, int k, int ch, int chunks) {
 }
 
 /* Tile t: row block t / panels (mc rows) × panel t % panels; while it runs, the first chunk of
- * tile `after` (the one this thread expects to take next; -1: none) is prefetched. */
+ * tile `after` (the one this thread expects to take next; -1: none) is prefetched. (A 16-bit
+ * panel chunk serving several row blocks is widened in registers by each block's kernel: widening
+ * it once into float32 scratch for the float32 kernel measured 4–5% slower at 32 rows.) */
 static void gemm_tile(const struct gemm_job *jb, long t, long after) {
   int m = jb->m, n = jb->n, k = jb->k, chunks = (k + KC - 1) / KC;
   long row_bytes = gemm_row_bytes(jb->layout), panel_bytes = gemm_panel_bytes(jb->layout, k);
@@ -894,10 +930,11 @@ static void gemm_tile(const struct gemm_job *jb, long t, long after) {
         pf = next_panel;
         lines = gemm_chunk_start(jb->layout, k, 1, chunks) * row_bytes / 64;
       }
+      const void *chunk = panel + (long) k0 * row_bytes;
       for (int r = r0, call = 0; r < r1; r += MR, call++) {
         int rows = r1 - r < MR ? r1 - r : MR;
         long l0 = lines * call / calls, l1 = lines * (call + 1) / calls;
-        kernels[rows](k1 - k0, jb->x + (long) r * k + k0, k, panel + (long) k0 * row_bytes,
+        kernels[rows](k1 - k0, jb->x + (long) r * k + k0, k, chunk,
                       jb->y + (long) r * n + c0, n, mask,
                       ch > 0 ? 0 : jb->residual != NULL ? 2 : 1,
                       jb->bias == NULL ? NULL : jb->bias + c0,
@@ -994,6 +1031,17 @@ static void gemm_pack_worker(void *arg) {
       }
       continue;
     }
+    if (jb->layout == PACKED_F16) {
+      uint16_t *dst = (uint16_t *) panel;
+      for (int j = 0; j < NR; j++) {
+        int col = p * NR + j;
+        const float *src = jb->w + (long) col * k;
+        for (int kk = 0; kk < k; kk++) {
+          dst[(long) kk * NR + j] = col < n ? _cvtss_sh(src[kk], _MM_FROUND_TO_NEAREST_INT) : 0;
+        }
+      }
+      continue;
+    }
     uint32_t *dst = (uint32_t *) panel; /* per row pair: 3 words of 16 lanes */
     for (int j = 0; j < NR; j++) {
       int col = p * NR + j;
@@ -1009,6 +1057,23 @@ static void gemm_pack_worker(void *arg) {
   }
 }
 
+/* Whether every one of the n floats is an IEEE half exactly (it survives the round trip). */
+static int all_f16(const float *w, long n) {
+  long i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_loadu_ps(w + i);
+    __m512 back = _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    if (_mm512_cmpneq_epi32_mask(_mm512_castps_si512(back), _mm512_castps_si512(v)) != 0) {
+      return 0;
+    }
+  }
+  for (; i < n; i++) {
+    float back = _cvtsh_ss(_cvtss_sh(w[i], _MM_FROUND_TO_NEAREST_INT));
+    if (float_bits(back) != float_bits(w[i])) return 0;
+  }
+  return 1;
+}
+
 /* Whether every one of the n floats is a bfloat16 (its low 16 bits zero). */
 static int all_bf16(const float *w, long n) {
   long i = 0;
@@ -1020,6 +1085,14 @@ static int all_bf16(const float *w, long n) {
     if ((float_bits(w[i]) & 0xFFFF) != 0) return 0;
   }
   return 1;
+}
+
+/* The layout a weight packs in when 16-bit layouts are allowed: bfloat16 (k even) or float16
+ * where every value is one, else float32. */
+static int half_layout(const float *w, int n, int k) {
+  if (k % 2 == 0 && all_bf16(w, (long) n * k)) return PACKED_BF16;
+  if (all_f16(w, (long) n * k)) return PACKED_F16;
+  return PACKED_F32;
 }
 #endif
 
@@ -1037,26 +1110,28 @@ JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmBuilt
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedBytes(
     JNIEnv *env, jclass c, jint n, jint k, jboolean bf16) {
 #ifdef __AVX512F__
-  int layout = bf16 ? PACKED_BF16 : PACKED_F32;
+  int layout = bf16 ? PACKED_BF16 : PACKED_F32; /* both 16-bit layouts take 2 bytes a value */
   return HEADER + (jlong) ((n + NR - 1) / NR) * gemm_panel_bytes(layout, k);
 #else
   return 0;
 #endif
 }
 
-/* Whether every value of w (count floats) is a bfloat16: packing it as one loses nothing. */
-JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmBf16Exact(
-    JNIEnv *env, jclass c, jobject w, jlong count) {
+/* The layout w (n, k) would pack in with 16-bit layouts allowed: 0 float32, 1 bfloat16, 2
+ * float16 (each exact). */
+JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmLayoutFor(
+    JNIEnv *env, jclass c, jobject w, jint n, jint k) {
 #ifdef __AVX512F__
   const float *p = address(env, w);
-  return p != NULL && all_bf16(p, count) ? JNI_TRUE : JNI_FALSE;
+  return p == NULL ? PACKED_F32 : half_layout(p, n, k);
 #else
-  return JNI_FALSE;
+  return 0;
 #endif
 }
 
-/* Packs w (n, k) row-major, as bfloat16 where bf16 is set and every value is one and k is even,
- * else as float32; returns the copy's address (0: no memory). */
+/* Packs w (n, k) row-major: where bf16 (16-bit layouts allowed) is set, as bfloat16 if every
+ * value is one and k is even, else as float16 if every value is one; else as float32. Returns
+ * the copy's address (0: no memory). */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
     JNIEnv *env, jclass c, jobject w, jint n, jint k, jboolean bf16, jint threads) {
 #ifdef __AVX512F__
@@ -1069,7 +1144,7 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
   if (jb.w == NULL) {
     return 0;
   }
-  jb.layout = bf16 && k % 2 == 0 && all_bf16(jb.w, (long) n * k) ? PACKED_BF16 : PACKED_F32;
+  jb.layout = bf16 ? half_layout(jb.w, n, k) : PACKED_F32;
   void *dest = NULL;
   size_t bytes = HEADER + (size_t) jb.panels * gemm_panel_bytes(jb.layout, k);
   if (posix_memalign(&dest, 64, bytes) != 0) {
@@ -1112,6 +1187,11 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
       for (int kk = 0; kk < k; kk++) row[kk] = src[(long) kk * NR];
       continue;
     }
+    if (h->layout == PACKED_F16) {
+      const uint16_t *src = (const uint16_t *) panel + col;
+      for (int kk = 0; kk < k; kk++) row[kk] = _cvtsh_ss(src[(long) kk * NR]);
+      continue;
+    }
     const uint32_t *src = (const uint32_t *) panel; /* the bfloat16 layout of gemm_pack_worker */
     int lane = col % 16;
     for (int kk = 0; kk < k; kk++) {
@@ -1127,13 +1207,13 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
 #endif
 }
 
-/* Whether a packed copy holds bfloat16 panels. */
-JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedBf16(
+/* The layout of a packed copy: 0 float32, 1 bfloat16, 2 float16. */
+JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedLayout(
     JNIEnv *env, jclass c, jlong packed) {
 #ifdef __AVX512F__
-  return ((const struct packed_header *) (intptr_t) packed)->layout == PACKED_BF16;
+  return ((const struct packed_header *) (intptr_t) packed)->layout;
 #else
-  return JNI_FALSE;
+  return 0;
 #endif
 }
 

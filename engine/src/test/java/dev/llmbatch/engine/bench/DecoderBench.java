@@ -71,7 +71,8 @@ public final class DecoderBench {
         false);
     // the same stored as BF16, as published checkpoints are: on the CPU still computed in float32,
     // its linears held (and streamed) as bfloat16, W half the bytes
-    Path bf16 = TinyDecoders.write(tmp.resolve("base-bf16"), config100M(), 2, true);
+    Path bf16 = TinyDecoders.write(tmp.resolve("base-bf16"), config100M(), 2,
+        dev.llmbatch.flavor.safetensors.DType.BF16);
     run("100M BF16-checkpoint", bf16, threads, f, bw, quick, true);
   }
 
@@ -90,7 +91,7 @@ public final class DecoderBench {
 
   private static void run(String name, Path dir, int threads, double f, double bw,
       boolean quick, boolean bf16) {
-    long packed = PackedGemm.bf16Packed();
+    long packed = PackedGemm.halfPacked();
     try (CausalLm m = Architectures.loadCausalLm(dir,
         new LoadOptions("cpu", ComputeDtype.FP32, threads))) {
       DecoderSpec spec = m.spec();
@@ -120,9 +121,9 @@ public final class DecoderBench {
       double flops = 2.0 * p * t + 4.0 * spec.numLayers() * hiddenOf(dir) * t * t / 2.0;
       System.out.printf("prefill %d tokens: %.0f tokens/s, MFU %.1f%% of F (%.1f GFLOP/s)%n", t,
           t / ps, 100 * flops / ps / f, flops / ps / 1e9);
-      long held = PackedGemm.bf16Packed() - packed;
+      long held = PackedGemm.halfPacked() - packed;
       if (bf16 && held == 0) {
-        System.out.println("  (no weight is held as bfloat16 here: LLM_BATCH_PACKED_BF16=0, or no"
+        System.out.println("  (no weight is held as bfloat16 here: LLM_BATCH_PACKED_16BIT=0, or no"
             + " AVX-512 packed GEMM; W read as 2 bytes a parameter overstates the roofline)");
       } else if (bf16) {
         System.out.printf("  %d weights held as bfloat16%n", held);

@@ -16,6 +16,8 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The packed GEMM this JVM chose (the engine's AVX-512 kernel where built, else oneMKL's) against
@@ -152,41 +154,59 @@ class PackedGemmTest {
     return s.create(v, new Shape(shape));
   }
 
+  /** A weight of IEEE half values, as an FP16 checkpoint's loads. */
+  private static NDArray f16Valued(NDManager s, SplittableRandom r, long... shape) {
+    float[] v = random(s, r, shape).toFloatArray();
+    for (int i = 0; i < v.length; i++) {
+      v[i] = WeightsDtypeTest.fromHalf(TinyDecoders.f16Bits(v[i]));
+    }
+    return s.create(v, new Shape(shape));
+  }
+
+  private static NDArray valued(String held, NDManager s, SplittableRandom r, long... shape) {
+    return held.equals("bfloat16") ? bf16Valued(s, r, shape) : f16Valued(s, r, shape);
+  }
+
   private static PackedGemm packAsFloat32(NDArray w, NDArray b) {
-    System.setProperty("llmbatch.packedBf16", "false");
+    System.setProperty("llmbatch.packed16bit", "false");
     try {
       return PackedGemm.pack(w, b);
     } finally {
-      System.clearProperty("llmbatch.packedBf16");
+      System.clearProperty("llmbatch.packed16bit");
     }
   }
 
   /**
-   * The engine's GEMM holds a weight of bfloat16 values as bfloat16 and widens it exactly, so its
-   * products are the float32 panels' bit for bit: across the bfloat16 layout's edges (a column
-   * pair's halves, the third vector's row pairs, the last panel's mask, chunks that must split
-   * on even rows) and every row block, with bias and residual. Odd depths, a single value that
-   * is not a bfloat16, and the switch turned off keep float32 panels.
+   * The engine's GEMM holds a weight of bfloat16 (or IEEE half) values in those 16 bits and
+   * widens them exactly, so its products are the float32 panels' bit for bit: across each
+   * layout's edges (bfloat16: a column pair's halves, the third vector's row pairs, chunks that
+   * must split on even rows; both: the last panel's mask, depths of one to several chunks, odd
+   * ones for float16) and every row block, with bias and residual. A single value the format
+   * cannot hold, and the switch turned off, keep float32 panels; bfloat16 values at an odd depth
+   * never take the bfloat16 layout (which pairs rows), and their products stay exact.
    */
-  @Test
-  void bfloat16ValuedWeightsPackAsBfloat16AndGiveTheFloat32ProductsBitForBit() {
+  @ParameterizedTest
+  @ValueSource(strings = {"bfloat16", "float16"})
+  void sixteenBitValuedWeightsPackIn16BitsAndGiveTheFloat32ProductsBitForBit(String held) {
     assumeTrue(CpuKernels.gemmAvailable()
         && !"mkl".equalsIgnoreCase(System.getProperty("llmbatch.packedGemm")),
-        "bfloat16 panels are the engine's own GEMM's");
+        "16-bit panels are the engine's own GEMM's");
     SplittableRandom r = new SplittableRandom(9);
-    int[][] shapes = {{1, 2}, {15, 8}, {17, 300}, {33, 64}, {47, 1700}, {48, 768}, {49, 64},
-        {130, 300}, {97, 1538}};
-    long before = PackedGemm.bf16Packed();
+    int[][] shapes = held.equals("bfloat16")
+        ? new int[][] {{1, 2}, {15, 8}, {17, 300}, {33, 64}, {47, 1700}, {48, 768}, {49, 64},
+            {130, 300}, {97, 1538}}
+        : new int[][] {{1, 1}, {15, 7}, {17, 301}, {49, 64}, {97, 1537}};
+    long before = PackedGemm.halfPacked();
     for (int[] nk : shapes) {
       int n = nk[0];
       int k = nk[1];
       for (boolean withBias : new boolean[] {false, true}) {
         try (NDManager s = m.newSubManager()) {
-          NDArray w = bf16Valued(s, r, n, k);
+          NDArray w = valued(held, s, r, n, k);
           NDArray b = withBias ? random(s, r, n) : null;
           try (PackedGemm half = PackedGemm.pack(w, b); PackedGemm full = packAsFloat32(w, b)) {
-            assertTrue(half.bf16(), "(" + n + ", " + k + ") bfloat16 values pack as bfloat16");
-            assertFalse(full.bf16(), "LLM_BATCH_PACKED_BF16=0 packs float32");
+            assertEquals(held, half.held(), "(" + n + ", " + k + ") " + held + " values");
+            assertEquals("float32", full.held(), "LLM_BATCH_PACKED_16BIT=0 packs float32");
             for (int rows : new int[] {1, 7, 8, 9, 17, 129}) {
               String what = "(" + n + ", " + k + ") weight, " + rows + " rows, bias " + withBias;
               NDArray x = random(s, r, rows, k);
@@ -199,34 +219,37 @@ class PackedGemmTest {
         }
       }
     }
-    assertEquals(before + 2L * shapes.length, PackedGemm.bf16Packed());
+    assertEquals(before + 2L * shapes.length, PackedGemm.halfPacked());
     try (NDManager s = m.newSubManager()) {
-      try (PackedGemm odd = PackedGemm.pack(bf16Valued(s, r, 16, 301), null)) {
-        assertFalse(odd.bf16(), "an odd depth has no row pairs: float32");
+      NDArray odd = bf16Valued(s, r, 16, 301);
+      try (PackedGemm p = PackedGemm.pack(odd, null); PackedGemm full = packAsFloat32(odd, null)) {
+        assertTrue(!p.held().equals("bfloat16"), "an odd depth has no row pairs");
+        NDArray x = random(s, r, 3, 301);
+        assertArrayEquals(full.apply(x).toFloatArray(), p.apply(x).toFloatArray(), "odd depth");
       }
-      NDArray w = bf16Valued(s, r, 16, 300);
+      NDArray w = valued(held, s, r, 16, 300);
       float[] v = w.toFloatArray();
-      v[v.length / 2] = Math.nextUp(v[v.length / 2]); // one value a bfloat16 cannot hold
+      v[v.length / 2] = Math.nextUp(v[v.length / 2]); // one value neither format can hold
       NDArray almost = s.create(v, w.getShape());
       try (PackedGemm p = PackedGemm.pack(almost, null)) {
-        assertFalse(p.bf16(), "one float32 value keeps the whole weight float32");
+        assertEquals("float32", p.held(), "one float32 value keeps the whole weight float32");
         NDArray x = random(s, r, 3, 300);
         assertClose(x.getNDArrayInternal().linear(x, almost, null).singletonOrThrow(), p.apply(x),
             "float32 panels");
       }
-      assertTrue(PackedGemm.packsAsBf16(w));
-      assertFalse(PackedGemm.packsAsBf16(almost));
-      assertTrue(Linear.packable(bf16Valued(s, r, 256, 256), null).packsAsBf16());
-      assertFalse(new Linear(bf16Valued(s, r, 256, 256), null).packsAsBf16(),
+      assertTrue(PackedGemm.packsIn16Bits(w));
+      assertFalse(PackedGemm.packsIn16Bits(almost));
+      assertTrue(Linear.packable(valued(held, s, r, 256, 256), null).packsIn16Bits());
+      assertFalse(new Linear(valued(held, s, r, 256, 256), null).packsIn16Bits(),
           "a plain linear never packs");
-      assertFalse(Linear.packable(bf16Valued(s, r, 256, 256), null)
-          .scaledInputs(random(s, r, 256)).packsAsBf16(), "a folded scale makes it float32");
+      assertFalse(Linear.packable(valued(held, s, r, 256, 256), null)
+          .scaledInputs(random(s, r, 256)).packsIn16Bits(), "a folded scale makes it float32");
     }
   }
 
   /**
-   * Rows read back from the engine's packed copy are the weight's rows bit for bit, in both
-   * layouts (float32 at an odd depth, bfloat16), across panel edges and in any order, repeats
+   * Rows read back from the engine's packed copy are the weight's rows bit for bit, in all three
+   * layouts (float32 and float16 at an odd depth, bfloat16), across panel edges and in any order, repeats
    * included; an id outside the weight is refused by name.
    */
   @Test
@@ -234,7 +257,8 @@ class PackedGemmTest {
     assumeTrue(PackedGemm.gathersRows(), "rows are read back from the engine's own layout");
     SplittableRandom r = new SplittableRandom(10);
     try (NDManager s = m.newSubManager()) {
-      for (NDArray w : new NDArray[] {random(s, r, 97, 301), bf16Valued(s, r, 97, 300)}) {
+      for (NDArray w : new NDArray[] {random(s, r, 97, 301), bf16Valued(s, r, 97, 300),
+          f16Valued(s, r, 97, 301)}) {
         float[] all = w.toFloatArray();
         int k = (int) w.getShape().get(1);
         long[] ids = {0, 15, 16, 31, 32, 47, 48, 49, 96, 5, 5, 95};
@@ -244,7 +268,7 @@ class PackedGemmTest {
             for (int c = 0; c < k; c++) {
               assertEquals(Float.floatToRawIntBits(all[(int) ids[i] * k + c]),
                   Float.floatToRawIntBits(got[i * k + c]),
-                  "row " + ids[i] + " column " + c + " (bf16 panels " + p.bf16() + ")");
+                  "row " + ids[i] + " column " + c + " (" + p.held() + " panels)");
             }
           }
           IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

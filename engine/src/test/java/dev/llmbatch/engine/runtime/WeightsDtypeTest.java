@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.llmbatch.engine.testing.TinyDecoders;
 import dev.llmbatch.flavor.safetensors.DType;
 import dev.llmbatch.flavor.safetensors.SafetensorsWriter;
 import dev.llmbatch.flavor.safetensors.SafetensorsWriter.Tensor;
@@ -40,28 +41,6 @@ class WeightsDtypeTest {
     return v;
   }
 
-  /** IEEE binary16 bits from a float, rounding to nearest even (Java 17 has no Float.floatToFloat16). */
-  static short toHalf(float f) {
-    int bits = Float.floatToRawIntBits(f);
-    int sign = (bits >>> 16) & 0x8000;
-    float abs = Math.abs(f);
-    if (abs >= 65520f) {
-      return (short) (sign | 0x7C00); // overflow to infinity
-    }
-    if (abs < 6.103515625e-5f) { // subnormal: units of 2^-24
-      int m = (int) Math.rint(abs * 16777216f);
-      return (short) (sign | m);
-    }
-    int exp = ((bits >>> 23) & 0xFF) - 127 + 15;
-    int mant = bits & 0x7FFFFF;
-    int half = (exp << 10) | (mant >>> 13);
-    int rest = mant & 0x1FFF;
-    if (rest > 0x1000 || (rest == 0x1000 && (half & 1) == 1)) {
-      half++;
-    }
-    return (short) (sign | half);
-  }
-
   /** The exact float value of binary16 bits. */
   static float fromHalf(short h) {
     int sign = (h & 0x8000) != 0 ? -1 : 1;
@@ -76,7 +55,7 @@ class WeightsDtypeTest {
   private static Tensor f16(long[] shape, float[] v) {
     ByteBuffer b = ByteBuffer.allocate(v.length * 2).order(ByteOrder.LITTLE_ENDIAN);
     for (float f : v) {
-      b.putShort(toHalf(f));
+      b.putShort(TinyDecoders.f16Bits(f));
     }
     return new Tensor(DType.F16, shape, b.array());
   }

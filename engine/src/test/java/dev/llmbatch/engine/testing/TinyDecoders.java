@@ -2,6 +2,7 @@ package dev.llmbatch.engine.testing;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.llmbatch.flavor.safetensors.DType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -64,24 +65,24 @@ public final class TinyDecoders {
    * Llama for benchmarks.
    */
   public static Path write(Path dir, Map<String, Object> config, long seed) {
-    return write(dir, config, seed, false);
+    return write(dir, config, seed, DType.F32);
   }
 
   /**
-   * The same, stored as BF16 when {@code bf16} (each value rounded to the nearest bfloat16, and
-   * config.json's {@code torch_dtype} {@code bfloat16}), as most published checkpoints are.
+   * The same, stored as {@code dtype}: F32, BF16 (as most published checkpoints are) or F16, each
+   * value rounded to nearest (ties to even), with config.json's {@code torch_dtype} to match.
    */
-  public static Path write(Path dir, Map<String, Object> config, long seed, boolean bf16) {
+  public static Path write(Path dir, Map<String, Object> config, long seed, DType dtype) {
     Map<String, long[]> shapes = shapes((String) config.get("model_type"), config);
     try {
       Files.createDirectories(dir);
       Map<String, Object> c = config;
-      if (bf16) {
+      if (dtype != DType.F32) {
         c = new LinkedHashMap<>(config);
-        c.put("torch_dtype", "bfloat16");
+        c.put("torch_dtype", dtype == DType.BF16 ? "bfloat16" : "float16");
       }
       JSON.writeValue(dir.resolve("config.json").toFile(), c);
-      writeSafetensors(dir.resolve("model.safetensors"), shapes, seed, bf16);
+      writeSafetensors(dir.resolve("model.safetensors"), shapes, seed, dtype);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -251,18 +252,18 @@ public final class TinyDecoders {
   /** Writes F32 tensors drawn from a seeded generator, in name order. */
   public static void writeSafetensors(Path file, Map<String, long[]> shapes, long seed)
       throws IOException {
-    writeSafetensors(file, shapes, seed, false);
+    writeSafetensors(file, shapes, seed, DType.F32);
   }
 
-  /** The same, as BF16 (each value rounded to nearest, ties to even) when {@code bf16}. */
+  /** The same, as F32, BF16 or F16 (each value rounded to nearest, ties to even). */
   public static void writeSafetensors(Path file, Map<String, long[]> shapes, long seed,
-      boolean bf16) throws IOException {
+      DType dtype) throws IOException {
     Map<String, Object> header = new LinkedHashMap<>();
     long offset = 0;
-    int size = bf16 ? 2 : 4;
+    int size = dtype == DType.F32 ? 4 : 2;
     for (Map.Entry<String, long[]> e : shapes.entrySet()) {
       long n = numel(e.getValue());
-      header.put(e.getKey(), Map.of("dtype", bf16 ? "BF16" : "F32", "shape", e.getValue(),
+      header.put(e.getKey(), Map.of("dtype", dtype.name(), "shape", e.getValue(),
           "data_offsets", List.of(offset, offset + size * n)));
       offset += size * n;
     }
@@ -279,7 +280,7 @@ public final class TinyDecoders {
       ch.write(head);
       for (Map.Entry<String, long[]> e : shapes.entrySet()) {
         ByteBuffer v = values(e.getKey(), e.getValue(), seed);
-        ch.write(bf16 ? toBf16(v) : v);
+        ch.write(dtype == DType.F32 ? v : toHalfWidth(v, dtype));
       }
     }
   }
@@ -311,13 +312,38 @@ public final class TinyDecoders {
     return b;
   }
 
-  /** Little-endian float32 values to bfloat16, rounded to nearest, ties to even. */
-  private static ByteBuffer toBf16(ByteBuffer f32) {
+  /** Little-endian float32 values to BF16 or F16, rounded to nearest, ties to even. */
+  private static ByteBuffer toHalfWidth(ByteBuffer f32, DType dtype) {
     ByteBuffer out = ByteBuffer.allocate(f32.remaining() / 2).order(ByteOrder.LITTLE_ENDIAN);
     while (f32.hasRemaining()) {
-      out.putShort(bf16Bits(f32.getFloat()));
+      float x = f32.getFloat();
+      out.putShort(dtype == DType.BF16 ? bf16Bits(x) : f16Bits(x));
     }
     return out.flip();
+  }
+
+  /**
+   * The IEEE binary16 nearest {@code x} (ties to even), as its 16 bits; overflow goes to
+   * infinity (Java 17 has no Float.floatToFloat16).
+   */
+  public static short f16Bits(float x) {
+    int bits = Float.floatToRawIntBits(x);
+    int sign = (bits >>> 16) & 0x8000;
+    float abs = Math.abs(x);
+    if (abs >= 65520f) {
+      return (short) (sign | 0x7C00);
+    }
+    if (abs < 6.103515625e-5f) { // subnormal: units of 2^-24
+      return (short) (sign | (int) Math.rint(abs * 16777216f));
+    }
+    int exp = ((bits >>> 23) & 0xFF) - 127 + 15;
+    int mant = bits & 0x7FFFFF;
+    int half = (exp << 10) | (mant >>> 13);
+    int rest = mant & 0x1FFF;
+    if (rest > 0x1000 || (rest == 0x1000 && (half & 1) == 1)) {
+      half++;
+    }
+    return (short) (sign | half);
   }
 
   /** The bfloat16 nearest {@code x} (ties to even), as its 16 bits; finite x only. */

@@ -23,7 +23,7 @@ final class Checkpoint {
   private final boolean unprefixed; // a bare *Model: embed_tokens.weight, layers.N.…, norm.weight
   private boolean headless;
   private int packedWeights;
-  private int packedBf16;
+  private final java.util.Map<String, Integer> packedAs = new java.util.TreeMap<>();
   private long packedBytes;
   private long matmulParameters;
   private long bytes;
@@ -145,9 +145,7 @@ final class Checkpoint {
       if (l.packedBytes() > 0) {
         packedWeights++;
         packedBytes += l.packedBytes();
-        if (l.heldAsBf16()) {
-          packedBf16++;
-        }
+        packedAs.merge(l.held(), 1, Integer::sum);
       }
     }
     return l;
@@ -161,10 +159,11 @@ final class Checkpoint {
     if (packedWeights == 0) {
       return "";
     }
-    return String.format("%d linear weights packed for the CPU GEMM (%s), %.1f MB", packedWeights,
-        packedBf16 == packedWeights ? "all as bfloat16, exactly"
-            : packedBf16 == 0 ? "as float32" : packedBf16 + " as bfloat16, exactly",
-        packedBytes / 1e6);
+    String as = packedAs.entrySet().stream()
+        .map(e -> e.getValue() + " as " + e.getKey())
+        .collect(java.util.stream.Collectors.joining(", "));
+    return String.format("%d linear weights packed for the CPU GEMM (%s; 16-bit ones exactly),"
+        + " %.1f MB", packedWeights, as, packedBytes / 1e6);
   }
 
   long matmulParameters() {

@@ -61,20 +61,21 @@ final class LlamaFamily {
     Norm kNorm = c.qkNorm() ? ck.norm(c.norm(), p + "self_attn.k_norm", d, c.normEps()) : null;
     // Fewer ops per decode step, same function: attention's scale goes into q_proj's rows (or
     // q_norm's scale: rotary is linear), and each RMSNorm's scale into the columns of the
-    // projection it feeds; except into a weight the CPU holds as bfloat16 (a BF16 checkpoint's),
-    // which a scale other than a power of two would turn into float32: twice the bytes a decode
-    // step streams, for one multiply saved.
+    // projection it feeds; except into a weight the CPU holds in 16 bits (a BF16 or FP16
+    // checkpoint's), which a scale would turn into float32 (even a power of two can push an FP16
+    // value into the subnormals): twice the bytes a decode step streams, for one multiply saved
+    // (the fused attention kernel scales its scores at no cost).
     float scale = c.attentionScale();
     float scoreScale = 1f;
     if (qNorm instanceof RmsNorm r) {
       qNorm = r.scaled(scale);
-    } else if (powerOfTwo(scale) || !qkv.packsAsBf16()) { // 2^e keeps bfloat16 values so
+    } else if (!qkv.packsIn16Bits()) {
       qkv = qkv.scaledOutputs(q, scale);
     } else {
       scoreScale = scale;
     }
     Norm input = ck.norm(c.norm(), p + "input_layernorm", hidden, c.normEps());
-    if (input instanceof RmsNorm r && !qkv.packsAsBf16()) {
+    if (input instanceof RmsNorm r && !qkv.packsIn16Bits()) {
       qkv = qkv.scaledInputs(r.weight());
       input = r.unweighted();
     }
@@ -87,7 +88,7 @@ final class LlamaFamily {
     // Gemma2: post_attention_layernorm closes the attention branch; the MLP has its own pair
     Norm preMlp = ck.norm(c.norm(), p + (c.sandwichNorms() ? "pre_feedforward_layernorm"
         : "post_attention_layernorm"), hidden, c.normEps());
-    if (preMlp instanceof RmsNorm r && !gateUp.packsAsBf16()) {
+    if (preMlp instanceof RmsNorm r && !gateUp.packsIn16Bits()) {
       gateUp = gateUp.scaledInputs(r.weight());
       preMlp = r.unweighted();
     }
@@ -104,10 +105,5 @@ final class LlamaFamily {
           ck.norm(c.norm(), p + "post_feedforward_layernorm", hidden, c.normEps()));
     }
     return new DecoderLayer(input, attention, null, preMlp, mlp, null);
-  }
-
-  /** Whether {@code x} is a (normal) power of two: multiplying by it loses no bits. */
-  private static boolean powerOfTwo(float x) {
-    return x > Float.MIN_NORMAL && (Float.floatToRawIntBits(x) & 0x7FFFFF) == 0;
   }
 }

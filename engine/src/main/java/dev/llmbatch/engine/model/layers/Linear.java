@@ -10,7 +10,7 @@ import dev.llmbatch.engine.runtime.PackedGemm;
  * {@linkplain #packable packable} linear on the CPU in float32, a packed GEMM ({@link PackedGemm}:
  * the engine's AVX-512 kernel, else oneMKL's): the weight is packed when its loader calls {@link
  * #prepack} (or on first use) and freed, so every call skips the per-call packing libtorch's
- * {@code linear} does, in the same memory (half of it for a BF16 checkpoint's weight).
+ * {@code linear} does, in the same memory (half of it for a BF16 or FP16 checkpoint's weight).
  * That is what a generating model's linears want (decode steps of a few rows, where that packing
  * costs as much as the product). Plain ones: an encoder's (thousands of rows, where packing
  * measured no gain), a tied LM head's where its packed copy could not serve the embedding
@@ -121,10 +121,10 @@ public final class Linear {
     return p == null ? 0 : p.bytes();
   }
 
-  /** Whether the packed copy holds the weight as bfloat16 (exactly). */
-  public boolean heldAsBf16() {
+  /** What the packed copy holds the weight as ("float32", "bfloat16", "float16"); null unpacked. */
+  public String held() {
     PackedGemm p = packingDecided ? packed : null;
-    return p != null && p.bf16();
+    return p == null ? null : p.held();
   }
 
   /** Whether {@link #rows} can serve: the weight is packed in the engine's own layout. */
@@ -145,15 +145,16 @@ public final class Linear {
   }
 
   /**
-   * Whether this linear will hold its weight as bfloat16 once packed ({@link
-   * PackedGemm#packsAsBf16}): its values all are bfloat16 (a BF16 checkpoint's). Folding a scale
-   * into it ({@link #scaledInputs}, {@link #scaledOutputs} by other than a power of two) would
-   * make it float32, twice the bytes every decode step streams, so a loader asks first.
+   * Whether this linear will hold its weight in 16 bits once packed ({@link
+   * PackedGemm#packsIn16Bits}): its values all are bfloat16 or IEEE halves (a BF16 or FP16
+   * checkpoint's). Folding a scale into it ({@link #scaledInputs}, {@link #scaledOutputs} by other
+   * than a power of two) would make it float32, twice the bytes every decode step streams, so a
+   * loader asks first.
    */
-  public boolean packsAsBf16() {
+  public boolean packsIn16Bits() {
     NDArray w = weight;
     return packable && w != null && weightParameters() >= PACK_MIN_ELEMENTS
-        && PackedGemm.packsAsBf16(w);
+        && PackedGemm.packsIn16Bits(w);
   }
 
   /**

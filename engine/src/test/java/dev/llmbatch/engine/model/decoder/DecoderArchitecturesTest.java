@@ -15,6 +15,7 @@ import dev.llmbatch.engine.model.StepInput;
 import dev.llmbatch.engine.runtime.ComputeDtype;
 import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.testing.TinyDecoders;
+import dev.llmbatch.flavor.safetensors.DType;
 import dev.llmbatch.flavor.safetensors.SafetensorsWriter;
 import dev.llmbatch.flavor.safetensors.WeightFiles;
 import java.io.IOException;
@@ -90,26 +91,36 @@ class DecoderArchitecturesTest {
         TinyDecoders.write(type, tmp.resolve(type + "-256"), TinyDecoders.VOCAB, 256, 3));
   }
 
+  static List<org.junit.jupiter.params.provider.Arguments> typesAndHalfDtypes() {
+    List<org.junit.jupiter.params.provider.Arguments> all = new ArrayList<>();
+    for (String type : TinyDecoders.MODEL_TYPES) {
+      for (DType d : new DType[] {DType.BF16, DType.F16}) {
+        all.add(org.junit.jupiter.params.provider.Arguments.of(type, d));
+      }
+    }
+    return all;
+  }
+
   /**
-   * A BF16 checkpoint (what most published models are): where the engine's GEMM packs, its
-   * linears are held as bfloat16 (no scale folded into them), through every step shape, and its
-   * logits are the ones float32 panels give (packing as float32 folds the norms' scales in, so
-   * only summation order differs).
+   * A BF16 checkpoint (what most published models are) or an FP16 one: where the engine's GEMM
+   * packs, its linears are held in those 16 bits (no scale folded into them), through every step
+   * shape, and its logits are the ones float32 panels give (packing as float32 folds the norms'
+   * scales in, so only summation order differs).
    */
   @ParameterizedTest
-  @MethodSource("types")
-  void aBf16CheckpointDecodesFromBf16PanelsAsFromFloat32Ones(String type) {
+  @MethodSource("typesAndHalfDtypes")
+  void a16BitCheckpointDecodesFrom16BitPanelsAsFromFloat32Ones(String type, DType dtype) {
     var config = TinyDecoders.config(type, TinyDecoders.VOCAB, 256);
-    Path dir = TinyDecoders.write(tmp.resolve(type + "-bf16"), config, 4, true);
+    Path dir = TinyDecoders.write(tmp.resolve(type + "-" + dtype), config, 4, dtype);
     long packed = PackedGemm.packed();
-    long before = PackedGemm.bf16Packed();
+    long before = PackedGemm.halfPacked();
     cachedStepsGiveTheFullForward(type, dir);
     if ("llm-batch AVX-512".equals(PackedGemm.implementation())) {
-      // every weight big enough to pack is packed as bfloat16: none was made float32 by a scale
+      // every weight big enough to pack is packed in 16 bits: none was made float32 by a scale
       // folded into it
       assertTrue(PackedGemm.packed() > packed, type + ": some weight is packed");
-      assertEquals(PackedGemm.packed() - packed, PackedGemm.bf16Packed() - before,
-          type + ": weights packed as bfloat16, of all packed");
+      assertEquals(PackedGemm.packed() - packed, PackedGemm.halfPacked() - before,
+          type + " " + dtype + ": weights packed in 16 bits, of all packed");
     }
     int[] seq = tokens(9, 11);
     float[] half;
@@ -121,30 +132,30 @@ class DecoderArchitecturesTest {
       }
       half = alone(m, seq);
     }
-    System.setProperty("llmbatch.packedBf16", "false");
+    System.setProperty("llmbatch.packed16bit", "false");
     try (CausalLm m = Architectures.loadCausalLm(dir, ONE_THREAD)) {
-      long packedBefore = PackedGemm.bf16Packed();
-      close(alone(m, seq), half, type + " bfloat16 panels against float32 ones");
-      assertEquals(packedBefore, PackedGemm.bf16Packed(), "LLM_BATCH_PACKED_BF16=0 is obeyed");
+      long packedBefore = PackedGemm.halfPacked();
+      close(alone(m, seq), half, type + " " + dtype + " 16-bit panels against float32 ones");
+      assertEquals(packedBefore, PackedGemm.halfPacked(), "LLM_BATCH_PACKED_16BIT=0 is obeyed");
     } finally {
-      System.clearProperty("llmbatch.packedBf16");
+      System.clearProperty("llmbatch.packed16bit");
     }
   }
 
   /**
    * A tied LM head big enough to pack (vocab 512 × hidden 256) is packed where the engine's GEMM
    * can read rows back, and the token embeddings are then gathered from that packed copy (the
-   * table held once): through every step shape, and, stored as FP32 or BF16, its logits are those
+   * table held once): through every step shape, and, stored as FP32, BF16 or FP16, its logits are those
    * of an untied twin whose separate LM head holds the same table (whose embeddings come from the
    * table itself).
    */
   @ParameterizedTest
   @MethodSource("types")
   void aTiedHeadIsPackedOnceAndServesTheEmbeddingLookup(String type) throws IOException {
-    for (boolean bf16 : new boolean[] {false, true}) {
+    for (DType dtype : new DType[] {DType.F32, DType.BF16, DType.F16}) {
       var config = TinyDecoders.config(type, 512, 256);
       config.put("tie_word_embeddings", true);
-      Path tied = TinyDecoders.write(tmp.resolve(type + "-tied-" + bf16), config, 6, bf16);
+      Path tied = TinyDecoders.write(tmp.resolve(type + "-tied-" + dtype), config, 6, dtype);
       cachedStepsGiveTheFullForward(type, tied, 512);
       try (CausalLm m = Architectures.loadCausalLm(tied, ONE_THREAD)) {
         assertEquals(PackedGemm.gathersRows(), ((DecoderModel) m).embedsFromHead(),
@@ -153,12 +164,9 @@ class DecoderArchitecturesTest {
       if (type.equals("gpt2")) {
         continue; // GPT-2's head is always the token table: there is no untied twin
       }
-      Path untied = Files.createDirectories(tmp.resolve(type + "-untied-" + bf16));
+      Path untied = Files.createDirectories(tmp.resolve(type + "-untied-" + dtype));
       var untiedConfig = new java.util.LinkedHashMap<>(config);
       untiedConfig.put("tie_word_embeddings", false);
-      if (bf16) {
-        untiedConfig.put("torch_dtype", "bfloat16");
-      }
       new com.fasterxml.jackson.databind.ObjectMapper().writeValue(
           untied.resolve("config.json").toFile(), untiedConfig);
       var tensors = new java.util.LinkedHashMap<String, SafetensorsWriter.Tensor>();
@@ -175,7 +183,7 @@ class DecoderArchitecturesTest {
       try (CausalLm a = Architectures.loadCausalLm(tied, ONE_THREAD);
           CausalLm b = Architectures.loadCausalLm(untied, ONE_THREAD)) {
         for (int[] seq : new int[][] {tokens(12, 9), tokens(13, 1)}) {
-          close(alone(b, seq), alone(a, seq), type + " tied (bf16 " + bf16 + ") vs untied twin");
+          close(alone(b, seq), alone(a, seq), type + " tied (" + dtype + ") vs untied twin");
         }
       }
     }
