@@ -760,16 +760,17 @@ struct packed_header {
     }                                                                                             \
   }
 
-/* c[R × 48] (masked columns) = init (GEMM_INIT) + a[R × kc] · b[kc × 48]; meanwhile pf_lines
- * cache lines from pf are prefetched, spread over the k rows. */
-#define GEMM_KERNEL(R)                                                                            \
-  static void gemm_kernel_##R(int kc, const float *a, long lda, const void *panel, float *c,     \
-                              long ldc, const __mmask16 *mask, int init, const float *bias,      \
-                              const float *r, const char *pf, long pf_lines) {                   \
-    const float *b = (const float *) panel;                                                       \
+/* c[R × 48] (masked columns) = init (GEMM_INIT) + a[R × kc] · b[kc × 48], b a panel of rows of
+ * 48 values of type T, each row's three vectors read by LOAD; meanwhile pf_lines cache lines from
+ * pf are prefetched, spread over the k rows. */
+#define GEMM_KERNEL_ROWS(NAME, R, T, LOAD)                                                        \
+  static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
+                   const __mmask16 *mask, int init, const float *bias, const float *r,            \
+                   const char *pf, long pf_lines) {                                               \
+    const T *b = (const T *) panel;                                                               \
     GEMM_INIT(R)                                                                                  \
     for (int kk = 0; kk < kc; kk++) {                                                             \
-      __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), b2 = _mm512_load_ps(b + 32);    \
+      __m512 b0 = LOAD(b), b1 = LOAD(b + 16), b2 = LOAD(b + 32);                                  \
       _mm_prefetch((const char *) (b + PF_ROWS * NR), _MM_HINT_T0);                               \
       _mm_prefetch((const char *) (b + PF_ROWS * NR + 32), _MM_HINT_T0);                          \
       for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += 64) {                            \
@@ -780,6 +781,11 @@ struct packed_header {
     }                                                                                             \
     GEMM_STORE(R)                                                                                 \
   }
+/* float32 panels; float16 ones (48 halves a k row) widened by vcvtph2ps */
+#define LOAD_F32(p) _mm512_load_ps(p)
+#define LOAD_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (p)))
+#define GEMM_KERNEL(R) GEMM_KERNEL_ROWS(gemm_kernel_##R, R, float, LOAD_F32)
+#define GEMM_KERNEL_F16(R) GEMM_KERNEL_ROWS(gemm_kernel_f16_##R, R, uint16_t, LOAD_F16)
 
 /* The same over a bfloat16 panel; kc is even. */
 #define GEMM_KERNEL_BF16(R)                                                                       \
@@ -827,27 +833,6 @@ GEMM_KERNEL_BF16(6)
 GEMM_KERNEL_BF16(7)
 GEMM_KERNEL_BF16(8)
 
-/* The same over a float16 panel: 48 halves a k row. */
-#define GEMM_KERNEL_F16(R)                                                                        \
-  static void gemm_kernel_f16_##R(int kc, const float *a, long lda, const void *panel, float *c, \
-                                  long ldc, const __mmask16 *mask, int init, const float *bias,  \
-                                  const float *r, const char *pf, long pf_lines) {               \
-    const uint16_t *b = (const uint16_t *) panel;                                                 \
-    GEMM_INIT(R)                                                                                  \
-    for (int kk = 0; kk < kc; kk++) {                                                             \
-      __m512 b0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) b));                      \
-      __m512 b1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (b + 16)));               \
-      __m512 b2 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (b + 32)));               \
-      _mm_prefetch((const char *) (b + PF_ROWS * NR), _MM_HINT_T0);                               \
-      _mm_prefetch((const char *) (b + PF_ROWS * NR + 32), _MM_HINT_T0);                          \
-      for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += 64) {                            \
-        _mm_prefetch(pf, _MM_HINT_T0);                                                            \
-      }                                                                                           \
-      GEMM_FMA(R, kk, b0, b1, b2)                                                                 \
-      b += NR;                                                                                    \
-    }                                                                                             \
-    GEMM_STORE(R)                                                                                 \
-  }
 GEMM_KERNEL_F16(1)
 GEMM_KERNEL_F16(2)
 GEMM_KERNEL_F16(3)
