@@ -184,11 +184,10 @@ public final class Weights {
     ShortBuffer in = bf16.duplicate().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
     in.position(Math.toIntExact(first));
     IntBuffer to = out.duplicate().order(ByteOrder.nativeOrder()).asIntBuffer();
-    long numel = count;
-    short[] a = new short[(int) Math.min(numel, 1 << 16)];
+    short[] a = new short[(int) Math.min(count, 1 << 16)];
     int[] b = new int[a.length];
-    for (long done = 0; done < numel; ) {
-      int n = (int) Math.min(a.length, numel - done);
+    for (long done = 0; done < count; ) {
+      int n = (int) Math.min(a.length, count - done);
       in.get(a, 0, n);
       for (int i = 0; i < n; i++) {
         b[i] = (a[i] & 0xFFFF) << 16;

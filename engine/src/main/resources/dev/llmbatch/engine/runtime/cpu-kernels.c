@@ -1091,11 +1091,11 @@ JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmBuilt
 #endif
 }
 
-/* Bytes of the packed copy of an (n, k) weight: as float32, or as bfloat16. */
+/* Bytes of the packed copy of an (n, k) weight: as float32, or in a 16-bit layout. */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedBytes(
-    JNIEnv *env, jclass c, jint n, jint k, jboolean bf16) {
+    JNIEnv *env, jclass c, jint n, jint k, jboolean half) {
 #ifdef __AVX512F__
-  int layout = bf16 ? PACKED_BF16 : PACKED_F32; /* both 16-bit layouts take 2 bytes a value */
+  int layout = half ? PACKED_BF16 : PACKED_F32; /* both 16-bit layouts take 2 bytes a value */
   return HEADER + (jlong) ((n + NR - 1) / NR) * gemm_panel_bytes(layout, k);
 #else
   return 0;
@@ -1114,11 +1114,11 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmLayoutFor
 #endif
 }
 
-/* Packs w (n, k) row-major: where bf16 (16-bit layouts allowed) is set, as bfloat16 if every
+/* Packs w (n, k) row-major: where half (16-bit layouts allowed) is set, as bfloat16 if every
  * value is one and k is even, else as float16 if every value is one; else as float32. Returns
  * the copy's address (0: no memory). */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
-    JNIEnv *env, jclass c, jobject w, jint n, jint k, jboolean bf16, jint threads) {
+    JNIEnv *env, jclass c, jobject w, jint n, jint k, jboolean half, jint threads) {
 #ifdef __AVX512F__
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
@@ -1129,7 +1129,7 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
   if (jb.w == NULL) {
     return 0;
   }
-  jb.layout = bf16 ? half_layout(jb.w, n, k) : PACKED_F32;
+  jb.layout = half ? half_layout(jb.w, n, k) : PACKED_F32;
   void *dest = NULL;
   size_t bytes = HEADER + (size_t) jb.panels * gemm_panel_bytes(jb.layout, k);
   if (posix_memalign(&dest, 64, bytes) != 0) {

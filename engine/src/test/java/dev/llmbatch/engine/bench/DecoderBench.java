@@ -76,6 +76,29 @@ public final class DecoderBench {
     run("100M BF16-checkpoint", bf16, threads, f, bw, quick, true);
   }
 
+  /**
+   * Median seconds of {@code runs} prefills of one random {@code t}-token prompt into slot 0, after
+   * one untimed.
+   */
+  static double prefillSeconds(CausalLm m, int t, int runs, SplittableRandom rnd) {
+    double[] times = new double[runs];
+    try (KvCache cache = m.allocateCache(1, t)) {
+      int[] prompt = rnd.ints(t, 0, m.spec().vocabSize()).toArray();
+      m.step(cache, List.of(new StepInput(0, 0, prompt)));
+      for (int i = 0; i < runs; i++) {
+        long t0 = System.nanoTime();
+        m.step(cache, List.of(new StepInput(0, 0, prompt)));
+        times[i] = (System.nanoTime() - t0) / 1e9;
+      }
+    }
+    return Roofline.median(times);
+  }
+
+  /** A t-token prefill's FLOPs: 2·P a token, plus q·k and p·v, 4·L·hidden a pair, t²/2 pairs. */
+  static double prefillFlops(DecoderSpec spec, long hidden, int t) {
+    return 2.0 * spec.matmulParameters() * t + 4.0 * spec.numLayers() * hidden * t * t / 2.0;
+  }
+
   /** The ~100M-parameter Llama the decoder benchmarks run (CPU here, GPU in {@link GpuBench}). */
   static Map<String, Object> config100M() {
     Map<String, Object> base = TinyDecoders.config("llama", 32000, 768);
@@ -105,20 +128,8 @@ public final class DecoderBench {
       int ctx = 64;
       int steps = quick ? 8 : (name.equals("tiny") ? 64 : 40);
       SplittableRandom rnd = new SplittableRandom(7);
-      // prefill: one sequence of t tokens
-      double[] prefill = new double[quick ? 2 : 4];
-      try (KvCache cache = m.allocateCache(1, t)) {
-        int[] prompt = rnd.ints(t, 0, spec.vocabSize()).toArray();
-        m.step(cache, List.of(new StepInput(0, 0, prompt)));
-        for (int i = 0; i < prefill.length; i++) {
-          long t0 = System.nanoTime();
-          m.step(cache, List.of(new StepInput(0, 0, prompt)));
-          prefill[i] = (System.nanoTime() - t0) / 1e9;
-        }
-      }
-      double ps = Roofline.median(prefill);
-      // 2·P per token, plus q·k and p·v: 4·L·d_model per (token, earlier token), t²/2 pairs
-      double flops = 2.0 * p * t + 4.0 * spec.numLayers() * hiddenOf(dir) * t * t / 2.0;
+      double ps = prefillSeconds(m, t, quick ? 2 : 4, rnd);
+      double flops = prefillFlops(spec, hiddenOf(dir), t);
       System.out.printf("prefill %d tokens: %.0f tokens/s, MFU %.1f%% of F (%.1f GFLOP/s)%n", t,
           t / ps, 100 * flops / ps / f, flops / ps / 1e9);
       long held = PackedGemm.halfPacked() - packed;

@@ -455,20 +455,10 @@ public final class GpuBench {
             spec.computeDtype(), p / 1e6, w / 1e6);
         SplittableRandom rnd = new SplittableRandom(7);
         for (int t : new int[] {512, 2048}) {
-          try (KvCache cache = m.allocateCache(1, t)) {
-            int[] prompt = rnd.ints(t, 0, spec.vocabSize()).toArray();
-            double[] times = new double[5];
-            m.step(cache, List.of(new StepInput(0, 0, prompt)));
-            for (int i = 0; i < times.length; i++) {
-              long t0 = System.nanoTime();
-              m.step(cache, List.of(new StepInput(0, 0, prompt)));
-              times[i] = (System.nanoTime() - t0) / 1e9;
-            }
-            double s = Roofline.median(times);
-            double flops = 2.0 * p * t + 4.0 * spec.numLayers() * 768.0 * t * t / 2.0;
-            System.out.printf("prefill %d tokens: %.0f tokens/s, %.1f ms, MFU %.2f%%%n", t, t / s,
-                s * 1e3, 100 * flops / s / f);
-          }
+          double s = DecoderBench.prefillSeconds(m, t, 5, rnd);
+          double flops = DecoderBench.prefillFlops(spec, 768, t);
+          System.out.printf("prefill %d tokens: %.0f tokens/s, %.1f ms, MFU %.2f%%%n", t, t / s,
+              s * 1e3, 100 * flops / s / f);
         }
         int ctx = 64;
         int steps = 40;

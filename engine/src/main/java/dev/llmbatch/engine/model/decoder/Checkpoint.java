@@ -5,11 +5,13 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.llmbatch.engine.EngineException;
 import dev.llmbatch.engine.model.layers.Linear;
-import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.model.layers.Norm;
+import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.runtime.Weights;
 import dev.llmbatch.flavor.safetensors.WeightFiles;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
@@ -22,8 +24,7 @@ final class Checkpoint {
   private final String architecture;
   private final boolean unprefixed; // a bare *Model: embed_tokens.weight, layers.N.…, norm.weight
   private boolean headless;
-  private int packedWeights;
-  private final java.util.Map<String, Integer> packedAs = new java.util.TreeMap<>();
+  private final Map<String, Integer> packedAs = new TreeMap<>(); // format → weights packed so
   private long packedBytes;
   private long matmulParameters;
   private long bytes;
@@ -123,12 +124,10 @@ final class Checkpoint {
     }
     if (tied) {
       matmulParameters += embedding.size();
-      // packed only where its packed copy can also serve the embedding lookup (the engine's own
-      // GEMM on the CPU): the table is then held once, packed, and the model gathers from it
-      // (DecoderModel); elsewhere plain, as packing would hold the table twice
-      boolean gather = !embedding.getDevice().isGpu()
-          && embedding.getDataType() == ai.djl.ndarray.types.DataType.FLOAT32
-          && PackedGemm.fits(vocab, hidden) && PackedGemm.gathersRows();
+      // packable only where its packed copy can also serve the embedding lookup (the engine's own
+      // GEMM on the CPU): if it packs, the table is held once, packed, and the model gathers from
+      // it (DecoderModel); elsewhere plain, as packing would hold the table twice
+      boolean gather = !embedding.getDevice().isGpu() && PackedGemm.gathersRows();
       return gather ? Linear.packable(embedding, null) : new Linear(embedding, null);
     }
     return linear(name.substring(0, name.length() - ".weight".length()), false, vocab, hidden);
@@ -143,7 +142,6 @@ final class Checkpoint {
     if (l != null) {
       l.prepack();
       if (l.packedBytes() > 0) {
-        packedWeights++;
         packedBytes += l.packedBytes();
         packedAs.merge(l.held(), 1, Integer::sum);
       }
@@ -156,14 +154,15 @@ final class Checkpoint {
    * packing off).
    */
   String packing() {
-    if (packedWeights == 0) {
+    if (packedAs.isEmpty()) {
       return "";
     }
+    int weights = packedAs.values().stream().mapToInt(Integer::intValue).sum();
     String as = packedAs.entrySet().stream()
         .map(e -> e.getValue() + " as " + e.getKey())
-        .collect(java.util.stream.Collectors.joining(", "));
+        .collect(Collectors.joining(", "));
     return String.format("%d linear weights packed for the CPU GEMM (%s; 16-bit ones exactly),"
-        + " %.1f MB", packedWeights, as, packedBytes / 1e6);
+        + " %.1f MB", weights, as, packedBytes / 1e6);
   }
 
   long matmulParameters() {

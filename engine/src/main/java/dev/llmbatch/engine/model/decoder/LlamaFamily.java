@@ -67,15 +67,16 @@ final class LlamaFamily {
     // (the fused attention kernel scales its scores at no cost).
     float scale = c.attentionScale();
     float scoreScale = 1f;
+    boolean qkvIn16Bits = qkv.packsIn16Bits(); // a scan of the weight: once
     if (qNorm instanceof RmsNorm r) {
       qNorm = r.scaled(scale);
-    } else if (!qkv.packsIn16Bits()) {
+    } else if (!qkvIn16Bits) {
       qkv = qkv.scaledOutputs(q, scale);
     } else {
       scoreScale = scale;
     }
     Norm input = ck.norm(c.norm(), p + "input_layernorm", hidden, c.normEps());
-    if (input instanceof RmsNorm r && !qkv.packsIn16Bits()) {
+    if (input instanceof RmsNorm r && !qkvIn16Bits) {
       qkv = qkv.scaledInputs(r.weight());
       input = r.unweighted();
     }

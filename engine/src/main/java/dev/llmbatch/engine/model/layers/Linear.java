@@ -147,9 +147,9 @@ public final class Linear {
   /**
    * Whether this linear will hold its weight in 16 bits once packed ({@link
    * PackedGemm#packsIn16Bits}): its values all are bfloat16 or IEEE halves (a BF16 or FP16
-   * checkpoint's). Folding a scale into it ({@link #scaledInputs}, {@link #scaledOutputs} by other
-   * than a power of two) would make it float32, twice the bytes every decode step streams, so a
-   * loader asks first.
+   * checkpoint's). Folding a scale into it ({@link #scaledInputs}, {@link #scaledOutputs}) would
+   * make it float32, twice the bytes every decode step streams, so a loader asks first (each call
+   * scans the weight).
    */
   public boolean packsIn16Bits() {
     NDArray w = weight;
