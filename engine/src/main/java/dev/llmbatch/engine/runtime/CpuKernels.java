@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -245,6 +246,172 @@ public final class CpuKernels {
     return out;
   }
 
+  /**
+   * One pre-norm block of a Llama-shaped decoder as {@link Stack} runs it: RMSNorm ({@code
+   * inputNorm} (hidden) or null where folded into the weights), the fused q|k|v projection, rotary,
+   * the cache writes and attention of {@code heads}, the output projection onto the residual,
+   * RMSNorm, the fused gate|up projection, SiLU(gate)·up, and the down projection onto the
+   * residual. Each projection is packed in the engine's own layout (its bias, if any, with it).
+   */
+  public record StackLayer(NDArray inputNorm, float inputEps, PackedGemm qkv, PackedGemm o,
+      Heads heads, NDArray mlpNorm, float mlpEps, PackedGemm gateUp, PackedGemm down) {}
+
+  /**
+   * A decoder's whole layer stack as one native call a step ({@code stackStep} in {@code
+   * cpu-kernels.c}): the kernels the per-op path calls, in its order, over activations in scratch
+   * memory the calling thread keeps. The per-op path makes ~8 JNI calls, fresh libtorch tensors
+   * and buffer views a layer; at decode batch sizes that serial Java/DJL work is where the second
+   * thread waits (docs/benchmarks.md, session 10). It holds raw addresses of weights its model
+   * owns: the model closes it first.
+   */
+  public static final class Stack implements AutoCloseable {
+    private final AtomicLong handle;
+    private final int layers;
+    private final int hidden;
+    private final int headDim;
+
+    private Stack(long handle, int layers, int hidden, int headDim) {
+      this.handle = new AtomicLong(handle);
+      this.layers = layers;
+      this.hidden = hidden;
+      this.headDim = headDim;
+    }
+
+    /**
+     * The stack of {@code blocks} (all with the same heads but their windows, scale and
+     * softcap) and the final RMSNorm ({@code finalNorm} (hidden) or null), or null where it cannot
+     * run here: the engine's packed GEMM is not in use, or {@code LLM_BATCH_NATIVE_STACK=0}
+     * ({@code -Dllmbatch.nativeStack=false}). Shapes must chain (hidden → q|k|v → hidden → 2I → I
+     * → hidden), else IllegalArgumentException.
+     */
+    public static Stack of(List<StackLayer> blocks, NDArray finalNorm, float finalEps,
+        int hidden) {
+      if (blocks.isEmpty() || !PackedGemm.gathersRows() || !gemmAvailable()
+          || !NativeLibraries.turnedOn("LLM_BATCH_NATIVE_STACK", "llmbatch.nativeStack")) {
+        return null;
+      }
+      Heads h = blocks.get(0).heads();
+      int qkv = (h.heads() + 2 * h.kvHeads()) * h.headDim();
+      int width = h.heads() * h.headDim();
+      int inter = blocks.get(0).down().inFeatures();
+      int n = blocks.size();
+      long[] packed = new long[4 * n];
+      ByteBuffer[] vectors = new ByteBuffer[6 * n + 1];
+      int[] windows = new int[n];
+      float[] params = new float[4 * n + 1];
+      for (int i = 0; i < n; i++) {
+        StackLayer b = blocks.get(i);
+        Heads bh = b.heads();
+        if (bh.heads() != h.heads() || bh.kvHeads() != h.kvHeads()
+            || bh.headDim() != h.headDim()) {
+          throw new IllegalArgumentException("layer " + i + " has heads " + bh
+              + ", layer 0 " + h + ": a stack's layers share their head layout");
+        }
+        PackedGemm[] ws = {b.qkv(), b.o(), b.gateUp(), b.down()};
+        int[][] shapes = {{qkv, hidden}, {hidden, width}, {2 * inter, hidden}, {hidden, inter}};
+        String[] names = {"q|k|v", "o", "gate|up", "down"};
+        for (int j = 0; j < 4; j++) {
+          if (ws[j].outFeatures() != shapes[j][0] || ws[j].inFeatures() != shapes[j][1]) {
+            throw new IllegalArgumentException("layer " + i + "'s " + names[j] + " projection is ("
+                + ws[j].outFeatures() + ", " + ws[j].inFeatures() + "), the stack needs ("
+                + shapes[j][0] + ", " + shapes[j][1] + ")");
+          }
+          packed[4 * i + j] = ws[j].address();
+          vectors[6 * i + 2 + j] = ws[j].biasBuffer();
+        }
+        vectors[6 * i] = vector(b.inputNorm(), hidden, "layer " + i + "'s input norm");
+        vectors[6 * i + 1] = vector(b.mlpNorm(), hidden, "layer " + i + "'s MLP norm");
+        windows[i] = bh.window();
+        params[4 * i] = b.inputEps();
+        params[4 * i + 1] = b.mlpEps();
+        params[4 * i + 2] = bh.scale();
+        params[4 * i + 3] = bh.softcap();
+      }
+      vectors[6 * n] = vector(finalNorm, hidden, "the final norm");
+      params[4 * n] = finalEps;
+      long address = stackNew(n, hidden, h.heads(), h.kvHeads(), h.headDim(), inter, packed,
+          vectors, windows, params);
+      if (address == 0) {
+        throw new OutOfMemoryError("cannot allocate the native layer stack");
+      }
+      return new Stack(address, n, hidden, h.headDim());
+    }
+
+    /**
+     * One step: {@code x} (tokens, hidden) float32, the step's embedded tokens, goes through
+     * every layer in place; {@code out} (sequences, hidden) gets each sequence's last token after
+     * the final norm. Every token belongs to one of {@code s} (a fused step's); {@code kv} holds
+     * per layer its key then value cache (rows of D, sequence i's KV head h at row {@code
+     * kvRow[i] + h·capacity}); cos/sinSigned as {@link #project} takes them (null without rotary).
+     */
+    public void step(NDArray x, NDArray cos, NDArray sinSigned, ByteBuffer[] kv, int capacity,
+        Sequences s, NDArray out) {
+      long p = handle.get();
+      if (p == 0) {
+        throw new IllegalStateException("the native layer stack was used after close");
+      }
+      check(x, hidden, "x");
+      long tokens = x.getShape().size() / hidden;
+      if (s.tokens() != tokens || out.getShape().size() != (long) s.count().length * hidden
+          || out.getDataType() != DataType.FLOAT32 || kv.length != 2 * layers) {
+        throw new IllegalArgumentException("native stack step: " + tokens + " tokens, "
+            + s.tokens() + " in the sequences, out " + out.getShape() + " for "
+            + s.count().length + " sequences, " + kv.length + " caches for " + layers
+            + " layers");
+      }
+      int rot = 0;
+      if (cos != null) {
+        rot = Math.toIntExact(cos.getShape().get(cos.getShape().dimension() - 1));
+        check(cos, rot, "cos");
+        check(sinSigned, rot, "sin");
+      }
+      long[] base = new long[s.kvRow().length];
+      for (int i = 0; i < base.length; i++) {
+        base[i] = s.kvRow()[i] * headDim;
+      }
+      int rc = stackStep(p, buffer(x), Math.toIntExact(tokens), cos == null ? null : buffer(cos),
+          sinSigned == null ? null : buffer(sinSigned), rot, kv, (long) capacity * headDim,
+          s.first(), s.count(), s.start(), base, buffer(out), threads());
+      if (rc != 0) {
+        throw new OutOfMemoryError("cannot allocate scratch memory for the native layer stack");
+      }
+    }
+
+    /**
+     * Views of each layer's key then value cache, as {@link #step} takes them: made once per
+     * cache, valid while its arrays live.
+     */
+    public static ByteBuffer[] caches(NDArray[] keys, NDArray[] values) {
+      ByteBuffer[] kv = new ByteBuffer[2 * keys.length];
+      for (int i = 0; i < keys.length; i++) {
+        check(keys[i], keys[i].getShape().get(1), "keys");
+        check(values[i], values[i].getShape().get(1), "values");
+        kv[2 * i] = buffer(keys[i]);
+        kv[2 * i + 1] = buffer(values[i]);
+      }
+      return kv;
+    }
+
+    @Override
+    public void close() {
+      long p = handle.getAndSet(0);
+      if (p != 0) {
+        stackFree(p);
+      }
+    }
+
+    private static ByteBuffer vector(NDArray v, int n, String what) {
+      if (v == null) {
+        return null;
+      }
+      if (v.size() != n || v.getDataType() != DataType.FLOAT32) {
+        throw new IllegalArgumentException(what + " must be float32 (" + n + "), not "
+            + v.getDataType() + " " + v.getShape());
+      }
+      return buffer(v);
+    }
+  }
+
   private static void check(NDArray a, long rowWidth, String what) {
     Shape s = a.getShape();
     if (a.getDataType() != DataType.FLOAT32 || s.dimension() == 0
@@ -356,6 +523,15 @@ public final class CpuKernels {
 
   private static native void gemm(ByteBuffer x, long packed, ByteBuffer bias,
       ByteBuffer residual, ByteBuffer y, int m, int n, int k, int threads);
+
+  private static native long stackNew(int layers, int hidden, int heads, int kvHeads, int dim,
+      int inter, long[] packed, ByteBuffer[] vectors, int[] windows, float[] params);
+
+  private static native void stackFree(long stack);
+
+  private static native int stackStep(long stack, ByteBuffer x, int tokens, ByteBuffer cos,
+      ByteBuffer sin, int rot, ByteBuffer[] kv, long kvHead, int[] first, int[] count,
+      int[] pos0, long[] kvBase, ByteBuffer out, int threads);
 
   /** Frees what {@link #gemmPack} allocated. */
   static native void gemmFree(long packed);

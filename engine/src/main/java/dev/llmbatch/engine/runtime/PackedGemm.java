@@ -221,6 +221,16 @@ public final class PackedGemm implements AutoCloseable {
     return out;
   }
 
+  /** The packed copy's address (its header first), for {@link CpuKernels.Stack}; 0 once closed. */
+  long address() {
+    return address.get();
+  }
+
+  /** A view of the bias (n), or null. */
+  ByteBuffer biasBuffer() {
+    return bias;
+  }
+
   /** Bytes the packed copy takes. */
   public long bytes() {
     return own ? CpuKernels.gemmPackedBytes(n, k, layout != 0) : packedBytes(n, k);

@@ -156,25 +156,30 @@ struct scratch {
   size_t floats;
   float data[] __attribute__((aligned(64)));
 };
-static pthread_key_t scratch_key;
+static pthread_key_t scratch_key, stack_key; /* attention's; a layer stack's activations */
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
-static void make_scratch_key(void) { pthread_key_create(&scratch_key, free); }
+static void make_scratch_keys(void) {
+  pthread_key_create(&scratch_key, free);
+  pthread_key_create(&stack_key, free);
+}
 
-static float *scratch_for(size_t floats) {
-  pthread_once(&scratch_once, make_scratch_key);
-  struct scratch *s = (struct scratch *) pthread_getspecific(scratch_key);
+static float *scratch_of(const pthread_key_t *key, size_t floats) {
+  pthread_once(&scratch_once, make_scratch_keys);
+  struct scratch *s = (struct scratch *) pthread_getspecific(*key);
   if (s == NULL || s->floats < floats) {
     free(s);
-    pthread_setspecific(scratch_key, NULL);
+    pthread_setspecific(*key, NULL);
     if (posix_memalign((void **) &s, 64, sizeof(struct scratch) + floats * sizeof(float)) != 0) {
       return NULL;
     }
     s->floats = floats;
-    pthread_setspecific(scratch_key, s);
+    pthread_setspecific(*key, s);
   }
   return s->data;
 }
+
+static float *scratch_for(size_t floats) { return scratch_of(&scratch_key, floats); }
 
 /* For nq ≤ NQ queries: out_i[0..dim) = inv_i · Σ_{j in [lo, hi)} p_i[j] · v[j·ld ..] (rows of
  * DB·16 readable floats; p_i zero where query i does not look). The queries share each row's
@@ -438,6 +443,19 @@ static void worker(void *arg) {
   }
 }
 
+/* Runs the job's items (every sequence's every KV head) over the team; 0, or −1 when scratch
+ * memory ran out. */
+static int attend_run(struct job *jb, int threads) {
+  jb->items = jb->seqs * jb->kv_heads;
+  jb->next = 0;
+  if (gomp_parallel != NULL && threads > 1 && jb->items > 1) {
+    gomp_parallel(worker, jb, (unsigned) (threads < jb->items ? threads : jb->items), 0);
+  } else {
+    worker(jb);
+  }
+  return jb->items < 0 ? -1 : 0;
+}
+
 /* Binds libgomp's team launcher from the already loaded library at `path` (null: none, run on
  * the calling thread); returns null, or why not. */
 JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_bind(JNIEnv *env, jclass c,
@@ -504,17 +522,12 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_attend(
   jb.count = n;
   jb.pos0 = p;
   jb.kv_base = b;
-  jb.items = jb.seqs * kv_heads;
-  if (gomp_parallel != NULL && threads > 1 && jb.items > 1) {
-    gomp_parallel(worker, &jb, (unsigned) (threads < jb.items ? threads : jb.items), 0);
-  } else {
-    worker(&jb);
-  }
+  int rc = attend_run(&jb, threads);
   (*env)->ReleaseIntArrayElements(env, first, f, JNI_ABORT);
   (*env)->ReleaseIntArrayElements(env, count, n, JNI_ABORT);
   (*env)->ReleaseIntArrayElements(env, pos0, p, JNI_ABORT);
   (*env)->ReleaseLongArrayElements(env, kv_base, b, JNI_ABORT);
-  return jb.items < 0 ? -1 : 0;
+  return rc;
 }
 
 /* ---- RMSNorm and SiLU-gated products: one call instead of libtorch's 4–6 small ops each ---- */
@@ -1202,23 +1215,22 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedLay
 #endif
 }
 
-/* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when given) (+ residual (m, n) when given); float32,
- * contiguous row-major; y may be the residual itself. */
-JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemm(
-    JNIEnv *env, jclass c, jobject x, jlong packed, jobject bias, jobject residual, jobject y,
-    jint m, jint n, jint k, jint threads) {
 #ifdef __AVX512F__
+/* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when not null) (+ residual (m, n) when not null), W packed
+ * at `packed` (header first); y may be the residual itself. */
+static void gemm_run(const float *x, const char *packed, const float *bias,
+                     const float *residual, float *y, int m, int n, int k, int threads) {
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
-  jb.x = address(env, x);
-  jb.layout = ((const struct packed_header *) (intptr_t) packed)->layout;
-  jb.packed = (const char *) (intptr_t) packed + HEADER;
-  jb.bias = address(env, bias);
-  jb.y = address(env, y);
+  jb.x = x;
+  jb.layout = ((const struct packed_header *) packed)->layout;
+  jb.packed = packed + HEADER;
+  jb.bias = bias;
+  jb.y = y;
   jb.m = m;
   jb.n = n;
   jb.k = k;
-  jb.residual = address(env, residual);
+  jb.residual = residual;
   int blocks = (m + MC - 1) / MC; /* row blocks of equal size (a multiple of MR): a thread's */
   jb.mc = ((m + blocks - 1) / blocks + MR - 1) / MR * MR; /* share never ends on a sliver */
   jb.panels = (n + NR - 1) / NR;
@@ -1236,6 +1248,17 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemm(
     jb.team = 1;
     gemm_worker(&jb);
   }
+}
+#endif
+
+/* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when given) (+ residual (m, n) when given); float32,
+ * contiguous row-major; y may be the residual itself. */
+JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemm(
+    JNIEnv *env, jclass c, jobject x, jlong packed, jobject bias, jobject residual, jobject y,
+    jint m, jint n, jint k, jint threads) {
+#ifdef __AVX512F__
+  gemm_run(address(env, x), (const char *) (intptr_t) packed, address(env, bias),
+           address(env, residual), address(env, y), m, n, k, threads);
 #endif
 }
 
@@ -1243,4 +1266,192 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmFree(JNIE
                                                                             jclass c,
                                                                             jlong packed) {
   free((void *) (intptr_t) packed);
+}
+
+/* ---- A decoder's layer stack in one call ----
+ *
+ * A Llama-shaped step (pre-norm blocks: RMSNorm, the fused q|k|v projection, rotary with the
+ * cache writes and attention, the output projection onto the residual, RMSNorm, the fused
+ * gate|up projection, SiLU·up, the down projection onto the residual; then the final RMSNorm of
+ * each sequence's last token) as one JNI call: the kernels the per-op path calls, in its order,
+ * so the numbers are that path's bit for bit, without ~8 JNI calls, fresh libtorch tensors and
+ * buffer views a layer. Activations live in two scratch buffers the calling thread keeps (no
+ * fresh pages a step): A (rows of max(hidden, H·D, I)) holds the normed input, then the heads'
+ * output, then the normed residual, then SiLU·up; B (rows of max(q|k|v, 2I)) the projections. */
+struct stack_layer {
+  const float *norm1, *norm2; /* RMSNorm gains (hidden), or null where folded into the weights */
+  const char *qkv, *o, *gu, *down;                    /* packed weights, header first */
+  const float *qkv_bias, *o_bias, *gu_bias, *down_bias; /* (n) or null */
+  float eps1, eps2, scale, softcap;
+  int window;
+};
+
+struct stack {
+  int layers, hidden, heads, kv_heads, dim, inter;
+  const float *final_norm; /* or null */
+  float final_eps;
+  struct stack_layer layer[];
+};
+
+/* A stack over weights the caller keeps alive until stackFree: per layer, packed[4] = q|k|v, o,
+ * gate|up, down; vectors[6] = input norm, post-attention norm, and the four biases (null where
+ * absent), then the final norm; windows[1]; params[4] = the two eps, scale, softcap; then the
+ * final eps. 0 without memory. */
+JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackNew(
+    JNIEnv *env, jclass c, jint layers, jint hidden, jint heads, jint kv_heads, jint dim,
+    jint inter, jlongArray packed, jobjectArray vectors, jintArray windows, jfloatArray params) {
+  struct stack *st = calloc(1, sizeof(struct stack) + (size_t) layers * sizeof(struct stack_layer));
+  if (st == NULL) return 0;
+  st->layers = layers;
+  st->hidden = hidden;
+  st->heads = heads;
+  st->kv_heads = kv_heads;
+  st->dim = dim;
+  st->inter = inter;
+  jlong *pk = (*env)->GetLongArrayElements(env, packed, NULL);
+  jint *win = (*env)->GetIntArrayElements(env, windows, NULL);
+  jfloat *par = (*env)->GetFloatArrayElements(env, params, NULL);
+  const float *vec[7];
+  for (int l = 0; l <= layers; l++) {
+    for (int i = 0; i < (l < layers ? 6 : 1); i++) {
+      jobject b = (*env)->GetObjectArrayElement(env, vectors, l * 6 + i);
+      vec[i] = address(env, b);
+      if (b != NULL) (*env)->DeleteLocalRef(env, b);
+    }
+    if (l == layers) {
+      st->final_norm = vec[0];
+      st->final_eps = par[l * 4];
+      break;
+    }
+    struct stack_layer *L = &st->layer[l];
+    L->qkv = (const char *) (intptr_t) pk[l * 4];
+    L->o = (const char *) (intptr_t) pk[l * 4 + 1];
+    L->gu = (const char *) (intptr_t) pk[l * 4 + 2];
+    L->down = (const char *) (intptr_t) pk[l * 4 + 3];
+    L->norm1 = vec[0];
+    L->norm2 = vec[1];
+    L->qkv_bias = vec[2];
+    L->o_bias = vec[3];
+    L->gu_bias = vec[4];
+    L->down_bias = vec[5];
+    L->window = win[l];
+    L->eps1 = par[l * 4];
+    L->eps2 = par[l * 4 + 1];
+    L->scale = par[l * 4 + 2];
+    L->softcap = par[l * 4 + 3];
+  }
+  (*env)->ReleaseLongArrayElements(env, packed, pk, JNI_ABORT);
+  (*env)->ReleaseIntArrayElements(env, windows, win, JNI_ABORT);
+  (*env)->ReleaseFloatArrayElements(env, params, par, JNI_ABORT);
+  return (jlong) (intptr_t) st;
+}
+
+JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackFree(JNIEnv *env,
+                                                                             jclass c,
+                                                                             jlong stack) {
+  free((void *) (intptr_t) stack);
+}
+
+/* RMSNorm of `rows` rows of n: x → out (w may be null). */
+static void rms_rows(const float *x, const float *w, float *out, int rows, int n, float eps,
+                     int threads) {
+  struct rows_job jb;
+  memset(&jb, 0, sizeof jb);
+  jb.x = x;
+  jb.w = w;
+  jb.out = out;
+  jb.rows = rows;
+  jb.n = n;
+  jb.eps = eps;
+  run_rows(rms_norm_row, &jb, threads);
+}
+
+/* One step of the stack over x (tokens, hidden), updated in place (each layer's output): the
+ * sequences as CpuKernels.attend takes them (every token belongs to one; kv[2l], kv[2l + 1] are
+ * layer l's key and value caches, rows of D, KV head h of a sequence kv_head floats after head
+ * h − 1), cos/sin rows of rot per token (null: no rotary). out (sequences, hidden) gets the final
+ * norm of each sequence's last token. 0, or −1 when scratch memory ran out. */
+JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackStep(
+    JNIEnv *env, jclass c, jlong stack, jobject x, jint tokens, jobject cos, jobject sin,
+    jint rot, jobjectArray kv, jlong kv_head, jintArray first, jintArray count, jintArray pos0,
+    jlongArray kv_base, jobject out, jint threads) {
+#ifdef __AVX512F__
+  const struct stack *st = (const struct stack *) (intptr_t) stack;
+  float *xs = address(env, x);
+  int n = tokens, h = st->hidden, hd = st->heads * st->dim, in = st->inter;
+  int qkvw = (st->heads + 2 * st->kv_heads) * st->dim;
+  long wa = h > hd ? h : hd;
+  wa = wa > in ? wa : in;
+  long wb = qkvw > 2 * in ? qkvw : 2 * in;
+  float *a = scratch_of(&stack_key, (size_t) n * (wa + wb));
+  if (a == NULL) return -1;
+  float *b = a + (size_t) n * wa;
+  struct job jb;
+  memset(&jb, 0, sizeof jb);
+  jb.q = b;
+  jb.fresh = 1;
+  jb.cos = address(env, cos);
+  jb.sin = address(env, sin);
+  jb.rot = rot;
+  jb.out = a;
+  jb.q_stride = qkvw;
+  jb.out_stride = hd;
+  jb.kv_row = st->dim;
+  jb.kv_head = kv_head;
+  jb.heads = st->heads;
+  jb.kv_heads = st->kv_heads;
+  jb.dim = st->dim;
+  jb.causal = 1;
+  jb.seqs = (*env)->GetArrayLength(env, count);
+  jint *f = (*env)->GetIntArrayElements(env, first, NULL);
+  jint *cnt = (*env)->GetIntArrayElements(env, count, NULL);
+  jint *p = (*env)->GetIntArrayElements(env, pos0, NULL);
+  jlong *base = (*env)->GetLongArrayElements(env, kv_base, NULL);
+  jb.first = f;
+  jb.count = cnt;
+  jb.pos0 = p;
+  jb.kv_base = base;
+  int rc = 0;
+  for (int l = 0; l < st->layers && rc == 0; l++) {
+    const struct stack_layer *L = &st->layer[l];
+    jobject kb = (*env)->GetObjectArrayElement(env, kv, 2 * l);
+    jobject vb = (*env)->GetObjectArrayElement(env, kv, 2 * l + 1);
+    jb.k = address(env, kb);
+    jb.v = address(env, vb);
+    (*env)->DeleteLocalRef(env, kb);
+    (*env)->DeleteLocalRef(env, vb);
+    jb.window = L->window;
+    jb.scale = L->scale;
+    jb.softcap = L->softcap;
+    rms_rows(xs, L->norm1, a, n, h, L->eps1, threads);
+    gemm_run(a, L->qkv, L->qkv_bias, NULL, b, n, qkvw, h, threads);
+    rc = attend_run(&jb, threads); /* b's q|k|v → the heads' output in a */
+    if (rc != 0) break;
+    gemm_run(a, L->o, L->o_bias, xs, xs, n, h, hd, threads);
+    rms_rows(xs, L->norm2, a, n, h, L->eps2, threads);
+    gemm_run(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads);
+    struct rows_job sj;
+    memset(&sj, 0, sizeof sj);
+    sj.x = b;
+    sj.out = a;
+    sj.rows = n;
+    sj.n = in;
+    run_rows(silu_mul_row, &sj, threads);
+    gemm_run(a, L->down, L->down_bias, xs, xs, n, h, in, threads);
+  }
+  if (rc == 0) { /* each sequence's last token, gathered into a, then normed into out */
+    for (int i = 0; i < jb.seqs; i++) {
+      memcpy(a + (size_t) i * h, xs + (size_t) (f[i] + cnt[i] - 1) * h,
+             (size_t) h * sizeof(float));
+    }
+    rms_rows(a, st->final_norm, address(env, out), jb.seqs, h, st->final_eps, threads);
+  }
+  (*env)->ReleaseIntArrayElements(env, first, f, JNI_ABORT);
+  (*env)->ReleaseIntArrayElements(env, count, cnt, JNI_ABORT);
+  (*env)->ReleaseIntArrayElements(env, pos0, p, JNI_ABORT);
+  (*env)->ReleaseLongArrayElements(env, kv_base, base, JNI_ABORT);
+  return rc;
+#else
+  return -2;
+#endif
 }

@@ -122,8 +122,10 @@ public final class DecoderBench {
       // decode reads every matmul weight once per step (embeddings: B rows), in the bytes it is
       // held in: float32, or bfloat16 where a BF16 checkpoint's weights are packed so
       double w = p * (bf16 ? 2.0 : 4.0);
-      System.out.printf("%n== %s Llama: P(matmul) = %.1fM, W = %.0f MB, layers %d, compute %s%n",
-          name, p / 1e6, w / 1e6, spec.numLayers(), spec.computeDtype());
+      System.out.printf("%n== %s Llama: P(matmul) = %.1fM, W = %.0f MB, layers %d, compute %s,"
+          + " %s%n", name, p / 1e6, w / 1e6, spec.numLayers(), spec.computeDtype(),
+          m instanceof dev.llmbatch.engine.model.decoder.DecoderModel d && d.runsNativeStack()
+              ? "layers as one native call a step" : "layers op by op");
       int t = quick ? 128 : 512;
       int ctx = 64;
       int steps = quick ? 8 : (name.equals("tiny") ? 64 : 40);

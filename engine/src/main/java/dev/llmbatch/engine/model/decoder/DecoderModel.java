@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.EngineException;
 import dev.llmbatch.engine.model.CausalLm;
 import dev.llmbatch.engine.model.DecoderSpec;
@@ -15,10 +16,14 @@ import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.model.layers.Norm;
 import dev.llmbatch.engine.model.layers.RotaryEmbedding;
 import dev.llmbatch.engine.model.layers.PackedStep;
+import dev.llmbatch.engine.model.layers.RmsNorm;
 import dev.llmbatch.engine.runtime.CpuKernels;
 import dev.llmbatch.engine.runtime.TorchRuntime;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A decoder-only LM assembled from the shared layers: embeddings (× scale, + learned positions),
@@ -26,6 +31,7 @@ import java.util.List;
  * builds one of these; none overrides {@link #step}.
  */
 public final class DecoderModel implements CausalLm {
+  private static final Logger LOG = LoggerFactory.getLogger(DecoderModel.class);
   private final DecoderConfig config;
   private final NDManager manager;
   private final NDArray embedTokens; // (V, hidden), or null: the tied, packed LM head serves
@@ -37,6 +43,7 @@ public final class DecoderModel implements CausalLm {
   private final DataType dtype;
   private final int[] windows; // distinct per-layer windows
   private final DecoderSpec spec;
+  private final CpuKernels.Stack stack; // the layers as one native call a step, or null
 
   /**
    * {@code tied}: the LM head's weight is {@code embedTokens}. Where that head was packed (the
@@ -58,6 +65,38 @@ public final class DecoderModel implements CausalLm {
     this.rotary = rotary;
     this.windows = Arrays.stream(config.slidingWindow()).distinct().toArray();
     this.spec = spec;
+    this.stack = buildStack();
+  }
+
+  /**
+   * The layers as {@link CpuKernels.Stack}, where every block is one it runs (Llama, Mistral,
+   * Qwen2, Phi-3 on the CPU in float32, packed) and it is not turned off; else null, and steps
+   * run layer by layer.
+   */
+  private CpuKernels.Stack buildStack() {
+    if (!(finalNorm instanceof RmsNorm norm) || dtype != DataType.FLOAT32) {
+      return null;
+    }
+    List<CpuKernels.StackLayer> blocks = new ArrayList<>(layers.length);
+    for (DecoderLayer layer : layers) {
+      CpuKernels.StackLayer b = layer.stackLayer();
+      if (b == null) {
+        return null;
+      }
+      blocks.add(b);
+    }
+    CpuKernels.Stack s = CpuKernels.Stack.of(blocks, norm.weight(), norm.eps(),
+        config.hiddenSize());
+    if (s != null) {
+      LOG.info("{}: its {} layers run as one native call a step (LLM_BATCH_NATIVE_STACK=0 runs"
+          + " them op by op)", config.architecture(), layers.length);
+    }
+    return s;
+  }
+
+  /** Whether steps run the layers as one native call ({@link CpuKernels.Stack}). */
+  public boolean runsNativeStack() {
+    return stack != null;
   }
 
   /** The stack without the LM head, for {@link DecoderEmbedder}. */
@@ -123,18 +162,25 @@ public final class DecoderModel implements CausalLm {
         x = x.addi(embedPositions.get(m, new NDIndex("{}", pos))
             .reshape(1, s.tokens, config.hiddenSize()));
       }
-      // the decoder blocks
-      for (int i = 0; i < layers.length; i++) {
-        x = layers[i].forward(x, s, cache.keys(i), cache.values(i), cache.keySlots(i),
-            cache.valueSlots(i));
+      NDArray normed; // each input's last new token after the final norm: (inputs, hidden)
+      if (stack != null && s.fused) { // the blocks and the final norm in one native call
+        normed = m.create(new Shape(inputs.size(), config.hiddenSize()), DataType.FLOAT32);
+        stack.step(x, s.cos, s.sinSigned, cache.stackViews(), cache.capacity(), s.sequences,
+            normed);
+      } else {
+        for (int i = 0; i < layers.length; i++) {
+          x = layers[i].forward(x, s, cache.keys(i), cache.values(i), cache.keySlots(i),
+              cache.valueSlots(i));
+        }
+        // only each input's last new token reaches the norm and the LM head, in input order;
+        // placeholder rows are dropped here
+        NDArray last = x.reshape(s.tokens, config.hiddenSize());
+        if (!s.lastRowsAreAll) { // a decode step's rows already are (no gather)
+          last = last.get(m, new NDIndex("{}", s.lastRows));
+        }
+        normed = finalNorm.apply(last);
       }
-      // only each input's last new token reaches the norm and the LM head, in input order:
-      // (inputs, hidden); placeholder rows are dropped here
-      NDArray last = x.reshape(s.tokens, config.hiddenSize());
-      if (!s.lastRowsAreAll) { // a decode step's rows already are (no gather)
-        last = last.get(m, new NDIndex("{}", s.lastRows));
-      }
-      NDArray logits = lmHead.apply(finalNorm.apply(last)); // (B, V)
+      NDArray logits = lmHead.apply(normed); // (B, V)
       if (config.finalLogitSoftcap() > 0) {
         float c = config.finalLogitSoftcap();
         logits = logits.divi(c).tanh().muli(c);
@@ -170,6 +216,10 @@ public final class DecoderModel implements CausalLm {
     if (!(kvCache instanceof SlotKvCache cache) || cache.owner() != this) {
       throw new EngineException("Cannot step " + config.architecture()
           + ": the KV cache was not allocated by this model (use allocateCache)");
+    }
+    if (!cache.isOpen()) {
+      throw new EngineException("Cannot step " + config.architecture()
+          + ": the KV cache was closed");
     }
     if (inputs == null || inputs.isEmpty()) {
       throw new EngineException("Cannot step " + config.architecture() + ": no inputs");
@@ -209,6 +259,9 @@ public final class DecoderModel implements CausalLm {
 
   @Override
   public void close() {
+    if (stack != null) {
+      stack.close(); // before the weights it points at
+    }
     manager.close();
   }
 }

@@ -1,5 +1,7 @@
 package dev.llmbatch.engine.model.decoder;
 
+import dev.llmbatch.engine.runtime.CpuKernels;
+import java.nio.ByteBuffer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -24,6 +26,7 @@ public final class SlotKvCache implements KvCache {
   private final NDArray[] keySlots; // per layer, views (S, Hkv, C, D) of keys / values
   private final NDArray[] valueSlots;
   private final long bytes;
+  private volatile ByteBuffer[] stackViews; // for CpuKernels.Stack, made on first use
 
   SlotKvCache(DecoderModel owner, NDManager parent, int layers, int slots, int capacity,
       int kvHeads, int headDim, DataType dtype) {
@@ -66,6 +69,21 @@ public final class SlotKvCache implements KvCache {
 
   NDArray valueSlots(int layer) {
     return valueSlots[layer];
+  }
+
+  /** Each layer's key then value cache as {@link CpuKernels.Stack#step} takes them. */
+  ByteBuffer[] stackViews() {
+    ByteBuffer[] v = stackViews;
+    if (v == null) {
+      v = CpuKernels.Stack.caches(keys, values);
+      stackViews = v;
+    }
+    return v;
+  }
+
+  /** Whether the cache is still open (its arrays alive). */
+  boolean isOpen() {
+    return manager.isOpen();
   }
 
   int kvHeads() {

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import dev.llmbatch.engine.runtime.CpuKernels;
+import dev.llmbatch.engine.runtime.PackedGemm;
 import java.util.List;
 
 /**
@@ -106,6 +107,21 @@ public final class Attention {
     }
     NDArray out = outs.size() == 1 ? outs.head() : NDArrays.concat(outs, 1); // (1, N, H·D)
     return output(out, residual);
+  }
+
+  /**
+   * The packed q|k|v and output projections, for the native layer stack; null where this
+   * attention is not what the stack runs (Qwen3's q/k norms) or a projection is not packed.
+   */
+  PackedGemm[] stackProjections() {
+    PackedGemm a = qkv.packed();
+    PackedGemm b = o.packed();
+    return qNorm != null || a == null || b == null ? null : new PackedGemm[] {a, b};
+  }
+
+  /** The heads, as the fused CPU kernels take them. */
+  CpuKernels.Heads heads() {
+    return fused;
   }
 
   /** The output projection of the heads' outputs, plus {@code residual} when not null. */

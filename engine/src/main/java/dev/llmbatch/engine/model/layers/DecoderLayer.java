@@ -1,6 +1,8 @@
 package dev.llmbatch.engine.model.layers;
 
 import ai.djl.ndarray.NDArray;
+import dev.llmbatch.engine.runtime.CpuKernels;
+import dev.llmbatch.engine.runtime.PackedGemm;
 
 /**
  * A pre-norm transformer block: {@code h = x + attn(norm₁(x)); out = h + mlp(norm₂(h))}, with
@@ -41,6 +43,25 @@ public final class DecoderLayer {
     NDArray residual = postAttentionNorm == null ? x : null;
     return rest(x, attention.forward(inputNorm.apply(x), p, keyCache, valueCache, keySlots,
         valueSlots, residual), residual != null);
+  }
+
+  /**
+   * This block as {@link CpuKernels.Stack} runs it, or null where it is not one: RMSNorms, no
+   * Gemma 2 extra norms, attention without q/k norms, a SiLU-gated MLP, every projection packed.
+   */
+  public CpuKernels.StackLayer stackLayer() {
+    if (postAttentionNorm != null || postMlpNorm != null
+        || !(inputNorm instanceof RmsNorm in) || !(preMlpNorm instanceof RmsNorm mn)
+        || !(mlp instanceof GatedMlp gated)) {
+      return null;
+    }
+    PackedGemm[] att = attention.stackProjections();
+    PackedGemm[] ffn = gated.stackProjections();
+    if (att == null || ffn == null) {
+      return null;
+    }
+    return new CpuKernels.StackLayer(in.weight(), in.eps(), att[0], att[1], attention.heads(),
+        mn.weight(), mn.eps(), ffn[0], ffn[1]);
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.llmbatch.engine.model.layers;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import dev.llmbatch.engine.runtime.CpuKernels;
+import dev.llmbatch.engine.runtime.PackedGemm;
 
 /**
  * {@code down(act(gate(x)) * up(x))} (SwiGLU, Gemma's GeGLU). gate_proj and up_proj are fused into
@@ -29,6 +30,16 @@ public final class GatedMlp implements Mlp {
   @Override
   public NDArray applyWithResidual(NDArray x, NDArray residual) {
     return down.applyWithResidual(gated(x), residual);
+  }
+
+  /**
+   * The packed gate|up and down projections, for the native layer stack; null unless the gate is
+   * SiLU and both are packed.
+   */
+  PackedGemm[] stackProjections() {
+    PackedGemm a = gateUp.packed();
+    PackedGemm b = down.packed();
+    return act != Activation.SILU || a == null || b == null ? null : new PackedGemm[] {a, b};
   }
 
   /** act(gate(x)) * up(x): (B, T, hidden) → (B, T, I). */

@@ -115,6 +115,11 @@ public final class Linear {
     }
   }
 
+  /** The packed weight once this linear is packed, else null (libtorch's linear). */
+  public PackedGemm packed() {
+    return packingDecided ? packed : null;
+  }
+
   /** Bytes of the packed copy once packed, else 0. */
   public long packedBytes() {
     PackedGemm p = packingDecided ? packed : null;

@@ -52,6 +52,11 @@ public final class RmsNorm implements Norm {
     return weight;
   }
 
+  /** The epsilon added to mean(x²). */
+  public float eps() {
+    return eps;
+  }
+
   /** This norm without its scale (the caller folds it into the next linear): one op less a call. */
   public RmsNorm unweighted() {
     return new RmsNorm(null, eps, epsScalar, minusHalf);

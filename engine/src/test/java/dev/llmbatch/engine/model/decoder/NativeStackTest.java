@@ -1,0 +1,127 @@
+package dev.llmbatch.engine.model.decoder;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.llmbatch.engine.EngineException;
+import dev.llmbatch.engine.model.Architectures;
+import dev.llmbatch.engine.model.CausalLm;
+import dev.llmbatch.engine.model.KvCache;
+import dev.llmbatch.engine.model.LoadOptions;
+import dev.llmbatch.engine.model.StepInput;
+import dev.llmbatch.engine.runtime.ComputeDtype;
+import dev.llmbatch.engine.runtime.PackedGemm;
+import dev.llmbatch.engine.testing.TinyDecoders;
+import dev.llmbatch.flavor.safetensors.DType;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The native layer stack ({@code CpuKernels.Stack}) runs the kernels of the layer-by-layer path in
+ * its order, so its logits must be that path's bit for bit — the same model loaded with {@code
+ * LLM_BATCH_NATIVE_STACK} off — through prefill, chunks beside decode rows, sliding windows and
+ * q/k/v biases, 16-bit panels, and two threads (the team splits the GEMM, norm and attention work
+ * the same way on both paths). Architectures whose blocks it does not run (q/k norms, GeGLU,
+ * Gemma 2's extra norms, LayerNorm) keep the layer-by-layer path.
+ */
+class NativeStackTest {
+  /** The architectures whose every block the stack runs. */
+  static final Set<String> STACKED = Set.of("llama", "mistral", "qwen2", "phi3");
+  static final LoadOptions TWO_THREADS = new LoadOptions("cpu", ComputeDtype.FP32, 2);
+
+  @TempDir Path tmp;
+
+  static List<Arguments> typesAndDtypes() {
+    List<Arguments> all = new ArrayList<>();
+    for (String type : TinyDecoders.MODEL_TYPES) {
+      for (DType d : new DType[] {DType.F32, DType.BF16}) {
+        all.add(Arguments.of(type, d));
+      }
+    }
+    return all;
+  }
+
+  @ParameterizedTest
+  @MethodSource("typesAndDtypes")
+  void theStackGivesTheLayerByLayerLogitsBitForBit(String type, DType dtype) {
+    assumeTrue(PackedGemm.gathersRows(), "the stack needs the engine's AVX-512 GEMM");
+    // hidden 256: every projection is big enough to pack
+    Path dir = TinyDecoders.write(tmp.resolve(type + "-" + dtype),
+        TinyDecoders.config(type, TinyDecoders.VOCAB, 256), 8, dtype);
+    try (CausalLm stacked = Architectures.loadCausalLm(dir, TWO_THREADS);
+        CausalLm perOp = loadWithoutStack(dir)) {
+      assertEquals(STACKED.contains(type), ((DecoderModel) stacked).runsNativeStack(),
+          type + ": runs the native stack");
+      assertTrue(!((DecoderModel) perOp).runsNativeStack(), "LLM_BATCH_NATIVE_STACK=0 is obeyed");
+      try (KvCache a = stacked.allocateCache(4, 40); KvCache b = perOp.allocateCache(4, 40)) {
+        int[] pos = new int[4];
+        List<List<StepInput>> steps = new ArrayList<>();
+        // prefills of different lengths in slots out of order, one of a single token
+        steps.add(List.of(input(2, pos, 12, 1), input(0, pos, 7, 2), input(1, pos, 1, 3)));
+        for (int s = 0; s < 9; s++) {
+          List<StepInput> in = new ArrayList<>();
+          in.add(input(s % 2 == 0 ? 0 : 1, pos, 1, 10 + s));
+          in.add(input(2, pos, 1, 30 + s)); // slot 2 passes the window of 5 (Mistral) at once
+          if (s % 2 == 0) {
+            in.add(input(1, pos, 1, 50 + s)); // and slot 1 too
+          }
+          if (s == 3 || s == 4) { // slot 3 arrives in two chunks beside the decode rows
+            in.add(input(3, pos, 6, 70 + s));
+          }
+          steps.add(in);
+        }
+        for (int s = 0; s < steps.size(); s++) {
+          List<StepInput> in = steps.get(s);
+          float[][] la = stacked.step(a, in);
+          float[][] lb = perOp.step(b, in);
+          for (int i = 0; i < in.size(); i++) {
+            assertArrayEquals(lb[i], la[i], type + " " + dtype + " step " + s + " input " + i
+                + " (slot " + in.get(i).slot() + ", position " + in.get(i).startPos() + ")");
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void aClosedCacheIsRefusedNotRead() {
+    assumeTrue(PackedGemm.gathersRows(), "the stack needs the engine's AVX-512 GEMM");
+    Path dir = TinyDecoders.write(tmp.resolve("llama"),
+        TinyDecoders.config("llama", TinyDecoders.VOCAB, 256), 8, DType.F32);
+    try (CausalLm m = Architectures.loadCausalLm(dir, TWO_THREADS)) {
+      assertTrue(((DecoderModel) m).runsNativeStack());
+      KvCache cache = m.allocateCache(1, 8);
+      m.step(cache, List.of(new StepInput(0, 0, new int[] {1, 2})));
+      cache.close();
+      EngineException e = assertThrows(EngineException.class,
+          () -> m.step(cache, List.of(new StepInput(0, 2, new int[] {3}))));
+      assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    }
+  }
+
+  /** A step input of {@code n} tokens for {@code slot} at its next position (advanced). */
+  private static StepInput input(int slot, int[] pos, int n, long seed) {
+    StepInput in = new StepInput(slot, pos[slot], DecoderArchitecturesTest.tokens(seed, n));
+    pos[slot] += n;
+    return in;
+  }
+
+  private static CausalLm loadWithoutStack(Path dir) {
+    System.setProperty("llmbatch.nativeStack", "false");
+    try {
+      return Architectures.loadCausalLm(dir, TWO_THREADS);
+    } finally {
+      System.clearProperty("llmbatch.nativeStack");
+    }
+  }
+}
