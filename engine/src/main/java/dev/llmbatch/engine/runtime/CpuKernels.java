@@ -2,6 +2,7 @@ package dev.llmbatch.engine.runtime;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
@@ -412,6 +413,41 @@ public final class CpuKernels {
     }
   }
 
+  /**
+   * Whether {@link #rows} serves {@code table}: a CPU float32 (V, width) these kernels take whose
+   * memory one Java buffer can span (under 2 GiB; a 7B model's table can be larger).
+   */
+  public static boolean gathers(NDArray table) {
+    return serves(table) && table.getShape().dimension() == 2
+        && table.size() * Float.BYTES <= Integer.MAX_VALUE;
+  }
+
+  /**
+   * Rows {@code ids} (int64) of {@code table} (V, width), (count, width) in {@code manager}: an
+   * embedding lookup as one copy a row. An id outside [0, V) is refused. Needs {@link #gathers}.
+   */
+  public static NDArray rows(NDArray table, NDArray ids, NDManager manager) {
+    if (!gathers(table) || ids.getDataType() != DataType.INT64) {
+      throw new IllegalArgumentException("a native row gather takes a CPU float32 table under 2"
+          + " GiB and int64 ids, not " + table.getDataType() + " " + table.getShape() + " and "
+          + ids.getDataType());
+    }
+    long v = table.getShape().get(0);
+    int width = Math.toIntExact(table.getShape().get(1));
+    int count = Math.toIntExact(ids.size());
+    NDArray out = manager.create(new Shape(count, width), DataType.FLOAT32);
+    if (count > 0) {
+      int bad = gatherRows(buffer(table), v, width, NativeLibraries.buffer(ids), count,
+          buffer(out));
+      if (bad >= 0) {
+        long id = ids.flatten().getLong(bad);
+        out.close();
+        throw new IllegalArgumentException("id " + id + " is outside the table's " + v + " rows");
+      }
+    }
+    return out;
+  }
+
   private static void check(NDArray a, long rowWidth, String what) {
     Shape s = a.getShape();
     if (a.getDataType() != DataType.FLOAT32 || s.dimension() == 0
@@ -523,6 +559,9 @@ public final class CpuKernels {
 
   private static native void gemm(ByteBuffer x, long packed, ByteBuffer bias,
       ByteBuffer residual, ByteBuffer y, int m, int n, int k, int threads);
+
+  private static native int gatherRows(ByteBuffer table, long rows, int width, ByteBuffer ids,
+      int count, ByteBuffer out);
 
   private static native long stackNew(int layers, int hidden, int heads, int kvHeads, int dim,
       int inter, long[] packed, ByteBuffer[] vectors, int[] windows, float[] params);

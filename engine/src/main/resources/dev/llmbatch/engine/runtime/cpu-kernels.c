@@ -530,6 +530,22 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_attend(
   return rc;
 }
 
+/* Rows ids[0..count) (int64) of table (rows × width floats) into out (count × width): a
+ * decoder's embedding lookup without libtorch's advanced indexing (~1.7% of a 32-row step).
+ * Returns -1, or the position of the first id outside [0, rows) (nothing written from it on). */
+JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gatherRows(
+    JNIEnv *env, jclass c, jobject table, jlong rows, jint width, jobject ids, jint count,
+    jobject out) {
+  const float *t = address(env, table);
+  const int64_t *id = (const int64_t *) (*env)->GetDirectBufferAddress(env, ids);
+  float *o = address(env, out);
+  for (jint r = 0; r < count; r++) {
+    if (id[r] < 0 || id[r] >= rows) return r;
+    memcpy(o + (long) r * width, t + id[r] * width, (size_t) width * sizeof(float));
+  }
+  return -1;
+}
+
 /* ---- RMSNorm and SiLU-gated products: one call instead of libtorch's 4–6 small ops each ---- */
 
 struct rows_job {

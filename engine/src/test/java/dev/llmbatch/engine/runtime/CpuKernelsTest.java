@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * than a 16-key block, GQA, prefill chunks beside decode rows at different cache positions (both
  * scoring paths: transposed keys for many queries, dot products for a decode row's few), sliding
  * windows, soft-capping, rows no sequence covers, query rows wider than the query heads, and the
- * work shared over two threads; then RMSNorm and the SiLU-gated product. Tolerance: 1e-5 × max(1,
+ * work shared over two threads; then RMSNorm, the SiLU-gated product and the row gather of an
+ * embedding lookup. Tolerance: 1e-5 × max(1,
  * |expected|).
  */
 class CpuKernelsTest {
@@ -404,5 +405,29 @@ class CpuKernelsTest {
       sum += term / (2 * k + 1);
     }
     return 2 / Math.sqrt(Math.PI) * sum;
+  }
+
+  @ParameterizedTest
+  @CsvSource({"1, 7", "5, 768", "33, 20"})
+  void rowsAreGatheredBitForBitAndABadIdIsRefused(int count, int width) {
+    SplittableRandom r = new SplittableRandom(count * 31L + width);
+    int v = 50;
+    float[] t = random(r, v * width, 2);
+    long[] ids = r.longs(count, 0, v).toArray();
+    try (NDManager s = m.newSubManager()) {
+      NDArray table = s.create(t, new Shape(v, width));
+      assertTrue(CpuKernels.gathers(table));
+      float[] got = CpuKernels.rows(table, s.create(ids), s).toFloatArray();
+      for (int i = 0; i < count; i++) {
+        float[] want = java.util.Arrays.copyOfRange(t, (int) ids[i] * width,
+            (int) (ids[i] + 1) * width);
+        assertArrayEquals(want, java.util.Arrays.copyOfRange(got, i * width, (i + 1) * width),
+            "row " + i + " (id " + ids[i] + ")");
+      }
+      ids[count - 1] = v; // one past the end
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> CpuKernels.rows(table, s.create(ids), s));
+      assertTrue(e.getMessage().contains("id " + v), e.getMessage());
+    }
   }
 }

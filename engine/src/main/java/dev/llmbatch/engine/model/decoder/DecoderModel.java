@@ -44,6 +44,7 @@ public final class DecoderModel implements CausalLm {
   private final int[] windows; // distinct per-layer windows
   private final DecoderSpec spec;
   private final CpuKernels.Stack stack; // the layers as one native call a step, or null
+  private final boolean gatherNatively; // embedTokens' rows by CpuKernels.rows
 
   /**
    * {@code tied}: the LM head's weight is {@code embedTokens}. Where that head was packed (the
@@ -66,6 +67,7 @@ public final class DecoderModel implements CausalLm {
     this.windows = Arrays.stream(config.slidingWindow()).distinct().toArray();
     this.spec = spec;
     this.stack = buildStack();
+    this.gatherNatively = this.embedTokens != null && CpuKernels.gathers(this.embedTokens);
   }
 
   /**
@@ -151,6 +153,7 @@ public final class DecoderModel implements CausalLm {
           cache.trashRow(), rotary, windows, dtype,
           embedTokens == null ? CpuKernels.available() : CpuKernels.serves(embedTokens));
       NDArray x = (embedTokens == null ? lmHead.rows(s.tokenIds, m)
+          : gatherNatively ? CpuKernels.rows(embedTokens, s.tokenIds, m)
           : embedTokens.get(m, new NDIndex("{}", s.tokenIds)))
           .reshape(1, s.tokens, config.hiddenSize());
       if (config.embeddingScale() != 1f) {
@@ -176,7 +179,7 @@ public final class DecoderModel implements CausalLm {
         // placeholder rows are dropped here
         NDArray last = x.reshape(s.tokens, config.hiddenSize());
         if (!s.lastRowsAreAll) { // a decode step's rows already are (no gather)
-          last = last.get(m, new NDIndex("{}", s.lastRows));
+          last = last.get(m, new NDIndex("{}", s.lastRows()));
         }
         normed = finalNorm.apply(last);
       }

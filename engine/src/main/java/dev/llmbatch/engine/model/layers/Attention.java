@@ -85,14 +85,14 @@ public final class Attention {
         out = CpuKernels.project(qkv.apply(x), p.cos, p.sinSigned, keyCache, valueCache,
             capacity, fused, p.sequences);
       } else {
-        NDArray projected = project(x, 1, p.tokens, p.cos, p.sinSigned, p.writeRows, keyCache,
+        NDArray projected = project(x, 1, p.tokens, p.cos, p.sinSigned, p.writeRows(), keyCache,
             valueCache);
         out = CpuKernels.causal(projected, projected.getShape().size() / p.tokens, keyCache,
             valueCache, capacity, fused, p.sequences);
       }
       return output(out.reshape(1, p.tokens, (long) heads * headDim), residual);
     }
-    NDArray projected = project(x, 1, p.tokens, p.cos, p.sinSigned, p.writeRows, keyCache,
+    NDArray projected = project(x, 1, p.tokens, p.cos, p.sinSigned, p.writeRows(), keyCache,
         valueCache);
     NDArray q = queries(projected);
     List<StepBatch> groups = p.groups;

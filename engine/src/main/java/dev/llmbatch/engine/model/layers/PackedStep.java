@@ -28,11 +28,13 @@ public final class PackedStep {
   public final long[] offsets; // first packed token of each group
   public final int[] positions; // (N)
   public final NDArray tokenIds; // (N) int64
-  public final NDArray writeRows; // (N·Hkv) int64 KV-cache rows (placeholders: the trash row)
+  private final long[] write; // (N·Hkv) KV-cache rows (placeholders: the trash row)
+  private final long[] last; // (inputs) packed index of each input's last new token
   public final NDArray cos; // (1, N, 1, R) or null
   public final NDArray sinSigned; // (1, N, 1, R) or null
-  public final NDArray lastRows; // (inputs) packed index of each input's last new token, in input order
-  /** Whether {@link #lastRows} is 0, 1, … tokens − 1 (a decode step: one new token an input). */
+  private NDArray writeRows; // made on first use (a native layer stack needs neither)
+  private NDArray lastRows;
+  /** Whether {@link #lastRows()} is 0, 1, … tokens − 1 (a decode step: one new token an input). */
   public final boolean lastRowsAreAll;
   public final boolean fused; // attention runs in CpuKernels: no groups, no placeholders
   public final CpuKernels.Sequences sequences; // fused: one per packed row (input); else null
@@ -57,7 +59,7 @@ public final class PackedStep {
     offsets = new long[fused ? 0 : (singles.isEmpty() ? 0 : 1) + chunks.size()];
     List<StepInput> order = new ArrayList<>(); // one entry per packed row
     List<Boolean> dead = new ArrayList<>();
-    long[] last = new long[inputs.size()];
+    last = new long[inputs.size()];
     int n = 0;
     if (!singles.isEmpty()) {
       StepPlan plan = StepPlan.of(singles.stream().map(inputs::get).toList());
@@ -85,7 +87,7 @@ public final class PackedStep {
     this.tokens = n;
     positions = new int[n];
     long[] ids = new long[n];
-    long[] write = new long[n * kvHeads];
+    write = new long[n * kvHeads];
     int p = 0;
     int maxL = 0;
     int[] rowFirst = new int[order.size()];
@@ -109,8 +111,6 @@ public final class PackedStep {
         order.stream().mapToInt(StepInput::startPos).toArray(),
         order.stream().mapToLong(in -> (long) in.slot() * kvHeads * capacity).toArray());
     tokenIds = manager.create(ids);
-    writeRows = manager.create(write);
-    lastRows = manager.create(last);
     boolean all = last.length == n;
     for (int i = 0; all && i < last.length; i++) {
       all = last[i] == i;
@@ -124,5 +124,21 @@ public final class PackedStep {
       cos = null;
       sinSigned = null;
     }
+  }
+
+  /** (N·Hkv) int64: the KV-cache row each new token's KV head writes (placeholders: the trash row). */
+  public NDArray writeRows() {
+    if (writeRows == null) {
+      writeRows = manager.create(write);
+    }
+    return writeRows;
+  }
+
+  /** (inputs) int64: the packed index of each input's last new token, in input order. */
+  public NDArray lastRows() {
+    if (lastRows == null) {
+      lastRows = manager.create(last);
+    }
+    return lastRows;
   }
 }

@@ -27,9 +27,9 @@ class PackedStepTest {
       assertArrayEquals(new long[] {0, 3}, p.offsets);
       assertArrayEquals(new long[] {31, 0, 21, 11, 12, 13}, p.tokenIds.toLongArray());
       assertArrayEquals(new int[] {4, 0, 7, 0, 1, 2}, p.positions);
-      assertArrayEquals(new long[] {4, 64, 23, 40, 41, 42}, p.writeRows.toLongArray(),
+      assertArrayEquals(new long[] {4, 64, 23, 40, 41, 42}, p.writeRows().toLongArray(),
           "the placeholder writes to the trash row");
-      assertArrayEquals(new long[] {5, 2, 0}, p.lastRows.toLongArray(), "in input order");
+      assertArrayEquals(new long[] {5, 2, 0}, p.lastRows().toLongArray(), "in input order");
       StepBatch decode = p.groups.get(0);
       assertEquals(3, decode.b);
       assertEquals(1, decode.t);
@@ -58,8 +58,8 @@ class PackedStepTest {
       assertTrue(p.groups.isEmpty(), "no attention groups to build");
       assertArrayEquals(new long[] {11, 12, 13, 21, 31}, p.tokenIds.toLongArray());
       assertArrayEquals(new int[] {0, 1, 2, 7, 4}, p.positions);
-      assertArrayEquals(new long[] {40, 41, 42, 23, 4}, p.writeRows.toLongArray());
-      assertArrayEquals(new long[] {2, 3, 4}, p.lastRows.toLongArray(), "in input order");
+      assertArrayEquals(new long[] {40, 41, 42, 23, 4}, p.writeRows().toLongArray());
+      assertArrayEquals(new long[] {2, 3, 4}, p.lastRows().toLongArray(), "in input order");
       assertArrayEquals(new int[] {0, 3, 4}, p.sequences.first());
       assertArrayEquals(new int[] {3, 1, 1}, p.sequences.count());
       assertArrayEquals(new int[] {0, 7, 4}, p.sequences.start());
