@@ -253,9 +253,12 @@ public final class CpuKernels {
    * the cache writes and attention of {@code heads}, the output projection onto the residual,
    * RMSNorm, the fused gate|up projection, SiLU(gate)·up, and the down projection onto the
    * residual. Each projection is packed in the engine's own layout (its bias, if any, with it).
+   * {@code qNorm}/{@code kNorm} (D), when not null, are per-head RMSNorms of the queries and new
+   * keys before rotary (Qwen3), with {@code qkEps}.
    */
   public record StackLayer(NDArray inputNorm, float inputEps, PackedGemm qkv, PackedGemm o,
-      Heads heads, NDArray mlpNorm, float mlpEps, PackedGemm gateUp, PackedGemm down) {}
+      Heads heads, NDArray qNorm, NDArray kNorm, float qkEps, NDArray mlpNorm, float mlpEps,
+      PackedGemm gateUp, PackedGemm down) {}
 
   /**
    * A decoder's whole layer stack as one native call a step ({@code stackStep} in {@code
@@ -300,6 +303,9 @@ public final class CpuKernels {
       ByteBuffer[] vectors = new ByteBuffer[6 * n + 1];
       int[] windows = new int[n];
       float[] params = new float[4 * n + 1];
+      boolean qkNorms = blocks.stream().anyMatch(b -> b.qNorm() != null || b.kNorm() != null);
+      ByteBuffer[] qk = qkNorms ? new ByteBuffer[2 * n] : null;
+      float qkEps = 0;
       for (int i = 0; i < n; i++) {
         StackLayer b = blocks.get(i);
         Heads bh = b.heads();
@@ -327,11 +333,20 @@ public final class CpuKernels {
         params[4 * i + 1] = b.mlpEps();
         params[4 * i + 2] = bh.scale();
         params[4 * i + 3] = bh.softcap();
+        if (qkNorms) {
+          if (i > 0 && b.qkEps() != qkEps) {
+            throw new IllegalArgumentException("layer " + i + "'s q/k norm eps " + b.qkEps()
+                + " differs from layer 0's " + qkEps);
+          }
+          qkEps = b.qkEps();
+          qk[2 * i] = vector(b.qNorm(), h.headDim(), "layer " + i + "'s q norm");
+          qk[2 * i + 1] = vector(b.kNorm(), h.headDim(), "layer " + i + "'s k norm");
+        }
       }
       vectors[6 * n] = vector(finalNorm, hidden, "the final norm");
       params[4 * n] = finalEps;
       long address = stackNew(n, hidden, h.heads(), h.kvHeads(), h.headDim(), inter, packed,
-          vectors, windows, params);
+          vectors, windows, params, qk, qkEps);
       if (address == 0) {
         throw new OutOfMemoryError("cannot allocate the native layer stack");
       }
@@ -564,7 +579,8 @@ public final class CpuKernels {
       int count, ByteBuffer out);
 
   private static native long stackNew(int layers, int hidden, int heads, int kvHeads, int dim,
-      int inter, long[] packed, ByteBuffer[] vectors, int[] windows, float[] params);
+      int inter, long[] packed, ByteBuffer[] vectors, int[] windows, float[] params,
+      ByteBuffer[] qk, float qkEps);
 
   private static native void stackFree(long stack);
 

@@ -59,6 +59,8 @@ struct job {
   const jlong *kv_base;             /* per sequence: offset of its head-0 key 0 in k and v */
   int items;
   int next; /* work counter, taken atomically */
+  const float *q_norm, *k_norm; /* per-head RMSNorm gains (dim) of queries and new keys, or null */
+  float qk_eps;
 };
 
 static inline v16 splat(float x) {
@@ -140,9 +142,18 @@ static void rope(const float *x, const float *cos, const float *sin, int rot, in
   for (int i = rot; i < dim; i++) y[i] = x[i];
 }
 
-/* Query (or new key) `head` of token `tok`, rotated when the job has rotary, into y. */
+static void rms_row(const float *x, const float *w, float *o, int n, float eps);
+
+/* Query (or new key) `head` of token `tok`, normed when the job has q/k norms (Qwen3), rotated
+ * when it has rotary, into y. */
 static void load_head(const struct job *jb, long tok, long head, float *y) {
   const float *x = jb->q + tok * jb->q_stride + head * jb->dim;
+  const float *w = head < jb->heads ? jb->q_norm : jb->k_norm;
+  float normed[jb->dim] __attribute__((aligned(64)));
+  if (w != NULL) {
+    rms_row(x, w, normed, jb->dim, jb->qk_eps);
+    x = normed;
+  }
   if (jb->cos != NULL) {
     rope(x, jb->cos + tok * jb->rot, jb->sin + tok * jb->rot, jb->rot, jb->dim, y);
   } else {
@@ -561,9 +572,12 @@ struct rows_job {
 
 /* out = x · (mean(x²) + eps)^−½ · w (w may be null), one row. */
 static void rms_norm_row(const struct rows_job *jb, long r) {
-  const float *x = jb->x + r * jb->n;
-  float *o = jb->out + r * jb->n;
-  int n = jb->n, c = 0;
+  rms_row(jb->x + r * jb->n, jb->w, jb->out + r * jb->n, jb->n, jb->eps);
+}
+
+/* o = x · (mean(x²) + eps)^−½ · w (w may be null) over n floats. */
+static void rms_row(const float *x, const float *w, float *o, int n, float eps) {
+  int c = 0;
   v16 acc = splat(0);
   for (; c + W <= n; c += W) {
     v16 v = *(const v16u *) (x + c);
@@ -571,13 +585,13 @@ static void rms_norm_row(const struct rows_job *jb, long r) {
   }
   float ss = hsum(acc);
   for (; c < n; c++) ss += x[c] * x[c];
-  float inv = 1.0f / sqrtf(ss / (float) n + jb->eps);
+  float inv = 1.0f / sqrtf(ss / (float) n + eps);
   for (c = 0; c + W <= n; c += W) {
     v16 v = *(const v16u *) (x + c) * inv;
-    if (jb->w != NULL) v *= *(const v16u *) (jb->w + c);
+    if (w != NULL) v *= *(const v16u *) (w + c);
     *(v16u *) (o + c) = v;
   }
-  for (; c < n; c++) o[c] = x[c] * inv * (jb->w != NULL ? jb->w[c] : 1.0f);
+  for (; c < n; c++) o[c] = x[c] * inv * (w != NULL ? w[c] : 1.0f);
 }
 
 /* out = silu(g) · u for a row [g (n) | u (n)]: silu(g) = g·σ(g), σ from e^{−|g|}. */
@@ -1298,7 +1312,8 @@ struct stack_layer {
   const float *norm1, *norm2; /* RMSNorm gains (hidden), or null where folded into the weights */
   const char *qkv, *o, *gu, *down;                    /* packed weights, header first */
   const float *qkv_bias, *o_bias, *gu_bias, *down_bias; /* (n) or null */
-  float eps1, eps2, scale, softcap;
+  const float *q_norm, *k_norm;                        /* per-head gains (dim) or null (Qwen3) */
+  float eps1, eps2, scale, softcap, qk_eps;
   int window;
 };
 
@@ -1312,10 +1327,12 @@ struct stack {
 /* A stack over weights the caller keeps alive until stackFree: per layer, packed[4] = q|k|v, o,
  * gate|up, down; vectors[6] = input norm, post-attention norm, and the four biases (null where
  * absent), then the final norm; windows[1]; params[4] = the two eps, scale, softcap; then the
- * final eps. 0 without memory. */
+ * final eps; then, where qk (per layer: q norm, k norm, each (dim) or null) is not null, qkEps. 0
+ * without memory. */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackNew(
     JNIEnv *env, jclass c, jint layers, jint hidden, jint heads, jint kv_heads, jint dim,
-    jint inter, jlongArray packed, jobjectArray vectors, jintArray windows, jfloatArray params) {
+    jint inter, jlongArray packed, jobjectArray vectors, jintArray windows, jfloatArray params,
+    jobjectArray qk, jfloat qk_eps) {
   struct stack *st = calloc(1, sizeof(struct stack) + (size_t) layers * sizeof(struct stack_layer));
   if (st == NULL) return 0;
   st->layers = layers;
@@ -1355,6 +1372,15 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackNew(
     L->eps2 = par[l * 4 + 1];
     L->scale = par[l * 4 + 2];
     L->softcap = par[l * 4 + 3];
+    if (qk != NULL) {
+      jobject qn = (*env)->GetObjectArrayElement(env, qk, 2 * l);
+      jobject kn = (*env)->GetObjectArrayElement(env, qk, 2 * l + 1);
+      L->q_norm = address(env, qn);
+      L->k_norm = address(env, kn);
+      if (qn != NULL) (*env)->DeleteLocalRef(env, qn);
+      if (kn != NULL) (*env)->DeleteLocalRef(env, kn);
+      L->qk_eps = qk_eps;
+    }
   }
   (*env)->ReleaseLongArrayElements(env, packed, pk, JNI_ABORT);
   (*env)->ReleaseIntArrayElements(env, windows, win, JNI_ABORT);
@@ -1439,6 +1465,9 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackStep(
     jb.window = L->window;
     jb.scale = L->scale;
     jb.softcap = L->softcap;
+    jb.q_norm = L->q_norm;
+    jb.k_norm = L->k_norm;
+    jb.qk_eps = L->qk_eps;
     rms_rows(xs, L->norm1, a, n, h, L->eps1, threads);
     gemm_run(a, L->qkv, L->qkv_bias, NULL, b, n, qkvw, h, threads);
     rc = attend_run(&jb, threads); /* b's q|k|v → the heads' output in a */

@@ -72,7 +72,7 @@ public final class DecoderModel implements CausalLm {
 
   /**
    * The layers as {@link CpuKernels.Stack}, where every block is one it runs (Llama, Mistral,
-   * Qwen2, Phi-3 on the CPU in float32, packed) and it is not turned off; else null, and steps
+   * Qwen2, Qwen3, Phi-3 on the CPU in float32, packed) and it is not turned off; else null, and steps
    * run layer by layer.
    */
   private CpuKernels.Stack buildStack() {

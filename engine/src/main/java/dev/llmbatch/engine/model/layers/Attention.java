@@ -110,13 +110,25 @@ public final class Attention {
   }
 
   /**
-   * The packed q|k|v and output projections, for the native layer stack; null where this
-   * attention is not what the stack runs (Qwen3's q/k norms) or a projection is not packed.
+   * The packed q|k|v and output projections, for the native layer stack; null where a projection
+   * is not packed or q/k norms are not RMSNorms (the stack applies those per head itself).
    */
   PackedGemm[] stackProjections() {
     PackedGemm a = qkv.packed();
     PackedGemm b = o.packed();
-    return qNorm != null || a == null || b == null ? null : new PackedGemm[] {a, b};
+    boolean norms = (qNorm == null && kNorm == null)
+        || (qNorm instanceof RmsNorm q && kNorm instanceof RmsNorm k && q.eps() == k.eps());
+    return !norms || a == null || b == null ? null : new PackedGemm[] {a, b};
+  }
+
+  /** The per-head query norm (Qwen3), or null. */
+  RmsNorm qNorm() {
+    return (RmsNorm) qNorm;
+  }
+
+  /** The per-head key norm (Qwen3), or null. */
+  RmsNorm kNorm() {
+    return (RmsNorm) kNorm;
   }
 
   /** The heads, as the fused CPU kernels take them. */

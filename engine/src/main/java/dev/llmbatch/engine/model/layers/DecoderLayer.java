@@ -46,8 +46,9 @@ public final class DecoderLayer {
   }
 
   /**
-   * This block as {@link CpuKernels.Stack} runs it, or null where it is not one: RMSNorms, no
-   * Gemma 2 extra norms, attention without q/k norms, a SiLU-gated MLP, every projection packed.
+   * This block as {@link CpuKernels.Stack} runs it, or null where it is not one: RMSNorms (Qwen3's
+   * per-head q/k norms included), no Gemma 2 extra norms, a SiLU-gated MLP, every projection
+   * packed.
    */
   public CpuKernels.StackLayer stackLayer() {
     if (postAttentionNorm != null || postMlpNorm != null
@@ -60,7 +61,10 @@ public final class DecoderLayer {
     if (att == null || ffn == null) {
       return null;
     }
+    RmsNorm q = attention.qNorm();
+    RmsNorm k = attention.kNorm();
     return new CpuKernels.StackLayer(in.weight(), in.eps(), att[0], att[1], attention.heads(),
+        q == null ? null : q.weight(), k == null ? null : k.weight(), q == null ? 0 : q.eps(),
         mn.weight(), mn.eps(), ffn[0], ffn[1]);
   }
 

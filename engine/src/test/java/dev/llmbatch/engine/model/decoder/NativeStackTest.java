@@ -31,12 +31,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  * its order, so its logits must be that path's bit for bit — the same model loaded with {@code
  * LLM_BATCH_NATIVE_STACK} off — through prefill, chunks beside decode rows, sliding windows and
  * q/k/v biases, 16-bit panels, and two threads (the team splits the GEMM, norm and attention work
- * the same way on both paths). Architectures whose blocks it does not run (q/k norms, GeGLU,
- * Gemma 2's extra norms, LayerNorm) keep the layer-by-layer path.
+ * the same way on both paths). Qwen3's per-head q/k norms are the same kernel's on both paths,
+ * but layer by layer its normed queries and keys rotate in libtorch ops, so its logits agree
+ * within {@link DecoderArchitecturesTest#TOL} rather than bit for bit. Architectures whose blocks
+ * it does not run (GeGLU, Gemma 2's extra norms, LayerNorm) keep the layer-by-layer path.
  */
 class NativeStackTest {
   /** The architectures whose every block the stack runs. */
-  static final Set<String> STACKED = Set.of("llama", "mistral", "qwen2", "phi3");
+  static final Set<String> STACKED = Set.of("llama", "mistral", "qwen2", "phi3", "qwen3");
   static final LoadOptions TWO_THREADS = new LoadOptions("cpu", ComputeDtype.FP32, 2);
 
   @TempDir Path tmp;
@@ -85,8 +87,13 @@ class NativeStackTest {
           float[][] la = stacked.step(a, in);
           float[][] lb = perOp.step(b, in);
           for (int i = 0; i < in.size(); i++) {
-            assertArrayEquals(lb[i], la[i], type + " " + dtype + " step " + s + " input " + i
-                + " (slot " + in.get(i).slot() + ", position " + in.get(i).startPos() + ")");
+            String what = type + " " + dtype + " step " + s + " input " + i + " (slot "
+                + in.get(i).slot() + ", position " + in.get(i).startPos() + ")";
+            if (type.equals("qwen3")) { // layer by layer, its normed q/k rotate in libtorch ops
+              DecoderArchitecturesTest.close(lb[i], la[i], what);
+            } else {
+              assertArrayEquals(lb[i], la[i], what);
+            }
           }
         }
       }
