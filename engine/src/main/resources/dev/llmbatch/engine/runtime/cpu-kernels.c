@@ -467,6 +467,25 @@ static int attend_run(struct job *jb, int threads) {
   return jb->items < 0 ? -1 : 0;
 }
 
+/* The job's sequences from their Java arrays (copies or pinned: read-only, released by
+ * sequences_release). */
+static void sequences_get(JNIEnv *env, struct job *jb, jintArray first, jintArray count,
+                          jintArray pos0, jlongArray kv_base) {
+  jb->seqs = (*env)->GetArrayLength(env, count);
+  jb->first = (*env)->GetIntArrayElements(env, first, NULL);
+  jb->count = (*env)->GetIntArrayElements(env, count, NULL);
+  jb->pos0 = (*env)->GetIntArrayElements(env, pos0, NULL);
+  jb->kv_base = (*env)->GetLongArrayElements(env, kv_base, NULL);
+}
+
+static void sequences_release(JNIEnv *env, struct job *jb, jintArray first, jintArray count,
+                              jintArray pos0, jlongArray kv_base) {
+  (*env)->ReleaseIntArrayElements(env, first, (jint *) jb->first, JNI_ABORT);
+  (*env)->ReleaseIntArrayElements(env, count, (jint *) jb->count, JNI_ABORT);
+  (*env)->ReleaseIntArrayElements(env, pos0, (jint *) jb->pos0, JNI_ABORT);
+  (*env)->ReleaseLongArrayElements(env, kv_base, (jlong *) jb->kv_base, JNI_ABORT);
+}
+
 /* Binds libgomp's team launcher from the already loaded library at `path` (null: none, run on
  * the calling thread); returns null, or why not. */
 JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_bind(JNIEnv *env, jclass c,
@@ -524,20 +543,9 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_attend(
   jb.window = window;
   jb.scale = scale;
   jb.softcap = softcap;
-  jb.seqs = (*env)->GetArrayLength(env, count);
-  jint *f = (*env)->GetIntArrayElements(env, first, NULL);
-  jint *n = (*env)->GetIntArrayElements(env, count, NULL);
-  jint *p = (*env)->GetIntArrayElements(env, pos0, NULL);
-  jlong *b = (*env)->GetLongArrayElements(env, kv_base, NULL);
-  jb.first = f;
-  jb.count = n;
-  jb.pos0 = p;
-  jb.kv_base = b;
+  sequences_get(env, &jb, first, count, pos0, kv_base);
   int rc = attend_run(&jb, threads);
-  (*env)->ReleaseIntArrayElements(env, first, f, JNI_ABORT);
-  (*env)->ReleaseIntArrayElements(env, count, n, JNI_ABORT);
-  (*env)->ReleaseIntArrayElements(env, pos0, p, JNI_ABORT);
-  (*env)->ReleaseLongArrayElements(env, kv_base, b, JNI_ABORT);
+  sequences_release(env, &jb, first, count, pos0, kv_base);
   return rc;
 }
 
@@ -1394,9 +1402,10 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackFree(JNI
   free((void *) (intptr_t) stack);
 }
 
-/* RMSNorm of `rows` rows of n: x → out (w may be null). */
-static void rms_rows(const float *x, const float *w, float *out, int rows, int n, float eps,
-                     int threads) {
+/* A row function over `rows` rows of n (RMSNorm: x → out, w may be null; SiLU gating: rows of
+ * 2n → n). */
+static void rows_over(void (*row)(const struct rows_job *, long), const float *x, const float *w,
+                      float *out, int rows, int n, float eps, int threads) {
   struct rows_job jb;
   memset(&jb, 0, sizeof jb);
   jb.x = x;
@@ -1405,7 +1414,7 @@ static void rms_rows(const float *x, const float *w, float *out, int rows, int n
   jb.rows = rows;
   jb.n = n;
   jb.eps = eps;
-  run_rows(rms_norm_row, &jb, threads);
+  run_rows(row, &jb, threads);
 }
 
 /* One step of the stack over x (tokens, hidden), updated in place (each layer's output): the
@@ -1444,15 +1453,7 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackStep(
   jb.kv_heads = st->kv_heads;
   jb.dim = st->dim;
   jb.causal = 1;
-  jb.seqs = (*env)->GetArrayLength(env, count);
-  jint *f = (*env)->GetIntArrayElements(env, first, NULL);
-  jint *cnt = (*env)->GetIntArrayElements(env, count, NULL);
-  jint *p = (*env)->GetIntArrayElements(env, pos0, NULL);
-  jlong *base = (*env)->GetLongArrayElements(env, kv_base, NULL);
-  jb.first = f;
-  jb.count = cnt;
-  jb.pos0 = p;
-  jb.kv_base = base;
+  sequences_get(env, &jb, first, count, pos0, kv_base);
   int rc = 0;
   for (int l = 0; l < st->layers && rc == 0; l++) {
     const struct stack_layer *L = &st->layer[l];
@@ -1468,33 +1469,25 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackStep(
     jb.q_norm = L->q_norm;
     jb.k_norm = L->k_norm;
     jb.qk_eps = L->qk_eps;
-    rms_rows(xs, L->norm1, a, n, h, L->eps1, threads);
+    rows_over(rms_norm_row, xs, L->norm1, a, n, h, L->eps1, threads);
     gemm_run(a, L->qkv, L->qkv_bias, NULL, b, n, qkvw, h, threads);
     rc = attend_run(&jb, threads); /* b's q|k|v → the heads' output in a */
     if (rc != 0) break;
     gemm_run(a, L->o, L->o_bias, xs, xs, n, h, hd, threads);
-    rms_rows(xs, L->norm2, a, n, h, L->eps2, threads);
+    rows_over(rms_norm_row, xs, L->norm2, a, n, h, L->eps2, threads);
     gemm_run(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads);
-    struct rows_job sj;
-    memset(&sj, 0, sizeof sj);
-    sj.x = b;
-    sj.out = a;
-    sj.rows = n;
-    sj.n = in;
-    run_rows(silu_mul_row, &sj, threads);
+    rows_over(silu_mul_row, b, NULL, a, n, in, 0, threads);
     gemm_run(a, L->down, L->down_bias, xs, xs, n, h, in, threads);
   }
   if (rc == 0) { /* each sequence's last token, gathered into a, then normed into out */
     for (int i = 0; i < jb.seqs; i++) {
-      memcpy(a + (size_t) i * h, xs + (size_t) (f[i] + cnt[i] - 1) * h,
+      memcpy(a + (size_t) i * h, xs + (size_t) (jb.first[i] + jb.count[i] - 1) * h,
              (size_t) h * sizeof(float));
     }
-    rms_rows(a, st->final_norm, address(env, out), jb.seqs, h, st->final_eps, threads);
+    rows_over(rms_norm_row, a, st->final_norm, address(env, out), jb.seqs, h, st->final_eps,
+              threads);
   }
-  (*env)->ReleaseIntArrayElements(env, first, f, JNI_ABORT);
-  (*env)->ReleaseIntArrayElements(env, count, cnt, JNI_ABORT);
-  (*env)->ReleaseIntArrayElements(env, pos0, p, JNI_ABORT);
-  (*env)->ReleaseLongArrayElements(env, kv_base, base, JNI_ABORT);
+  sequences_release(env, &jb, first, count, pos0, kv_base);
   return rc;
 #else
   return -2;
