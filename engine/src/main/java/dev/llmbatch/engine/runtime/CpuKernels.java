@@ -269,6 +269,7 @@ public final class CpuKernels {
    * owns: the model closes it first.
    */
   public static final class Stack implements AutoCloseable {
+    private static final AtomicLong STEPS = new AtomicLong();
     private final AtomicLong handle;
     private final int layers;
     private final int hidden;
@@ -391,6 +392,12 @@ public final class CpuKernels {
       if (rc != 0) {
         throw new OutOfMemoryError("cannot allocate scratch memory for the native layer stack");
       }
+      STEPS.incrementAndGet();
+    }
+
+    /** How many steps this JVM has run through native layer stacks. */
+    public static long steps() {
+      return STEPS.get();
     }
 
     /**

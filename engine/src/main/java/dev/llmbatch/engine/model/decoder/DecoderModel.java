@@ -132,8 +132,16 @@ public final class DecoderModel implements CausalLm {
       throw new EngineException("Invalid KV cache size: slots=" + slots + ", capacity=" + capacity
           + " (both must be positive)");
     }
-    return new SlotKvCache(this, manager, layers.length, slots, capacity,
+    SlotKvCache cache = new SlotKvCache(this, manager, layers.length, slots, capacity,
         config.numKeyValueHeads(), config.headDim(), dtype);
+    if (!cache.nativeReadable() && CpuKernels.available() && dtype == DataType.FLOAT32
+        && !manager.getDevice().isGpu()) {
+      LOG.warn("{}: a KV cache of {} slots x {} tokens takes {} MB a layer, more than one Java"
+          + " buffer spans (2 GiB): its attention runs on libtorch's ops, layer by layer (slower);"
+          + " fewer slots or a shorter context keep the fused CPU kernels", config.architecture(),
+          slots, capacity, cache.bytes() / 2 / layers.length >> 20);
+    }
+    return cache;
   }
 
   @Override
@@ -151,7 +159,8 @@ public final class DecoderModel implements CausalLm {
       // all new tokens packed without padding: (1, N, hidden); see PackedStep
       PackedStep s = new PackedStep(m, inputs, cache.capacity(), cache.kvHeads(),
           cache.trashRow(), rotary, windows, dtype,
-          embedTokens == null ? CpuKernels.available() : CpuKernels.serves(embedTokens));
+          cache.nativeReadable()
+              && (embedTokens == null ? CpuKernels.available() : CpuKernels.serves(embedTokens)));
       NDArray x = (embedTokens == null ? lmHead.rows(s.tokenIds, m)
           : gatherNatively ? CpuKernels.rows(embedTokens, s.tokenIds, m)
           : embedTokens.get(m, new NDIndex("{}", s.tokenIds)))

@@ -16,6 +16,12 @@ import dev.llmbatch.engine.model.KvCache;
  * row's prefix yields (Hkv, L, D) ready for the score matmul.
  */
 public final class SlotKvCache implements KvCache {
+  /**
+   * Bytes one layer's keys (or values) may take for the fused CPU kernels, which read a cache
+   * through one Java buffer: at most 2 GiB. Tests lower it to reach the fallback.
+   */
+  static long bufferLimit = Integer.MAX_VALUE;
+
   private final DecoderModel owner;
   private final NDManager manager;
   private final int slots;
@@ -26,6 +32,7 @@ public final class SlotKvCache implements KvCache {
   private final NDArray[] keySlots; // per layer, views (S, Hkv, C, D) of keys / values
   private final NDArray[] valueSlots;
   private final long bytes;
+  private final boolean nativeReadable; // each layer's array within one Java buffer
   private volatile ByteBuffer[] stackViews; // for CpuKernels.Stack, made on first use
 
   SlotKvCache(DecoderModel owner, NDManager parent, int layers, int slots, int capacity,
@@ -49,6 +56,7 @@ public final class SlotKvCache implements KvCache {
       valueSlots[i] = values[i].get(body).reshape(slots, kvHeads, capacity, headDim);
     }
     this.bytes = 2L * layers * shape.size() * dtype.getNumOfBytes();
+    this.nativeReadable = shape.size() * dtype.getNumOfBytes() <= bufferLimit;
   }
 
   DecoderModel owner() {
@@ -79,6 +87,15 @@ public final class SlotKvCache implements KvCache {
       stackViews = v;
     }
     return v;
+  }
+
+  /**
+   * Whether the fused CPU kernels can read this cache: each layer's keys (values) fit one Java
+   * buffer. A larger cache (e.g. 32 slots of 32K tokens of 8 KV heads of 128) is read through
+   * libtorch's ops instead.
+   */
+  boolean nativeReadable() {
+    return nativeReadable;
   }
 
   /** Whether the cache is still open (its arrays alive). */

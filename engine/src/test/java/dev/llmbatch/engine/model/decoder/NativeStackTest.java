@@ -13,6 +13,7 @@ import dev.llmbatch.engine.model.KvCache;
 import dev.llmbatch.engine.model.LoadOptions;
 import dev.llmbatch.engine.model.StepInput;
 import dev.llmbatch.engine.runtime.ComputeDtype;
+import dev.llmbatch.engine.runtime.CpuKernels;
 import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.testing.TinyDecoders;
 import dev.llmbatch.flavor.safetensors.DType;
@@ -113,6 +114,47 @@ class NativeStackTest {
       EngineException e = assertThrows(EngineException.class,
           () -> m.step(cache, List.of(new StepInput(0, 2, new int[] {3}))));
       assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    }
+  }
+
+  /**
+   * A cache whose layers one Java buffer cannot span (over 2 GiB; here the limit is lowered) is
+   * read through libtorch's ops, layer by layer, not handed to the fused kernels: the same logits.
+   */
+  @Test
+  void aCacheTooLargeForOneBufferFallsBackToLibtorchOps() {
+    assumeTrue(PackedGemm.gathersRows(), "the stack needs the engine's AVX-512 GEMM");
+    Path dir = TinyDecoders.write(tmp.resolve("llama-big-cache"),
+        TinyDecoders.config("llama", TinyDecoders.VOCAB, 256), 8, DType.F32);
+    try (CausalLm m = Architectures.loadCausalLm(dir, TWO_THREADS)) {
+      long limit = SlotKvCache.bufferLimit;
+      KvCache big;
+      SlotKvCache.bufferLimit = 1024;
+      try {
+        big = m.allocateCache(2, 16);
+      } finally {
+        SlotKvCache.bufferLimit = limit;
+      }
+      try (KvCache small = m.allocateCache(2, 16); KvCache b = big) {
+        assertTrue(((SlotKvCache) small).nativeReadable());
+        assertTrue(!((SlotKvCache) b).nativeReadable());
+        int[] pos = new int[2];
+        int[] pos2 = new int[2];
+        for (int s = 0; s < 4; s++) {
+          List<StepInput> in = List.of(input(0, pos, s == 0 ? 5 : 1, 90 + s),
+              input(1, pos, s == 0 ? 3 : 1, 95 + s));
+          List<StepInput> same = List.of(input(0, pos2, s == 0 ? 5 : 1, 90 + s),
+              input(1, pos2, s == 0 ? 3 : 1, 95 + s));
+          long before = CpuKernels.Stack.steps();
+          float[][] fused = m.step(small, in);
+          assertEquals(before + 1, CpuKernels.Stack.steps(), "the small cache's step is stacked");
+          float[][] ops = m.step(b, same);
+          assertEquals(before + 1, CpuKernels.Stack.steps(), "the big cache's step is not");
+          for (int i = 0; i < 2; i++) {
+            DecoderArchitecturesTest.close(fused[i], ops[i], "step " + s + " input " + i);
+          }
+        }
+      }
     }
   }
 
