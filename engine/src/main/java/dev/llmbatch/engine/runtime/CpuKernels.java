@@ -291,7 +291,8 @@ public final class CpuKernels {
      */
     public static Stack of(List<StackLayer> blocks, NDArray finalNorm, float finalEps,
         int hidden) {
-      if (blocks.isEmpty() || !PackedGemm.gathersRows() || !gemmAvailable()
+      // gathersRows: the weights are packed in the engine's own layout, which stackStep reads
+      if (blocks.isEmpty() || !PackedGemm.gathersRows()
           || !NativeLibraries.turnedOn("LLM_BATCH_NATIVE_STACK", "llmbatch.nativeStack")) {
         return null;
       }
@@ -456,15 +457,31 @@ public final class CpuKernels {
     }
     long v = table.getShape().get(0);
     int width = Math.toIntExact(table.getShape().get(1));
+    ByteBuffer t = buffer(table);
+    return gathered(ids, manager, v, width, "the table's",
+        (idBuffer, count, out) -> gatherRows(t, v, width, idBuffer, count, out));
+  }
+
+  /** A native gather of rows into (count, width) float32: -1, or the first bad id's position. */
+  interface RowGather {
+    int gather(ByteBuffer ids, int count, ByteBuffer out);
+  }
+
+  /**
+   * Rows {@code ids} (int64) of a table of {@code rows} × {@code width} by {@code g}, (count,
+   * width) in {@code manager}; an id outside [0, rows) is refused, naming {@code of} the table.
+   */
+  static NDArray gathered(NDArray ids, NDManager manager, long rows, int width, String of,
+      RowGather g) {
     int count = Math.toIntExact(ids.size());
     NDArray out = manager.create(new Shape(count, width), DataType.FLOAT32);
     if (count > 0) {
-      int bad = gatherRows(buffer(table), v, width, NativeLibraries.buffer(ids), count,
-          buffer(out));
+      int bad = g.gather(NativeLibraries.buffer(ids), count, buffer(out));
       if (bad >= 0) {
         long id = ids.flatten().getLong(bad);
         out.close();
-        throw new IllegalArgumentException("id " + id + " is outside the table's " + v + " rows");
+        throw new IllegalArgumentException("id " + id + " is outside " + of + " " + rows
+            + " rows");
       }
     }
     return out;

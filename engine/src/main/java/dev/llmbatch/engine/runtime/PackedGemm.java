@@ -207,18 +207,8 @@ public final class PackedGemm implements AutoCloseable {
       throw new IllegalArgumentException("rows of a packed weight take int64 ids from the"
           + " engine's own GEMM, not " + ids.getDataType() + (own ? "" : " from oneMKL's"));
     }
-    int count = Math.toIntExact(ids.size());
-    NDArray out = manager.create(new Shape(count, k), DataType.FLOAT32);
-    if (count > 0) {
-      int bad = CpuKernels.gemmRows(p, buffer(ids), count, buffer(out));
-      if (bad >= 0) {
-        long id = ids.flatten().getLong(bad);
-        out.close();
-        throw new IllegalArgumentException("id " + id + " is outside the packed weight's " + n
-            + " rows");
-      }
-    }
-    return out;
+    return CpuKernels.gathered(ids, manager, n, k, "the packed weight's",
+        (idBuffer, count, out) -> CpuKernels.gemmRows(p, idBuffer, count, out));
   }
 
   /** The packed copy's address (its header first), for {@link CpuKernels.Stack}; 0 once closed. */

@@ -51,7 +51,7 @@ public final class DecoderBench {
     double fma = Roofline.fmaPeakGflops(threads) * 1e9;
     double bw = Roofline.triadGbs(threads) * 1e9;
     double sgemm = Roofline.sgemmGflops(2048) * 1e9;
-    double packed = packedGemmGflops() * 1e9;
+    double packed = Roofline.engineGemmGflops() * 1e9;
     // a matmul cannot beat the peak: if one did, the FMA probe was interrupted and reads low (a
     // low F would overstate every compute-bound fraction below)
     double f = Math.max(fma, Math.max(sgemm, packed));
@@ -119,29 +119,6 @@ public final class DecoderBench {
   /** A t-token prefill's FLOPs: 2·P a token, plus q·k and p·v, 4·L·hidden a pair, t²/2 pairs. */
   static double prefillFlops(DecoderSpec spec, long hidden, int t) {
     return 2.0 * spec.matmulParameters() * t + 4.0 * spec.numLayers() * hidden * t * t / 2.0;
-  }
-
-  /**
-   * The engine's {@link Linear} (its packed GEMM where available) on a prefill-shaped product, 512
-   * rows × a (2048, 2048) weight: GFLOP/s, best of five after one untimed.
-   */
-  private static double packedGemmGflops() {
-    try (ai.djl.ndarray.NDManager m = TorchRuntime.engine().newBaseManager()) {
-      Linear w = Linear.packable(m.randomUniform(-1, 1, new ai.djl.ndarray.types.Shape(2048, 2048)),
-          null).prepack();
-      ai.djl.ndarray.NDArray x = m.randomUniform(-1, 1,
-          new ai.djl.ndarray.types.Shape(512, 2048));
-      double best = 0;
-      for (int rep = -1; rep < 5; rep++) {
-        long t0 = System.nanoTime();
-        w.apply(x).close();
-        double s = (System.nanoTime() - t0) / 1e9;
-        if (rep >= 0) {
-          best = Math.max(best, 2.0 * 512 * 2048 * 2048 / s / 1e9);
-        }
-      }
-      return best;
-    }
   }
 
   /** The ~100M-parameter Llama the decoder benchmarks run (CPU here, GPU in {@link GpuBench}). */

@@ -3,6 +3,7 @@ package dev.llmbatch.engine.bench;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.runtime.TorchRuntime;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -130,18 +131,37 @@ final class Roofline {
     try (NDManager m = TorchRuntime.engine().newBaseManager()) {
       NDArray a = m.randomUniform(-1, 1, new Shape(n, n));
       NDArray b = m.randomUniform(-1, 1, new Shape(n, n));
-      a.matMul(b).close();
-      double best = 0;
-      for (int rep = 0; rep < 5; rep++) {
-        long t0 = System.nanoTime();
-        NDArray c = a.matMul(b);
-        c.toFloatArray(); // forces completion (a no-op on CPU, a sync on GPU)
-        double s = (System.nanoTime() - t0) / 1e9;
-        c.close();
-        best = Math.max(best, 2.0 * n * n * n / s / 1e9);
-      }
-      return best;
+      // toFloatArray forces completion (a no-op on CPU, a sync on GPU)
+      return bestGflops(2.0 * n * n * n, () -> {
+        try (NDArray c = a.matMul(b)) {
+          c.toFloatArray();
+        }
+      });
     }
+  }
+
+  /**
+   * The engine's {@link Linear} (its packed GEMM where available) on a prefill-shaped product,
+   * 512 rows × a (2048, 2048) weight: GFLOP/s, best of several.
+   */
+  static double engineGemmGflops() {
+    try (NDManager m = TorchRuntime.engine().newBaseManager()) {
+      Linear w = Linear.packable(m.randomUniform(-1, 1, new Shape(2048, 2048)), null).prepack();
+      NDArray x = m.randomUniform(-1, 1, new Shape(512, 2048));
+      return bestGflops(2.0 * 512 * 2048 * 2048, () -> w.apply(x).close());
+    }
+  }
+
+  /** GFLOP/s of {@code op} ({@code flops} each run): best of five after one untimed. */
+  private static double bestGflops(double flops, Runnable op) {
+    op.run();
+    double best = 0;
+    for (int rep = 0; rep < 5; rep++) {
+      long t0 = System.nanoTime();
+      op.run();
+      best = Math.max(best, flops / ((System.nanoTime() - t0) / 1e9) / 1e9);
+    }
+    return best;
   }
 
   private static void parallel(int threads, Callable<Float> job) throws Exception {

@@ -44,6 +44,7 @@ public final class DecoderModel implements CausalLm {
   private final int[] windows; // distinct per-layer windows
   private final DecoderSpec spec;
   private final CpuKernels.Stack stack; // the layers as one native call a step, or null
+  private final boolean fusedKernels; // CpuKernels serve this model's steps (CPU, float32)
   private final boolean gatherNatively; // embedTokens' rows by CpuKernels.rows
 
   /**
@@ -67,6 +68,7 @@ public final class DecoderModel implements CausalLm {
     this.windows = Arrays.stream(config.slidingWindow()).distinct().toArray();
     this.spec = spec;
     this.stack = buildStack();
+    this.fusedKernels = fromHead ? CpuKernels.available() : CpuKernels.serves(embedTokens);
     this.gatherNatively = this.embedTokens != null && CpuKernels.gathers(this.embedTokens);
   }
 
@@ -134,8 +136,7 @@ public final class DecoderModel implements CausalLm {
     }
     SlotKvCache cache = new SlotKvCache(this, manager, layers.length, slots, capacity,
         config.numKeyValueHeads(), config.headDim(), dtype);
-    if (!cache.nativeReadable() && CpuKernels.available() && dtype == DataType.FLOAT32
-        && !manager.getDevice().isGpu()) {
+    if (!cache.nativeReadable() && fusedKernels) {
       LOG.warn("{}: a KV cache of {} slots x {} tokens takes {} MB a layer, more than one Java"
           + " buffer spans (2 GiB): its attention runs on libtorch's ops, layer by layer (slower);"
           + " fewer slots or a shorter context keep the fused CPU kernels", config.architecture(),
@@ -159,8 +160,7 @@ public final class DecoderModel implements CausalLm {
       // all new tokens packed without padding: (1, N, hidden); see PackedStep
       PackedStep s = new PackedStep(m, inputs, cache.capacity(), cache.kvHeads(),
           cache.trashRow(), rotary, windows, dtype,
-          cache.nativeReadable()
-              && (embedTokens == null ? CpuKernels.available() : CpuKernels.serves(embedTokens)));
+          fusedKernels && cache.nativeReadable());
       NDArray x = (embedTokens == null ? lmHead.rows(s.tokenIds, m)
           : gatherNatively ? CpuKernels.rows(embedTokens, s.tokenIds, m)
           : embedTokens.get(m, new NDIndex("{}", s.tokenIds)))

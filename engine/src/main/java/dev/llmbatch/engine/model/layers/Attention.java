@@ -109,31 +109,25 @@ public final class Attention {
     return output(out, residual);
   }
 
+  /** What the native layer stack takes of an attention: its packed projections, heads, norms. */
+  record StackParts(PackedGemm qkv, PackedGemm o, CpuKernels.Heads heads, RmsNorm qNorm,
+      RmsNorm kNorm) {}
+
   /**
-   * The packed q|k|v and output projections, for the native layer stack; null where a projection
-   * is not packed or q/k norms are not RMSNorms (the stack applies those per head itself).
+   * This attention as the native layer stack runs it; null where a projection is not packed or
+   * the q/k norms (Qwen3's, applied per head by the stack) are not RMSNorms of one eps.
    */
-  PackedGemm[] stackProjections() {
+  StackParts stackParts() {
     PackedGemm a = qkv.packed();
     PackedGemm b = o.packed();
-    boolean norms = (qNorm == null && kNorm == null)
-        || (qNorm instanceof RmsNorm q && kNorm instanceof RmsNorm k && q.eps() == k.eps());
-    return !norms || a == null || b == null ? null : new PackedGemm[] {a, b};
-  }
-
-  /** The per-head query norm (Qwen3), or null. */
-  RmsNorm qNorm() {
-    return (RmsNorm) qNorm;
-  }
-
-  /** The per-head key norm (Qwen3), or null. */
-  RmsNorm kNorm() {
-    return (RmsNorm) kNorm;
-  }
-
-  /** The heads, as the fused CPU kernels take them. */
-  CpuKernels.Heads heads() {
-    return fused;
+    if (a == null || b == null) {
+      return null;
+    }
+    if (qNorm == null && kNorm == null) {
+      return new StackParts(a, b, fused, null, null);
+    }
+    return qNorm instanceof RmsNorm q && kNorm instanceof RmsNorm k && q.eps() == k.eps()
+        ? new StackParts(a, b, fused, q, k) : null;
   }
 
   /** The output projection of the heads' outputs, plus {@code residual} when not null. */

@@ -56,14 +56,14 @@ public final class DecoderLayer {
         || !(mlp instanceof GatedMlp gated)) {
       return null;
     }
-    PackedGemm[] att = attention.stackProjections();
+    Attention.StackParts att = attention.stackParts();
     PackedGemm[] ffn = gated.stackProjections();
     if (att == null || ffn == null) {
       return null;
     }
-    RmsNorm q = attention.qNorm();
-    RmsNorm k = attention.kNorm();
-    return new CpuKernels.StackLayer(in.weight(), in.eps(), att[0], att[1], attention.heads(),
+    RmsNorm q = att.qNorm();
+    RmsNorm k = att.kNorm();
+    return new CpuKernels.StackLayer(in.weight(), in.eps(), att.qkv(), att.o(), att.heads(),
         q == null ? null : q.weight(), k == null ? null : k.weight(), q == null ? 0 : q.eps(),
         mn.weight(), mn.eps(), ffn[0], ffn[1]);
   }

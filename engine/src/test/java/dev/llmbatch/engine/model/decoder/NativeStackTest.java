@@ -103,9 +103,7 @@ class NativeStackTest {
 
   @Test
   void aClosedCacheIsRefusedNotRead() {
-    assumeTrue(PackedGemm.gathersRows(), "the stack needs the engine's AVX-512 GEMM");
-    Path dir = TinyDecoders.write(tmp.resolve("llama"),
-        TinyDecoders.config("llama", TinyDecoders.VOCAB, 256), 8, DType.F32);
+    Path dir = packedLlama("llama");
     try (CausalLm m = Architectures.loadCausalLm(dir, TWO_THREADS)) {
       assertTrue(((DecoderModel) m).runsNativeStack());
       KvCache cache = m.allocateCache(1, 8);
@@ -123,9 +121,7 @@ class NativeStackTest {
    */
   @Test
   void aCacheTooLargeForOneBufferFallsBackToLibtorchOps() {
-    assumeTrue(PackedGemm.gathersRows(), "the stack needs the engine's AVX-512 GEMM");
-    Path dir = TinyDecoders.write(tmp.resolve("llama-big-cache"),
-        TinyDecoders.config("llama", TinyDecoders.VOCAB, 256), 8, DType.F32);
+    Path dir = packedLlama("llama-big-cache");
     try (CausalLm m = Architectures.loadCausalLm(dir, TWO_THREADS)) {
       long limit = SlotKvCache.bufferLimit;
       KvCache big;
@@ -156,6 +152,13 @@ class NativeStackTest {
         }
       }
     }
+  }
+
+  /** A tiny FP32 Llama whose projections all pack (hidden 256), written under tmp as {@code name}. */
+  private Path packedLlama(String name) {
+    assumeTrue(PackedGemm.gathersRows(), "the stack needs the engine's AVX-512 GEMM");
+    return TinyDecoders.write(tmp.resolve(name),
+        TinyDecoders.config("llama", TinyDecoders.VOCAB, 256), 8, DType.F32);
   }
 
   /** A step input of {@code n} tokens for {@code slot} at its next position (advanced). */
