@@ -37,6 +37,78 @@ enum { W = 16, QB = 8 }; /* lanes; queries scored together against one key block
 
 typedef void (*gomp_parallel_fn)(void (*fn)(void *), void *data, unsigned threads, unsigned flags);
 static gomp_parallel_fn gomp_parallel;
+static int (*gomp_thread_num)(void); /* omp_get_thread_num of the same libgomp, or null */
+
+enum { MAX_TEAM = 64 };
+
+/* Work items [0, total) shared by a team: each thread owns one contiguous segment, walks it from
+ * its front, then helps the busiest other segment from its back, an item at a time, so the team
+ * ends within about one item of each other (a thread that starts late or is preempted costs an
+ * item, not a share), while each thread knows the item it will most likely take next. */
+struct share {
+  long total;
+  int team;   /* threads, one segment each */
+  int joined; /* threads started so far (where the thread number is not known) */
+  /* per segment, items taken: from its front (low 32 bits, by its owner) and from its back
+   * (high 32 bits, by threads done with their own) */
+  uint64_t taken[MAX_TEAM];
+};
+
+static void share_init(struct share *sh, long total, int team) {
+  memset(sh, 0, sizeof *sh);
+  sh->total = total;
+  sh->team = team < 1 ? 1 : team > MAX_TEAM ? MAX_TEAM : team;
+}
+
+/* The calling thread's segment: its OpenMP thread number, so a thread owns the same share of
+ * consecutive jobs (and can fetch ahead for the next); else the order threads arrive in. −1 for
+ * a thread beyond the team. */
+static int share_member(struct share *sh) {
+  int me = sh->team > 1 && gomp_thread_num != NULL ? gomp_thread_num()
+                                                    : __atomic_fetch_add(&sh->joined, 1,
+                                                                         __ATOMIC_RELAXED);
+  return me < sh->team ? me : -1;
+}
+
+/* Segment s: [lo, hi). */
+static inline void share_segment(const struct share *sh, int s, long *lo, long *hi) {
+  *lo = sh->total * s / sh->team;
+  *hi = sh->total * (s + 1) / sh->team;
+}
+
+/* Takes segment s's next item from its front (its owner) or its back (a helper); −1 when none
+ * is left. */
+static long share_take(struct share *sh, int s, int front) {
+  long lo, hi;
+  share_segment(sh, s, &lo, &hi);
+  uint64_t old = __atomic_load_n(&sh->taken[s], __ATOMIC_RELAXED);
+  for (;;) {
+    long f = (long) (old & 0xFFFFFFFFu), b = (long) (old >> 32);
+    if (lo + f + b >= hi) return -1;
+    uint64_t now = old + (front ? 1u : (uint64_t) 1 << 32);
+    if (__atomic_compare_exchange_n(&sh->taken[s], &old, now, 1, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED)) {
+      return front ? lo + f : hi - 1 - b;
+    }
+  }
+}
+
+/* The segment with the most items left, or −1. */
+static int share_busiest(const struct share *sh) {
+  int best = -1;
+  long most = 0;
+  for (int s = 0; s < sh->team; s++) {
+    long lo, hi;
+    share_segment(sh, s, &lo, &hi);
+    uint64_t v = __atomic_load_n(&sh->taken[s], __ATOMIC_RELAXED);
+    long left = hi - lo - (long) (v & 0xFFFFFFFFu) - (long) (v >> 32);
+    if (left > most) {
+      most = left;
+      best = s;
+    }
+  }
+  return best;
+}
 
 /* A direct buffer's address, or null for a null buffer. */
 static float *address(JNIEnv *env, jobject buffer) {
@@ -57,8 +129,8 @@ struct job {
   int seqs;
   const jint *first, *count, *pos0; /* per sequence: first token in q/out, new tokens, position */
   const jlong *kv_base;             /* per sequence: offset of its head-0 key 0 in k and v */
-  int items;
-  int next; /* work counter, taken atomically */
+  struct share share; /* the items: every sequence's every KV head */
+  int failed;         /* set when an item ran out of scratch memory: everyone stops */
   const float *q_norm, *k_norm; /* per-head RMSNorm gains (dim) of queries and new keys, or null */
   float qk_eps;
 };
@@ -226,16 +298,25 @@ WEIGHTED_SUM(1, 8)
 WEIGHTED_SUM(2, 4)
 WEIGHTED_SUM(2, 8)
 WEIGHTED_SUM(3, 2)
+WEIGHTED_SUM(3, 3)
+WEIGHTED_SUM(3, 4)
 WEIGHTED_SUM(4, 2)
+WEIGHTED_SUM(4, 3)
+WEIGHTED_SUM(4, 4)
 WEIGHTED_SUM(5, 1)
+WEIGHTED_SUM(5, 2)
 WEIGHTED_SUM(6, 1)
+WEIGHTED_SUM(6, 2)
 WEIGHTED_SUM(7, 1)
+WEIGHTED_SUM(7, 2)
 WEIGHTED_SUM(8, 1)
+WEIGHTED_SUM(8, 2)
 
 static void weighted_sum(float *const *p, int nq, const float *v, long ld, long dpad, int lo,
                          int hi, const float *inv, float *const *out, int dim) {
-  /* heads of up to 32 dims: all of a block's 8 queries share each value row's loads when there
-   * are more than 4 of them (an encoder's or a prefill's block), 16 chains */
+  /* as many of the queries as registers allow share each value row's loads: a pass per group
+   * (heads of up to 32 dims: all of a block's 8 when there are more than 4, 16 chains; of 48–64
+   * dims, 2–4, so a decode row's GQA group of 3 or 4 is one pass; of 80–128, 2) */
   int wide = nq > 4;
   switch (dpad / W) {
     case 1:
@@ -244,12 +325,18 @@ static void weighted_sum(float *const *p, int nq, const float *v, long ld, long 
     case 2:
       (wide ? weighted_sum_2_8 : weighted_sum_2_4)(p, nq, v, ld, lo, hi, inv, out, dim);
       return;
-    case 3: weighted_sum_3_2(p, nq, v, ld, lo, hi, inv, out, dim); return;
-    case 4: weighted_sum_4_2(p, nq, v, ld, lo, hi, inv, out, dim); return;
-    case 5: weighted_sum_5_1(p, nq, v, ld, lo, hi, inv, out, dim); return;
-    case 6: weighted_sum_6_1(p, nq, v, ld, lo, hi, inv, out, dim); return;
-    case 7: weighted_sum_7_1(p, nq, v, ld, lo, hi, inv, out, dim); return;
-    case 8: weighted_sum_8_1(p, nq, v, ld, lo, hi, inv, out, dim); return;
+    case 3:
+      (nq == 3 ? weighted_sum_3_3 : nq >= 4 ? weighted_sum_3_4 : weighted_sum_3_2)(
+          p, nq, v, ld, lo, hi, inv, out, dim);
+      return;
+    case 4:
+      (nq == 3 ? weighted_sum_4_3 : nq >= 4 ? weighted_sum_4_4 : weighted_sum_4_2)(
+          p, nq, v, ld, lo, hi, inv, out, dim);
+      return;
+    case 5: (nq > 1 ? weighted_sum_5_2 : weighted_sum_5_1)(p, nq, v, ld, lo, hi, inv, out, dim); return;
+    case 6: (nq > 1 ? weighted_sum_6_2 : weighted_sum_6_1)(p, nq, v, ld, lo, hi, inv, out, dim); return;
+    case 7: (nq > 1 ? weighted_sum_7_2 : weighted_sum_7_1)(p, nq, v, ld, lo, hi, inv, out, dim); return;
+    case 8: (nq > 1 ? weighted_sum_8_2 : weighted_sum_8_1)(p, nq, v, ld, lo, hi, inv, out, dim); return;
     default: break;
   }
   for (int q = 0; q < nq; q++) {
@@ -308,8 +395,41 @@ static inline void visible(const struct job *jb, int p, int keys, int *lo, int *
   *lo = jb->window > 0 && p - jb->window + 1 > 0 ? p - jb->window + 1 : 0;
 }
 
+/* Scores of NQ queries (dim = nb vectors each) against keys [j, j + 16) of rows ld floats
+ * apart, scaled, into sc's rows (lpad apart); a key at or past `keys` scores 0. Each key's NQ dot
+ * products run in registers (FMAs in dim order), then sum16 folds each query's 16 of them. */
+typedef void (*dot_block_fn)(const float *const *, const float *, long, int, int, int, float,
+                             float *, long);
+#define DOT_BLOCK(NQ)                                                                             \
+  static void dot_block_##NQ(const float *const *qp, const float *k, long ld, int j, int keys,  \
+                             int nb, float scale, float *sc, long lpad) {                        \
+    v16 part[NQ][W];                                                                            \
+    for (int jj = 0; jj < W; jj++) {                                                            \
+      v16 acc[NQ];                                                                              \
+      for (int i = 0; i < NQ; i++) acc[i] = splat(0);                                           \
+      if (j + jj < keys) {                                                                      \
+        const v16u *row = (const v16u *) (k + (long) (j + jj) * ld);                            \
+        for (int b = 0; b < nb; b++) {                                                          \
+          v16 kb = row[b];                                                                      \
+          for (int i = 0; i < NQ; i++) acc[i] += ((const v16 *) qp[i])[b] * kb;                 \
+        }                                                                                       \
+      }                                                                                         \
+      for (int i = 0; i < NQ; i++) part[i][jj] = acc[i];                                        \
+    }                                                                                           \
+    for (int i = 0; i < NQ; i++) *(v16 *) (sc + i * lpad + j) = sum16(part[i]) * scale;         \
+  }
+DOT_BLOCK(1)
+DOT_BLOCK(2)
+DOT_BLOCK(3)
+DOT_BLOCK(4)
+DOT_BLOCK(5)
+DOT_BLOCK(6)
+DOT_BLOCK(7)
+static const dot_block_fn dot_blocks[QB] = {NULL, dot_block_1, dot_block_2, dot_block_3,
+                                            dot_block_4, dot_block_5, dot_block_6, dot_block_7};
+
 /* One sequence's one KV head; 0, or −1 when scratch could not be allocated. */
-static int attend_item(const struct job *jb, int item) {
+static int attend_item(const struct job *jb, int item, int next) {
   int s = item / jb->kv_heads;
   int h = item % jb->kv_heads;
   int dim = jb->dim;
@@ -374,27 +494,37 @@ static int attend_item(const struct job *jb, int item) {
     }
     /* scores of the block's queries over key blocks [blo, bhi) */
     int jb0 = blo / W * W;
-    for (int j = jb0; j < bhi && dot; j += W) {
-      v16 part[QB][W];
-      for (int jj = 0; jj < W; jj++) {
-        for (int i = 0; i < nq; i++) part[i][jj] = splat(0);
-        if (j + jj >= keys) continue;
-        /* a decode item reads a few KB of keys and values each from its own place in the
-         * cache: too short a stream for the hardware prefetcher to ramp up (measured: 12 layers
-         * of 32 rows over 86 cached tokens, 3.5 → 2.3 ms). Fetch the next block's keys, and this
-         * key's value row for the weighted sum (into L2). */
-        int ahead = j + jj + W < keys ? j + jj + W : keys - 1;
-        for (int c = 0; c < dim; c += W) {
-          __builtin_prefetch(k + (long) ahead * jb->kv_row + c, 0, 3);
-          __builtin_prefetch(vrows + (long) (j + jj) * vld + c, 0, 2);
-        }
-        const v16u *row = (const v16u *) (k + (long) (j + jj) * jb->kv_row);
-        for (int b = 0; b < dpad / W; b++) {
-          v16 kb = row[b];
-          for (int i = 0; i < nq; i++) part[i][jj] += ((const v16 *) qp[i])[b] * kb;
-        }
+    if (dot) {
+      /* a decode item reads a few KB of keys and values each from its own place in the cache:
+       * too short a stream for the hardware prefetcher to ramp up (measured: 12 layers of 32
+       * rows over 86 cached tokens, 3.5 → 2.3 ms). Per block, fetch the next block's keys and
+       * this block's values (for the weighted sum, into L2), and a share of the next item's
+       * keys and values (into L2), so that item starts on cached rows. */
+      const char *nk = NULL, *nv = NULL;
+      long next_rows = 0, lines = (long) dim * sizeof(float) / 64, ld = jb->kv_row;
+      if (next >= 0 && q0 == 0) {
+        int s2 = next / jb->kv_heads, h2 = next % jb->kv_heads;
+        nk = (const char *) (jb->k + jb->kv_base[s2] + (long) h2 * jb->kv_head);
+        nv = (const char *) (jb->v + jb->kv_base[s2] + (long) h2 * jb->kv_head);
+        next_rows = jb->causal ? jb->pos0[s2] + jb->count[s2] : jb->count[s2];
       }
-      for (int i = 0; i < nq; i++) *(v16 *) (sc + i * lpad + j) = sum16(part[i]) * jb->scale;
+      int blocks = (bhi - jb0 + W - 1) / W;
+      for (int j = jb0, blk = 0; j < bhi; j += W, blk++) {
+        for (int r = j; r < j + W && r < keys; r++) {
+          int ahead = r + W < keys ? r + W : keys - 1;
+          for (long c = 0; c < lines; c++) {
+            __builtin_prefetch(k + ahead * ld + c * W, 0, 3);
+            __builtin_prefetch(vrows + r * vld + c * W, 0, 2);
+          }
+        }
+        for (long r = next_rows * blk / blocks; r < next_rows * (blk + 1) / blocks; r++) {
+          for (long c = 0; c < lines; c++) {
+            __builtin_prefetch(nk + (r * ld + c * W) * sizeof(float), 0, 2);
+            __builtin_prefetch(nv + (r * ld + c * W) * sizeof(float), 0, 2);
+          }
+        }
+        dot_blocks[nq]((const float *const *) qp, k, ld, j, keys, dpad / W, jb->scale, sc, lpad);
+      }
     }
     for (int j = jb0; j < bhi && !dot; j += W) { /* QB independent FMA chains */
       v16 acc[QB];
@@ -442,13 +572,26 @@ static int attend_item(const struct job *jb, int item) {
   return 0;
 }
 
+/* A thread walks its own segment of the items, each with the next one's keys and values fetched
+ * ahead (a decode item is a few KB of each from its own place in the cache, too short a stream
+ * for the hardware prefetcher to ramp up), then helps the others from their backs. */
 static void worker(void *arg) {
   struct job *jb = (struct job *) arg;
-  for (;;) {
-    int item = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED);
-    if (item >= __atomic_load_n(&jb->items, __ATOMIC_RELAXED)) return;
-    if (attend_item(jb, item) != 0) {
-      __atomic_store_n(&jb->items, -1, __ATOMIC_RELAXED); /* out of memory: stop everyone */
+  struct share *sh = &jb->share;
+  int me = share_member(sh);
+  if (me < 0) return;
+  long lo, hi;
+  share_segment(sh, me, &lo, &hi);
+  for (long t; !__atomic_load_n(&jb->failed, __ATOMIC_RELAXED) && (t = share_take(sh, me, 1)) >= 0;) {
+    if (attend_item(jb, (int) t, t + 1 < hi ? (int) t + 1 : -1) != 0) {
+      __atomic_store_n(&jb->failed, 1, __ATOMIC_RELAXED); /* out of memory: stop everyone */
+      return;
+    }
+  }
+  for (int s; !__atomic_load_n(&jb->failed, __ATOMIC_RELAXED) && (s = share_busiest(sh)) >= 0;) {
+    long t = share_take(sh, s, 0);
+    if (t >= 0 && attend_item(jb, (int) t, -1) != 0) {
+      __atomic_store_n(&jb->failed, 1, __ATOMIC_RELAXED);
       return;
     }
   }
@@ -457,14 +600,16 @@ static void worker(void *arg) {
 /* Runs the job's items (every sequence's every KV head) over the team; 0, or −1 when scratch
  * memory ran out. */
 static int attend_run(struct job *jb, int threads) {
-  jb->items = jb->seqs * jb->kv_heads;
-  jb->next = 0;
-  if (gomp_parallel != NULL && threads > 1 && jb->items > 1) {
-    gomp_parallel(worker, jb, (unsigned) (threads < jb->items ? threads : jb->items), 0);
+  long items = (long) jb->seqs * jb->kv_heads;
+  int team = gomp_parallel != NULL && threads > 1 && items > 1 ? threads : 1;
+  share_init(&jb->share, items, team > items ? (int) items : team);
+  jb->failed = 0;
+  if (jb->share.team > 1) {
+    gomp_parallel(worker, jb, (unsigned) jb->share.team, 0);
   } else {
     worker(jb);
   }
-  return jb->items < 0 ? -1 : 0;
+  return jb->failed ? -1 : 0;
 }
 
 /* The job's sequences from their Java arrays (copies or pinned: read-only, released by
@@ -492,6 +637,7 @@ JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_bind(JNIEn
                                                                             jstring path) {
   if (path == NULL) {
     gomp_parallel = NULL;
+    gomp_thread_num = NULL;
     return NULL;
   }
   const char *p = (*env)->GetStringUTFChars(env, path, NULL);
@@ -501,6 +647,7 @@ JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_bind(JNIEn
     return (*env)->NewStringUTF(env, "libtorch's libgomp is not loaded in this process");
   }
   gomp_parallel = (gomp_parallel_fn) dlsym(h, "GOMP_parallel");
+  gomp_thread_num = (int (*)(void)) dlsym(h, "omp_get_thread_num");
   if (gomp_parallel == NULL) {
     return (*env)->NewStringUTF(env, "libtorch's libgomp exports no GOMP_parallel");
   }
@@ -903,8 +1050,6 @@ static const gemm_kernel_fn gemm_kernels[3][MR + 1] = {
     {NULL, gemm_kernel_f16_1, gemm_kernel_f16_2, gemm_kernel_f16_3, gemm_kernel_f16_4,
      gemm_kernel_f16_5, gemm_kernel_f16_6, gemm_kernel_f16_7, gemm_kernel_f16_8}};
 
-enum { MAX_TEAM = 64 };
-
 struct gemm_job {
   const float *x, *bias;
   const char *packed; /* the panels, past the header */
@@ -912,13 +1057,8 @@ struct gemm_job {
   const float *w; /* packing: the (n, k) source */
   int layout, m, n, k, mc, panels;
   const float *residual; /* (m, n) added to y, or null */
-  long tiles;
-  int team;   /* threads, each owning one contiguous segment of the tiles */
-  int joined; /* threads started so far: the next one's index */
-  int next;   /* packing: the next panel */
-  /* per segment, tiles taken: from its front (low 32 bits, by its owner) and from its back
-   * (high 32 bits, by threads done with their own) */
-  uint64_t taken[MAX_TEAM];
+  int next;              /* packing: the next panel */
+  struct share tiles;    /* a tile: a block of up to mc rows × one panel */
 };
 
 /* Bytes of one k row of a panel, and of a whole panel. */
@@ -981,46 +1121,6 @@ static void gemm_tile(const struct gemm_job *jb, long t, long after) {
   }
 }
 
-/* Segment s's tiles: [lo, hi). */
-static inline void gemm_segment(const struct gemm_job *jb, int s, long *lo, long *hi) {
-  *lo = jb->tiles * s / jb->team;
-  *hi = jb->tiles * (s + 1) / jb->team;
-}
-
-/* Takes segment s's next tile from its front (its owner) or its back (a helper); -1 when none
- * is left. */
-static long gemm_take(struct gemm_job *jb, int s, int front) {
-  long lo, hi;
-  gemm_segment(jb, s, &lo, &hi);
-  uint64_t old = __atomic_load_n(&jb->taken[s], __ATOMIC_RELAXED);
-  for (;;) {
-    long f = (long) (old & 0xFFFFFFFFu), b = (long) (old >> 32);
-    if (lo + f + b >= hi) return -1;
-    uint64_t now = old + (front ? 1u : (uint64_t) 1 << 32);
-    if (__atomic_compare_exchange_n(&jb->taken[s], &old, now, 1, __ATOMIC_RELAXED,
-                                    __ATOMIC_RELAXED)) {
-      return front ? lo + f : hi - 1 - b;
-    }
-  }
-}
-
-/* The segment with the most tiles left, or -1. */
-static int gemm_busiest(const struct gemm_job *jb) {
-  int best = -1;
-  long most = 0;
-  for (int s = 0; s < jb->team; s++) {
-    long lo, hi;
-    gemm_segment(jb, s, &lo, &hi);
-    uint64_t v = __atomic_load_n(&jb->taken[s], __ATOMIC_RELAXED);
-    long left = hi - lo - (long) (v & 0xFFFFFFFFu) - (long) (v >> 32);
-    if (left > most) {
-      most = left;
-      best = s;
-    }
-  }
-  return best;
-}
-
 /* A thread works through its own segment front to back (the next panel prefetched under the
  * current one), then helps the busiest other segment from its back, a tile at a time, so the
  * team ends within about one tile of each other: a thread that starts late or is preempted (a
@@ -1029,18 +1129,19 @@ static int gemm_busiest(const struct gemm_job *jb) {
  * came, which left one thread idle for up to a range at the end (docs/benchmarks.md, session 9). */
 static void gemm_worker(void *arg) {
   struct gemm_job *jb = (struct gemm_job *) arg;
-  int me = __atomic_fetch_add(&jb->joined, 1, __ATOMIC_RELAXED);
-  if (me >= jb->team) return;
+  struct share *sh = &jb->tiles;
+  int me = share_member(sh);
+  if (me < 0) return;
   long lo, hi;
-  gemm_segment(jb, me, &lo, &hi);
-  for (long t; (t = gemm_take(jb, me, 1)) >= 0;) {
+  share_segment(sh, me, &lo, &hi);
+  for (long t; (t = share_take(sh, me, 1)) >= 0;) {
     gemm_tile(jb, t, t + 1 < hi ? t + 1 : -1);
   }
-  for (int s; (s = gemm_busiest(jb)) >= 0;) {
-    long t = gemm_take(jb, s, 0);
+  for (int s; (s = share_busiest(sh)) >= 0;) {
+    long t = share_take(sh, s, 0);
     if (t >= 0) {
       long slo, shi;
-      gemm_segment(jb, s, &slo, &shi);
+      share_segment(sh, s, &slo, &shi);
       gemm_tile(jb, t, t - 1 >= slo ? t - 1 : -1);
     }
   }
@@ -1272,18 +1373,15 @@ static void gemm_run(const float *x, const char *packed, const float *bias,
   int blocks = (m + MC - 1) / MC; /* row blocks of equal size (a multiple of MR): a thread's */
   jb.mc = ((m + blocks - 1) / blocks + MR - 1) / MR * MR; /* share never ends on a sliver */
   jb.panels = (n + NR - 1) / NR;
-  jb.tiles = (long) ((m + jb.mc - 1) / jb.mc) * jb.panels;
+  long tiles = (long) ((m + jb.mc - 1) / jb.mc) * jb.panels;
   /* a team when there is enough to share: arithmetic, or a weight to stream (one thread cannot
    * draw the memory bandwidth a decode row needs) */
-  int share = (double) m * n * k >= (1 << 20) || (double) n * k >= (1 << 17);
-  int team = gomp_parallel != NULL && share ? threads : 1;
-  if (team > MAX_TEAM) team = MAX_TEAM;
-  if (team > jb.tiles) team = (int) jb.tiles;
-  jb.team = team;
-  if (team > 1) {
-    gomp_parallel(gemm_worker, &jb, (unsigned) team, 0);
+  int enough = (double) m * n * k >= (1 << 20) || (double) n * k >= (1 << 17);
+  int team = gomp_parallel != NULL && enough ? threads : 1;
+  share_init(&jb.tiles, tiles, team > tiles ? (int) tiles : team);
+  if (jb.tiles.team > 1) {
+    gomp_parallel(gemm_worker, &jb, (unsigned) jb.tiles.team, 0);
   } else {
-    jb.team = 1;
     gemm_worker(&jb);
   }
 }
@@ -1417,19 +1515,14 @@ static void rows_over(void (*row)(const struct rows_job *, long), const float *x
   run_rows(row, &jb, threads);
 }
 
-/* One step of the stack over x (tokens, hidden), updated in place (each layer's output): the
- * sequences as CpuKernels.attend takes them (every token belongs to one; kv[2l], kv[2l + 1] are
- * layer l's key and value caches, rows of D, KV head h of a sequence kv_head floats after head
- * h − 1), cos/sin rows of rot per token (null: no rotary). out (sequences, hidden) gets the final
- * norm of each sequence's last token. 0, or −1 when scratch memory ran out. */
-JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackStep(
-    JNIEnv *env, jclass c, jlong stack, jobject x, jint tokens, jobject cos, jobject sin,
-    jint rot, jobjectArray kv, jlong kv_head, jintArray first, jintArray count, jintArray pos0,
-    jlongArray kv_base, jobject out, jint threads) {
 #ifdef __AVX512F__
-  const struct stack *st = (const struct stack *) (intptr_t) stack;
-  float *xs = address(env, x);
-  int n = tokens, h = st->hidden, hd = st->heads * st->dim, in = st->inter;
+/* One step of the stack over xs (tokens, hidden), updated in place (each layer's output): the
+ * job holds the sequences as attend takes them (every token belongs to one) and the rotary
+ * tables; k[l], v[l] are layer l's key and value caches. out (sequences, hidden) gets the final
+ * norm of each sequence's last token. 0, or −1 when scratch memory ran out. */
+static int stack_run(const struct stack *st, float *xs, int n, struct job *jb, float *const *k,
+                     float *const *v, float *out, int threads) {
+  int h = st->hidden, hd = st->heads * st->dim, in = st->inter;
   int qkvw = (st->heads + 2 * st->kv_heads) * st->dim;
   long wa = h > hd ? h : hd;
   wa = wa > in ? wa : in;
@@ -1437,57 +1530,73 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackStep(
   float *a = scratch_of(&stack_key, (size_t) n * (wa + wb));
   if (a == NULL) return -1;
   float *b = a + (size_t) n * wa;
-  struct job jb;
-  memset(&jb, 0, sizeof jb);
-  jb.q = b;
-  jb.fresh = 1;
-  jb.cos = address(env, cos);
-  jb.sin = address(env, sin);
-  jb.rot = rot;
-  jb.out = a;
-  jb.q_stride = qkvw;
-  jb.out_stride = hd;
-  jb.kv_row = st->dim;
-  jb.kv_head = kv_head;
-  jb.heads = st->heads;
-  jb.kv_heads = st->kv_heads;
-  jb.dim = st->dim;
-  jb.causal = 1;
-  sequences_get(env, &jb, first, count, pos0, kv_base);
-  int rc = 0;
-  for (int l = 0; l < st->layers && rc == 0; l++) {
+  jb->q = b;
+  jb->fresh = 1;
+  jb->out = a;
+  jb->q_stride = qkvw;
+  jb->out_stride = hd;
+  jb->kv_row = st->dim;
+  jb->heads = st->heads;
+  jb->kv_heads = st->kv_heads;
+  jb->dim = st->dim;
+  jb->causal = 1;
+  for (int l = 0; l < st->layers; l++) {
     const struct stack_layer *L = &st->layer[l];
-    jobject kb = (*env)->GetObjectArrayElement(env, kv, 2 * l);
-    jobject vb = (*env)->GetObjectArrayElement(env, kv, 2 * l + 1);
-    jb.k = address(env, kb);
-    jb.v = address(env, vb);
-    (*env)->DeleteLocalRef(env, kb);
-    (*env)->DeleteLocalRef(env, vb);
-    jb.window = L->window;
-    jb.scale = L->scale;
-    jb.softcap = L->softcap;
-    jb.q_norm = L->q_norm;
-    jb.k_norm = L->k_norm;
-    jb.qk_eps = L->qk_eps;
+    jb->k = k[l];
+    jb->v = v[l];
+    jb->window = L->window;
+    jb->scale = L->scale;
+    jb->softcap = L->softcap;
+    jb->q_norm = L->q_norm;
+    jb->k_norm = L->k_norm;
+    jb->qk_eps = L->qk_eps;
     rows_over(rms_norm_row, xs, L->norm1, a, n, h, L->eps1, threads);
     gemm_run(a, L->qkv, L->qkv_bias, NULL, b, n, qkvw, h, threads);
-    rc = attend_run(&jb, threads); /* b's q|k|v → the heads' output in a */
-    if (rc != 0) break;
+    if (attend_run(jb, threads) != 0) return -1; /* b's q|k|v → the heads' output in a */
     gemm_run(a, L->o, L->o_bias, xs, xs, n, h, hd, threads);
     rows_over(rms_norm_row, xs, L->norm2, a, n, h, L->eps2, threads);
     gemm_run(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads);
     rows_over(silu_mul_row, b, NULL, a, n, in, 0, threads);
     gemm_run(a, L->down, L->down_bias, xs, xs, n, h, in, threads);
   }
-  if (rc == 0) { /* each sequence's last token, gathered into a, then normed into out */
-    for (int i = 0; i < jb.seqs; i++) {
-      memcpy(a + (size_t) i * h, xs + (size_t) (jb.first[i] + jb.count[i] - 1) * h,
-             (size_t) h * sizeof(float));
-    }
-    rows_over(rms_norm_row, a, st->final_norm, address(env, out), jb.seqs, h, st->final_eps,
-              threads);
+  /* each sequence's last token, gathered into a, then normed into out */
+  for (int i = 0; i < jb->seqs; i++) {
+    memcpy(a + (size_t) i * h, xs + (size_t) (jb->first[i] + jb->count[i] - 1) * h,
+           (size_t) h * sizeof(float));
   }
+  rows_over(rms_norm_row, a, st->final_norm, out, jb->seqs, h, st->final_eps, threads);
+  return 0;
+}
+#endif
+
+/* One step of the stack (stack_run) over x (tokens, hidden): the sequences as CpuKernels.attend
+ * takes them, kv[2l], kv[2l + 1] layer l's key and value caches (rows of D, KV head h of a
+ * sequence kv_head floats after head h − 1), cos/sin rows of rot per token (null: no rotary). 0,
+ * or −1 when scratch memory ran out. */
+JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackStep(
+    JNIEnv *env, jclass c, jlong stack, jobject x, jint tokens, jobject cos, jobject sin,
+    jint rot, jobjectArray kv, jlong kv_head, jintArray first, jintArray count, jintArray pos0,
+    jlongArray kv_base, jobject out, jint threads) {
+#ifdef __AVX512F__
+  const struct stack *st = (const struct stack *) (intptr_t) stack;
+  float **k = malloc(sizeof(float *) * 2 * (size_t) st->layers);
+  if (k == NULL) return -1;
+  float **v = k + st->layers;
+  for (int i = 0; i < 2 * st->layers; i++) { /* keys, values, keys, ... */
+    jobject buffer = (*env)->GetObjectArrayElement(env, kv, i);
+    (i % 2 == 0 ? k : v)[i / 2] = address(env, buffer);
+    (*env)->DeleteLocalRef(env, buffer);
+  }
+  struct job jb;
+  memset(&jb, 0, sizeof jb);
+  jb.cos = address(env, cos);
+  jb.sin = address(env, sin);
+  jb.rot = rot;
+  jb.kv_head = kv_head;
+  sequences_get(env, &jb, first, count, pos0, kv_base);
+  int rc = stack_run(st, address(env, x), tokens, &jb, k, v, address(env, out), threads);
   sequences_release(env, &jb, first, count, pos0, kv_base);
+  free(k);
   return rc;
 #else
   return -2;

@@ -128,12 +128,16 @@ class CpuKernelsTest {
     }
   }
 
-  @ParameterizedTest(name = "head size {0}, window {1}, softcap {2}")
-  @CsvSource({"64, 0, 0", "20, 0, 0", "32, 5, 0", "128, 0, 30", "24, 9, 20"})
-  void aDecoderStepAttendsToEachRowsCachedPrefix(int d, int window, float softcap) {
-    SplittableRandom r = new SplittableRandom(d * 31L + window);
-    int heads = 6;
-    int kvHeads = 2;
+  // GQA groups of 1–7 query heads: a decode row's group is scored and summed in one pass where
+  // registers allow (head sizes 16–128), the chunks' many queries in blocks of 8
+  @ParameterizedTest(name = "head size {0}, window {1}, softcap {2}, {3} heads over {4}")
+  @CsvSource({"64, 0, 0, 6, 2", "20, 0, 0, 6, 2", "32, 5, 0, 6, 2", "128, 0, 30, 6, 2",
+      "24, 9, 20, 6, 2", "48, 0, 0, 6, 2", "48, 0, 0, 8, 2", "64, 0, 0, 8, 2", "64, 3, 0, 2, 2",
+      "96, 0, 0, 4, 2", "96, 0, 0, 2, 2", "80, 0, 0, 4, 2", "112, 0, 0, 6, 3", "16, 0, 0, 7, 1",
+      "64, 0, 0, 5, 1", "128, 0, 0, 8, 2"})
+  void aDecoderStepAttendsToEachRowsCachedPrefix(int d, int window, float softcap, int heads,
+      int kvHeads) {
+    SplittableRandom r = new SplittableRandom(d * 31L + window + heads * 7L + kvHeads);
     int group = heads / kvHeads;
     int capacity = 48;
     int slots = 4;
