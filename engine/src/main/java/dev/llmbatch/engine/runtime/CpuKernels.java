@@ -515,15 +515,19 @@ public final class CpuKernels {
   /**
    * Packs {@code w} (n, k) float32 row-major for {@link #gemm}: where {@code half} allows, in a
    * 16-bit layout every value fits exactly (bfloat16, else float16; {@link #gemmPackedLayout}
-   * tells), else as float32. Its address, 0 without memory.
+   * tells), else as float32. With {@code split} &gt; 0, w is a SwiGLU gate|up weight (n = 2 ·
+   * split, gate rows first), packed so {@link #gemm} gives {@code silu(gate) · up} (m, split).
+   * Its address, 0 without memory (or for a split that does not halve n).
    */
-  static long gemmPack(ByteBuffer w, int n, int k, boolean half) {
-    return gemmPack(w, n, k, half, threads());
+  static long gemmPack(ByteBuffer w, int n, int k, boolean half, int split) {
+    return gemmPack(w, n, k, half, split, threads());
   }
 
   /**
    * y (m, n) = x (m, k) · Wᵀ (+ bias (n) when not null) (+ residual (m, n) when not null), W
-   * packed by {@link #gemmPack}.
+   * packed by {@link #gemmPack}; for a SwiGLU pair (packed with a split), y (m, split) = silu(x ·
+   * Gᵀ + bias_g) · (x · Uᵀ + bias_u), bit for bit what {@link #siluMul} makes of the plain product,
+   * and no residual.
    */
   static void gemm(ByteBuffer x, long packed, ByteBuffer bias, ByteBuffer residual, ByteBuffer y,
       int m, int n, int k) {
@@ -576,8 +580,11 @@ public final class CpuKernels {
 
   private static native boolean gemmBuilt();
 
-  /** Bytes of the packed copy of an (n, k) weight, as float32 or in a 16-bit layout. */
-  static native long gemmPackedBytes(int n, int k, boolean half);
+  /**
+   * Bytes of the packed copy of an (n, k) weight, as float32 or in a 16-bit layout (split &gt; 0: a
+   * SwiGLU pair, {@link #gemmPack}).
+   */
+  static native long gemmPackedBytes(int n, int k, boolean half, int split);
 
   /**
    * The layout {@code w} (n, k) packs in with 16-bit layouts allowed: 0 float32, 1 bfloat16
@@ -594,7 +601,8 @@ public final class CpuKernels {
    */
   static native int gemmRows(long packed, ByteBuffer ids, int count, ByteBuffer out);
 
-  private static native long gemmPack(ByteBuffer w, int n, int k, boolean half, int threads);
+  private static native long gemmPack(ByteBuffer w, int n, int k, boolean half, int split,
+      int threads);
 
   private static native void gemm(ByteBuffer x, long packed, ByteBuffer bias,
       ByteBuffer residual, ByteBuffer y, int m, int n, int k, int threads);

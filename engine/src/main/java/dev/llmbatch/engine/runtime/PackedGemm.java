@@ -63,6 +63,7 @@ public final class PackedGemm implements AutoCloseable {
   private static final AtomicBoolean HALF_SAID = new AtomicBoolean();
   private static final AtomicLong PACKED = new AtomicLong();
   private static final AtomicLong HALF_PACKED = new AtomicLong();
+  private static final AtomicLong SWIGLU_PACKED = new AtomicLong();
   private static final String[] LAYOUTS = {"float32", "bfloat16", "float16"};
 
   private final AtomicLong address;
@@ -70,13 +71,15 @@ public final class PackedGemm implements AutoCloseable {
   private final int k; // in features
   private final ByteBuffer bias; // (n) float32, or null: a view of the caller's bias, made once
   private final int layout; // 0 float32, 1 bfloat16, 2 float16 panels
+  private final int split; // a SwiGLU gate|up pair's half (n = 2 · split), else 0
 
-  private PackedGemm(long address, int n, int k, ByteBuffer bias, int layout) {
+  private PackedGemm(long address, int n, int k, ByteBuffer bias, int layout, int split) {
     this.address = new AtomicLong(address);
     this.n = n;
     this.k = k;
     this.bias = bias;
     this.layout = layout;
+    this.split = split;
   }
 
   /**
@@ -103,6 +106,36 @@ public final class PackedGemm implements AutoCloseable {
    * packed copy lives until {@link #close()}. Requires {@link #available()}.
    */
   public static PackedGemm pack(NDArray w, NDArray bias) {
+    return pack(w, bias, 0);
+  }
+
+  /**
+   * Whether {@link #packSwiGlu} packs here: the engine's own GEMM ({@link #available()}, not
+   * oneMKL's).
+   */
+  public static boolean packsSwiGlu() {
+    return available() && own;
+  }
+
+  /**
+   * Packs a SwiGLU gate|up weight {@code w} (2 · split, k), gate rows first, as {@link #pack}
+   * does but with each 48 gate columns next to the same 48 of up, so {@link #swiGlu} makes
+   * {@code silu(x·Gᵀ + b_g) · (x·Uᵀ + b_u)} tile by tile: the (…, 2 · split) product never goes
+   * through memory, and no separate pass over it. Requires {@link #packsSwiGlu()}.
+   */
+  public static PackedGemm packSwiGlu(NDArray w, NDArray bias, int split) {
+    if (!packsSwiGlu()) {
+      throw new IllegalStateException("SwiGLU pairs need the engine's own packed GEMM, not "
+          + (available() ? "oneMKL's" : "none: " + unavailableReason()));
+    }
+    if (split <= 0 || w.getShape().dimension() != 2 || w.getShape().get(0) != 2L * split) {
+      throw new IllegalArgumentException("a SwiGLU pair of " + split + " takes a (" + 2L * split
+          + ", k) gate|up weight, not " + w.getShape());
+    }
+    return pack(w, bias, split);
+  }
+
+  private static PackedGemm pack(NDArray w, NDArray bias, int split) {
     if (!available()) {
       throw new IllegalStateException("packed GEMM is unavailable: " + unavailableReason());
     }
@@ -121,11 +154,11 @@ public final class PackedGemm implements AutoCloseable {
     boolean half = own && halfAllowed();
     try (NDManager tmp = w.getManager().newSubManager()) {
       w.tempAttach(tmp); // a contiguous copy libtorch may make for the buffer goes with tmp
-      address = own ? CpuKernels.gemmPack(buffer(w), n, k, half) : pack(buffer(w), n, k);
+      address = own ? CpuKernels.gemmPack(buffer(w), n, k, half, split) : pack(buffer(w), n, k);
     }
     if (address == 0) {
       throw new OutOfMemoryError("cannot allocate "
-          + (own ? CpuKernels.gemmPackedBytes(n, k, false) : packedBytes(n, k))
+          + (own ? CpuKernels.gemmPackedBytes(n, k, false, split) : packedBytes(n, k))
           + " bytes of native memory to pack a (" + n + ", " + k + ") weight");
     }
     int layout = own ? CpuKernels.gemmPackedLayout(address) : 0;
@@ -133,14 +166,18 @@ public final class PackedGemm implements AutoCloseable {
     if (layout != 0) {
       HALF_PACKED.incrementAndGet();
     }
-    LOG.debug("Packed a ({}, {}) weight as {}", n, k, LAYOUTS[layout]);
+    if (split > 0) {
+      SWIGLU_PACKED.incrementAndGet();
+    }
+    LOG.debug("Packed a ({}, {}) weight as {}{}", n, k, LAYOUTS[layout],
+        split > 0 ? ", a SwiGLU pair" : "");
     if (layout != 0 && !HALF_SAID.getAndSet(true)) {
       LOG.info("Weights whose values all are bfloat16 or IEEE halves (a BF16 or FP16"
           + " checkpoint's) are packed in those 16 bits and widened exactly in the GEMM: the same"
           + " float32 products from half the memory (LLM_BATCH_PACKED_16BIT=0 packs them as"
           + " float32)");
     }
-    return new PackedGemm(address, n, k, bias == null ? null : buffer(bias), layout);
+    return new PackedGemm(address, n, k, bias == null ? null : buffer(bias), layout, split);
   }
 
   /**
@@ -170,6 +207,11 @@ public final class PackedGemm implements AutoCloseable {
   /** How many of those it packed in a 16-bit layout (bfloat16 or float16). */
   public static long halfPacked() {
     return HALF_PACKED.get();
+  }
+
+  /** How many of those it packed as SwiGLU gate|up pairs ({@link #packSwiGlu}). */
+  public static long swiGluPacked() {
+    return SWIGLU_PACKED.get();
   }
 
   private static boolean halfAllowed() {
@@ -203,6 +245,9 @@ public final class PackedGemm implements AutoCloseable {
     if (p == 0) {
       throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
     }
+    if (split > 0) {
+      throw new IllegalStateException("rows of a SwiGLU pair's packed weight are not readable");
+    }
     if (!own || ids.getDataType() != DataType.INT64) {
       throw new IllegalArgumentException("rows of a packed weight take int64 ids from the"
           + " engine's own GEMM, not " + ids.getDataType() + (own ? "" : " from oneMKL's"));
@@ -223,7 +268,7 @@ public final class PackedGemm implements AutoCloseable {
 
   /** Bytes the packed copy takes. */
   public long bytes() {
-    return own ? CpuKernels.gemmPackedBytes(n, k, layout != 0) : packedBytes(n, k);
+    return own ? CpuKernels.gemmPackedBytes(n, k, layout != 0, split) : packedBytes(n, k);
   }
 
   /** What the weight is held as: "float32", "bfloat16" or "float16" (exactly its values). */
@@ -231,9 +276,14 @@ public final class PackedGemm implements AutoCloseable {
     return LAYOUTS[layout];
   }
 
-  /** Out features. */
+  /** Out features (a SwiGLU pair's gate and up rows both). */
   public int outFeatures() {
     return n;
+  }
+
+  /** A SwiGLU pair's half ({@link #packSwiGlu}), else 0. */
+  public int swiGluSplit() {
+    return split;
   }
 
   /** In features. */
@@ -252,6 +302,27 @@ public final class PackedGemm implements AutoCloseable {
    * shape (…, n); → a new (…, n) array in x's manager. A null residual is {@link #apply(NDArray)}.
    */
   public NDArray apply(NDArray x, NDArray residual) {
+    if (split > 0) {
+      throw new IllegalStateException("a SwiGLU pair's packed weight (" + n + ", " + k + ") gives"
+          + " silu(gate)·up (swiGlu), not the plain product");
+    }
+    return product(x, residual, n);
+  }
+
+  /**
+   * {@code silu(x·Gᵀ + b_g) · (x·Uᵀ + b_u)} for a SwiGLU pair ({@link #packSwiGlu}): x (…, k)
+   * float32 on the CPU → (…, split) in x's manager, bit for bit what {@link
+   * CpuKernels#siluMul} makes of the plain product.
+   */
+  public NDArray swiGlu(NDArray x) {
+    if (split == 0) {
+      throw new IllegalStateException("this packed weight (" + n + ", " + k + ") is not a SwiGLU"
+          + " pair");
+    }
+    return product(x, null, split);
+  }
+
+  private NDArray product(NDArray x, NDArray residual, int width) {
     long p = address.get();
     if (p == 0) {
       throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
@@ -264,7 +335,7 @@ public final class PackedGemm implements AutoCloseable {
     }
     long rows = in.size() / k;
     long[] dims = in.getShape().clone(); // Shape hands out its own array
-    dims[dims.length - 1] = n;
+    dims[dims.length - 1] = width;
     Shape out = new Shape(dims);
     if (residual != null && (!residual.getShape().equals(out)
         || residual.getDataType() != DataType.FLOAT32 || residual.getDevice().isGpu())) {

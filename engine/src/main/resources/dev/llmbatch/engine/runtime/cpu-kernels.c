@@ -749,24 +749,29 @@ static void rms_row(const float *x, const float *w, float *o, int n, float eps) 
   for (; c < n; c++) o[c] = x[c] * inv * (w != NULL ? w[c] : 1.0f);
 }
 
-/* out = silu(g) · u for a row [g (n) | u (n)]: silu(g) = g·σ(g), σ from e^{−|g|}. */
-static void silu_mul_row(const struct rows_job *jb, long r) {
-  const float *g = jb->x + r * 2L * jb->n;
-  const float *u = g + jb->n;
-  float *o = jb->out + r * jb->n;
-  int n = jb->n, c = 0;
-  for (; c + W <= n; c += W) {
+/* o = silu(g) · u over w columns: silu(g) = g·σ(g), σ from e^{−|g|}; 16 columns at a time, the
+ * last w % 16 one by one (a span that starts on a multiple of 16 of a row and runs to the row's
+ * end, or to a multiple of 16, gives the numbers the whole row would). */
+static void silu_mul_span(const float *g, const float *u, float *o, int w) {
+  int c = 0;
+  for (; c + W <= w; c += W) {
     v16 x = *(const v16u *) (g + c);
     v16 e = vexp_nonpositive((v16)((i16) x | (i16) splat(-0.0f))); /* e^{−|x|} */
     i16 neg = x < 0;
     v16 num = (v16)(((i16) e & neg) | ((i16) splat(1.0f) & ~neg)); /* σ = num / (1 + e) */
     *(v16u *) (o + c) = x * num / (1.0f + e) * *(const v16u *) (u + c);
   }
-  for (; c < n; c++) {
+  for (; c < w; c++) {
     float x = g[c];
     float e = expf(-fabsf(x));
     o[c] = x * (x < 0 ? e : 1.0f) / (1.0f + e) * u[c];
   }
+}
+
+/* out = silu(g) · u for a row [g (n) | u (n)]. */
+static void silu_mul_row(const struct rows_job *jb, long r) {
+  const float *g = jb->x + r * 2L * jb->n;
+  silu_mul_span(g, g + jb->n, jb->out + r * jb->n, jb->n);
 }
 
 /* out = LayerNorm(x + y) · w + b for one row (y may be null; out may be x or y): the sum is
@@ -926,6 +931,8 @@ enum { PACKED_F32 = 0, PACKED_BF16 = 1, PACKED_F16 = 2 };
 
 struct packed_header {
   int32_t layout, n, k;
+  int32_t split; /* 0; or a SwiGLU gate|up weight (n = 2·split rows, gate first) packed for
+                  * gemm_glu_run: panels in pairs, gate columns 48q.. then the same of up */
 };
 
 /* Starts a kernel's accumulators: init 1: bias (or 0); 2: r + bias (a residual, laid out as c);
@@ -1058,7 +1065,8 @@ struct gemm_job {
   int layout, m, n, k, mc, panels;
   const float *residual; /* (m, n) added to y, or null */
   int next;              /* packing: the next panel */
-  struct share tiles;    /* a tile: a block of up to mc rows × one panel */
+  int split;             /* a SwiGLU weight's half (packing, and gemm_glu_run), else 0 */
+  struct share tiles;    /* a tile: a block of up to mc rows × one panel (SwiGLU: a pair) */
 };
 
 /* Bytes of one k row of a panel, and of a whole panel. */
@@ -1072,52 +1080,82 @@ static inline int gemm_chunk_start(int layout, int k, int ch, int chunks) {
                                : (int) ((long) k * ch / chunks);
 }
 
+/* Rows [r0, r1) of x times panel p, columns c0 = 48p.. (w of them) of the product into y (row r0
+ * at y, rows ldc apart), starting from bias + c0 (null: 0) and, where residual is not null, its
+ * rows (laid out as y's); while it runs, the first chunk of panel `after` (−1: none) is
+ * prefetched. */
+static void gemm_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, int w, float *y,
+                            long ldc, const float *bias, const float *residual, long after) {
+  int k = jb->k, chunks = (k + KC - 1) / KC;
+  long row_bytes = gemm_row_bytes(jb->layout), panel_bytes = gemm_panel_bytes(jb->layout, k);
+  const gemm_kernel_fn *kernels = gemm_kernels[jb->layout];
+  __mmask16 mask[3];
+  for (int j = 0; j < 3; j++) {
+    int cols = w - 16 * j;
+    mask[j] = cols >= 16 ? (__mmask16) 0xFFFF : cols <= 0 ? 0 : (__mmask16) ((1u << cols) - 1);
+  }
+  const char *panel = jb->packed + p * panel_bytes;
+  const char *next_panel = after < 0 ? NULL : jb->packed + after * panel_bytes;
+  int calls = (r1 - r0 + MR - 1) / MR;
+  for (int ch = 0; ch < chunks; ch++) {
+    int k0 = gemm_chunk_start(jb->layout, k, ch, chunks);
+    int k1 = gemm_chunk_start(jb->layout, k, ch + 1, chunks);
+    /* what to prefetch while this chunk runs: the next chunk, or the next tile's first where
+     * this one serves several row blocks (with up to 8 rows the stream is memory-bound, and
+     * reading a panel ahead measured ~15% slower than the in-panel prefetch alone) */
+    const char *pf = NULL;
+    long lines = 0;
+    if (ch + 1 < chunks) {
+      pf = panel + (long) k1 * row_bytes;
+      lines = (gemm_chunk_start(jb->layout, k, ch + 2, chunks) - k1) * row_bytes / 64;
+    } else if (next_panel != NULL && calls > 1) {
+      pf = next_panel;
+      lines = gemm_chunk_start(jb->layout, k, 1, chunks) * row_bytes / 64;
+    }
+    const void *chunk = panel + (long) k0 * row_bytes;
+    for (int r = r0, call = 0; r < r1; r += MR, call++) {
+      int rows = r1 - r < MR ? r1 - r : MR;
+      long l0 = lines * call / calls, l1 = lines * (call + 1) / calls;
+      kernels[rows](k1 - k0, jb->x + (long) r * k + k0, k, chunk, y + (long) (r - r0) * ldc, ldc,
+                    mask, ch > 0 ? 0 : residual != NULL ? 2 : 1, bias == NULL ? NULL : bias,
+                    residual == NULL ? NULL : residual + (long) (r - r0) * ldc,
+                    pf == NULL ? NULL : pf + l0 * 64, pf == NULL ? 0 : l1 - l0);
+    }
+  }
+}
+
 /* Tile t: row block t / panels (mc rows) × panel t % panels; while it runs, the first chunk of
  * tile `after` (the one this thread expects to take next; -1: none) is prefetched. (A 16-bit
  * panel chunk serving several row blocks is widened in registers by each block's kernel: widening
  * it once into float32 scratch for the float32 kernel measured 4–5% slower at 32 rows.) */
 static void gemm_tile(const struct gemm_job *jb, long t, long after) {
-  int m = jb->m, n = jb->n, k = jb->k, chunks = (k + KC - 1) / KC;
-  long row_bytes = gemm_row_bytes(jb->layout), panel_bytes = gemm_panel_bytes(jb->layout, k);
-  const gemm_kernel_fn *kernels = gemm_kernels[jb->layout];
-  {
-    int r0 = (int) (t / jb->panels) * jb->mc, p = (int) (t % jb->panels);
-    int r1 = r0 + jb->mc < m ? r0 + jb->mc : m, c0 = p * NR, w = n - c0 < NR ? n - c0 : NR;
-    __mmask16 mask[3];
-    for (int j = 0; j < 3; j++) {
-      int cols = w - 16 * j;
-      mask[j] = cols >= 16 ? (__mmask16) 0xFFFF : cols <= 0 ? 0 : (__mmask16) ((1u << cols) - 1);
-    }
-    const char *panel = jb->packed + p * panel_bytes;
-    const char *next_panel = after < 0 ? NULL : jb->packed + (after % jb->panels) * panel_bytes;
-    int calls = (r1 - r0 + MR - 1) / MR;
-    for (int ch = 0; ch < chunks; ch++) {
-      int k0 = gemm_chunk_start(jb->layout, k, ch, chunks);
-      int k1 = gemm_chunk_start(jb->layout, k, ch + 1, chunks);
-      /* what to prefetch while this chunk runs: the next chunk, or the next tile's first where
-       * this one serves several row blocks (with up to 8 rows the stream is memory-bound, and
-       * reading a panel ahead measured ~15% slower than the in-panel prefetch alone) */
-      const char *pf = NULL;
-      long lines = 0;
-      if (ch + 1 < chunks) {
-        pf = panel + (long) k1 * row_bytes;
-        lines = (gemm_chunk_start(jb->layout, k, ch + 2, chunks) - k1) * row_bytes / 64;
-      } else if (next_panel != NULL && calls > 1) {
-        pf = next_panel;
-        lines = gemm_chunk_start(jb->layout, k, 1, chunks) * row_bytes / 64;
-      }
-      const void *chunk = panel + (long) k0 * row_bytes;
-      for (int r = r0, call = 0; r < r1; r += MR, call++) {
-        int rows = r1 - r < MR ? r1 - r : MR;
-        long l0 = lines * call / calls, l1 = lines * (call + 1) / calls;
-        kernels[rows](k1 - k0, jb->x + (long) r * k + k0, k, chunk,
-                      jb->y + (long) r * n + c0, n, mask,
-                      ch > 0 ? 0 : jb->residual != NULL ? 2 : 1,
-                      jb->bias == NULL ? NULL : jb->bias + c0,
-                      jb->residual == NULL ? NULL : jb->residual + (long) r * n + c0,
-                      pf == NULL ? NULL : pf + l0 * 64, pf == NULL ? 0 : l1 - l0);
-      }
-    }
+  int m = jb->m, n = jb->n;
+  int r0 = (int) (t / jb->panels) * jb->mc, p = (int) (t % jb->panels);
+  int r1 = r0 + jb->mc < m ? r0 + jb->mc : m, c0 = p * NR, w = n - c0 < NR ? n - c0 : NR;
+  gemm_panel_rows(jb, p, r0, r1, w, jb->y + (long) r0 * n + c0, n,
+                  jb->bias == NULL ? NULL : jb->bias + c0,
+                  jb->residual == NULL ? NULL : jb->residual + (long) r0 * n + c0,
+                  after < 0 ? -1 : after % jb->panels);
+}
+
+static void silu_mul_span(const float *g, const float *u, float *o, int w);
+
+/* SwiGLU tile t: row block t / pairs × pair q = t % pairs: the gate and up products of columns
+ * 48q.. (each panel into scratch), then y = silu(gate) · up there, as silu_mul_row would have
+ * made them from the whole gate|up product: the same numbers without that (m, 2I) product's
+ * pass through memory, or a separate pass over it. */
+static void gemm_glu_tile(const struct gemm_job *jb, long t, long after) {
+  int pairs = jb->panels / 2, m = jb->m, n = jb->split;
+  int r0 = (int) (t / pairs) * jb->mc, q = (int) (t % pairs);
+  int r1 = r0 + jb->mc < m ? r0 + jb->mc : m, c0 = q * NR, w = n - c0 < NR ? n - c0 : NR;
+  float g[MC * NR] __attribute__((aligned(64))), u[MC * NR] __attribute__((aligned(64)));
+  gemm_panel_rows(jb, 2 * q, r0, r1, w, g, NR, jb->bias == NULL ? NULL : jb->bias + c0, NULL,
+                  2 * q + 1);
+  gemm_panel_rows(jb, 2 * q + 1, r0, r1, w, u, NR, jb->bias == NULL ? NULL : jb->bias + n + c0,
+                  NULL, after < 0 ? -1 : 2 * (after % pairs));
+  for (int r = r0; r < r1; r++) {
+    silu_mul_span(g + (long) (r - r0) * NR, u + (long) (r - r0) * NR, jb->y + (long) r * n + c0,
+                  w);
   }
 }
 
@@ -1134,15 +1172,16 @@ static void gemm_worker(void *arg) {
   if (me < 0) return;
   long lo, hi;
   share_segment(sh, me, &lo, &hi);
+  void (*tile)(const struct gemm_job *, long, long) = jb->split > 0 ? gemm_glu_tile : gemm_tile;
   for (long t; (t = share_take(sh, me, 1)) >= 0;) {
-    gemm_tile(jb, t, t + 1 < hi ? t + 1 : -1);
+    tile(jb, t, t + 1 < hi ? t + 1 : -1);
   }
   for (int s; (s = share_busiest(sh)) >= 0;) {
     long t = share_take(sh, s, 0);
     if (t >= 0) {
       long slo, shi;
       share_segment(sh, s, &slo, &shi);
-      gemm_tile(jb, t, t - 1 >= slo ? t - 1 : -1);
+      tile(jb, t, t - 1 >= slo ? t - 1 : -1);
     }
   }
 }
@@ -1153,39 +1192,47 @@ static inline uint32_t float_bits(float f) {
   return u;
 }
 
-/* Panel p of the packed copy from the row-major (n, k) source, zeros past column n. */
+/* The source row of column j of panel p, or −1 past the weight (zeros): panels in order, or a
+ * SwiGLU weight's in gate/up pairs. */
+static inline int gemm_pack_row(const struct gemm_job *jb, int p, int j) {
+  if (jb->split == 0) return p * NR + j < jb->n ? p * NR + j : -1;
+  int col = (p / 2) * NR + j;
+  return col < jb->split ? (p % 2) * jb->split + col : -1;
+}
+
+/* Panel p of the packed copy from the row-major (n, k) source. */
 static void gemm_pack_worker(void *arg) {
   struct gemm_job *jb = (struct gemm_job *) arg;
-  int n = jb->n, k = jb->k;
+  int k = jb->k;
   for (int p; (p = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) < jb->panels;) {
     char *panel = (char *) jb->packed + p * gemm_panel_bytes(jb->layout, k);
     if (jb->layout == PACKED_F32) {
       float *dst = (float *) panel;
       for (int j = 0; j < NR; j++) {
-        int col = p * NR + j;
-        const float *src = jb->w + (long) col * k;
-        for (int kk = 0; kk < k; kk++) dst[(long) kk * NR + j] = col < n ? src[kk] : 0.0f;
+        int row = gemm_pack_row(jb, p, j);
+        const float *src = jb->w + (long) row * k;
+        for (int kk = 0; kk < k; kk++) dst[(long) kk * NR + j] = row >= 0 ? src[kk] : 0.0f;
       }
       continue;
     }
     if (jb->layout == PACKED_F16) {
       uint16_t *dst = (uint16_t *) panel;
       for (int j = 0; j < NR; j++) {
-        int col = p * NR + j;
-        const float *src = jb->w + (long) col * k;
+        int row = gemm_pack_row(jb, p, j);
+        const float *src = jb->w + (long) row * k;
         for (int kk = 0; kk < k; kk++) {
-          dst[(long) kk * NR + j] = col < n ? _cvtss_sh(src[kk], _MM_FROUND_TO_NEAREST_INT) : 0;
+          dst[(long) kk * NR + j] = row >= 0 ? _cvtss_sh(src[kk], _MM_FROUND_TO_NEAREST_INT) : 0;
         }
       }
       continue;
     }
     uint32_t *dst = (uint32_t *) panel; /* per row pair: 3 words of 16 lanes */
     for (int j = 0; j < NR; j++) {
-      int col = p * NR + j;
-      const float *src = jb->w + (long) col * k;
+      int row = gemm_pack_row(jb, p, j);
+      const float *src = jb->w + (long) row * k;
       int word = j < 32 ? 0 : 2, lane = j % 16, half = j < 32 ? j / 16 : 0;
       for (int kk = 0; kk < k; kk++) {
-        uint32_t v = col < n ? float_bits(src[kk]) >> 16 : 0;
+        uint32_t v = row >= 0 ? float_bits(src[kk]) >> 16 : 0;
         /* columns 0–31: word (kk % 2), half j / 16; columns 32–47: word 2, half kk % 2 */
         int wd = j < 32 ? word + kk % 2 : word, hf = j < 32 ? half : kk % 2;
         dst[(long) (kk / 2) * 48 + wd * 16 + lane] |= v << (16 * hf);
@@ -1245,10 +1292,11 @@ JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmBuilt
 
 /* Bytes of the packed copy of an (n, k) weight: as float32, or in a 16-bit layout. */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedBytes(
-    JNIEnv *env, jclass c, jint n, jint k, jboolean half) {
+    JNIEnv *env, jclass c, jint n, jint k, jboolean half, jint split) {
 #ifdef __AVX512F__
   int layout = half ? PACKED_BF16 : PACKED_F32; /* both 16-bit layouts take 2 bytes a value */
-  return HEADER + (jlong) ((n + NR - 1) / NR) * gemm_panel_bytes(layout, k);
+  jlong panels = split > 0 ? 2 * ((split + NR - 1) / NR) : (n + NR - 1) / NR;
+  return HEADER + panels * gemm_panel_bytes(layout, k);
 #else
   return 0;
 #endif
@@ -1270,15 +1318,16 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmLayoutFor
  * value is one and k is even, else as float16 if every value is one; else as float32. Returns
  * the copy's address (0: no memory). */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
-    JNIEnv *env, jclass c, jobject w, jint n, jint k, jboolean half, jint threads) {
+    JNIEnv *env, jclass c, jobject w, jint n, jint k, jboolean half, jint split, jint threads) {
 #ifdef __AVX512F__
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
   jb.w = address(env, w);
   jb.n = n;
   jb.k = k;
-  jb.panels = (n + NR - 1) / NR;
-  if (jb.w == NULL) {
+  jb.split = split;
+  jb.panels = split > 0 ? 2 * ((split + NR - 1) / NR) : (n + NR - 1) / NR;
+  if (jb.w == NULL || (split > 0 && n != 2 * split)) {
     return 0;
   }
   jb.layout = half ? half_layout(jb.w, n, k) : PACKED_F32;
@@ -1287,7 +1336,7 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
   if (posix_memalign(&dest, 64, bytes) != 0) {
     return 0;
   }
-  struct packed_header h = {jb.layout, n, k};
+  struct packed_header h = {jb.layout, n, k, split};
   memset(dest, 0, bytes); /* bfloat16 panels are or'ed together half by half */
   memcpy(dest, &h, sizeof h);
   jb.packed = (const char *) dest + HEADER;
@@ -1355,14 +1404,18 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedLay
 }
 
 #ifdef __AVX512F__
-/* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when not null) (+ residual (m, n) when not null), W packed
- * at `packed` (header first); y may be the residual itself. */
+/* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when not null) (+ residual (m, n) when not null), W (n, k)
+ * packed at `packed` (header first); y may be the residual itself. A SwiGLU weight (its header's
+ * split: n = 2·split, gate rows first) gives y (m, split) = silu(x·Gᵀ + bias_g) · (x·Uᵀ + bias_u)
+ * instead (no residual). */
 static void gemm_run(const float *x, const char *packed, const float *bias,
                      const float *residual, float *y, int m, int n, int k, int threads) {
+  const struct packed_header *h = (const struct packed_header *) packed;
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
   jb.x = x;
-  jb.layout = ((const struct packed_header *) packed)->layout;
+  jb.layout = h->layout;
+  jb.split = h->split;
   jb.packed = packed + HEADER;
   jb.bias = bias;
   jb.y = y;
@@ -1372,8 +1425,8 @@ static void gemm_run(const float *x, const char *packed, const float *bias,
   jb.residual = residual;
   int blocks = (m + MC - 1) / MC; /* row blocks of equal size (a multiple of MR): a thread's */
   jb.mc = ((m + blocks - 1) / blocks + MR - 1) / MR * MR; /* share never ends on a sliver */
-  jb.panels = (n + NR - 1) / NR;
-  long tiles = (long) ((m + jb.mc - 1) / jb.mc) * jb.panels;
+  jb.panels = jb.split > 0 ? 2 * ((jb.split + NR - 1) / NR) : (n + NR - 1) / NR;
+  long tiles = (long) ((m + jb.mc - 1) / jb.mc) * (jb.split > 0 ? jb.panels / 2 : jb.panels);
   /* a team when there is enough to share: arithmetic, or a weight to stream (one thread cannot
    * draw the memory bandwidth a decode row needs) */
   int enough = (double) m * n * k >= (1 << 20) || (double) n * k >= (1 << 17);
@@ -1413,7 +1466,8 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmFree(JNIE
  * so the numbers are that path's bit for bit, without ~8 JNI calls, fresh libtorch tensors and
  * buffer views a layer. Activations live in two scratch buffers the calling thread keeps (no
  * fresh pages a step): A (rows of max(hidden, H·D, I)) holds the normed input, then the heads'
- * output, then the normed residual, then SiLU·up; B (rows of max(q|k|v, 2I)) the projections. */
+ * output, then the normed residual, then SiLU·up; B (rows of max(q|k|v, 2I)) the projections
+ * (SiLU·up itself where gate|up is packed as a SwiGLU pair, gemm_glu_tile). */
 struct stack_layer {
   const float *norm1, *norm2; /* RMSNorm gains (hidden), or null where folded into the weights */
   const char *qkv, *o, *gu, *down;                    /* packed weights, header first */
@@ -1555,9 +1609,14 @@ static int stack_run(const struct stack *st, float *xs, int n, struct job *jb, f
     if (attend_run(jb, threads) != 0) return -1; /* b's q|k|v → the heads' output in a */
     gemm_run(a, L->o, L->o_bias, xs, xs, n, h, hd, threads);
     rows_over(rms_norm_row, xs, L->norm2, a, n, h, L->eps2, threads);
-    gemm_run(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads);
-    rows_over(silu_mul_row, b, NULL, a, n, in, 0, threads);
-    gemm_run(a, L->down, L->down_bias, xs, xs, n, h, in, threads);
+    if (((const struct packed_header *) L->gu)->split > 0) { /* silu(gate)·up straight into b */
+      gemm_run(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads);
+      gemm_run(b, L->down, L->down_bias, xs, xs, n, h, in, threads);
+    } else {
+      gemm_run(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads);
+      rows_over(silu_mul_row, b, NULL, a, n, in, 0, threads);
+      gemm_run(a, L->down, L->down_bias, xs, xs, n, h, in, threads);
+    }
   }
   /* each sequence's last token, gathered into a, then normed into out */
   for (int i = 0; i < jb->seqs; i++) {

@@ -248,6 +248,68 @@ class PackedGemmTest {
   }
 
   /**
+   * A SwiGLU gate|up weight packed as column pairs gives {@code silu(gate) · up} bit for bit as
+   * the fused kernel makes it from the plain product: in all three layouts, halves that are and
+   * are not whole panels or whole vectors (the scalar tail), with bias, over one and several row
+   * blocks; the pair refuses the plain product and row reads, and a packable linear marked as a
+   * pair gates through {@link Linear#swiGlu}.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"float32", "bfloat16", "float16"})
+  void aSwiGluPairGivesTheGatedProductBitForBit(String held) {
+    assumeTrue(PackedGemm.packsSwiGlu(), "SwiGLU pairs are the engine's own GEMM's");
+    SplittableRandom r = new SplittableRandom(held.hashCode());
+    int[][] shapes = {{1, 2}, {15, 64}, {16, 300}, {40, 8}, {48, 768}, {49, 1538}, {100, 64},
+        {130, 300}};
+    for (int[] sk : shapes) {
+      int split = sk[0];
+      int k = sk[1];
+      for (boolean withBias : new boolean[] {false, true}) {
+        try (NDManager s = m.newSubManager()) {
+          NDArray w = held.equals("float32") ? random(s, r, 2L * split, k)
+              : valued(held, s, r, 2L * split, k);
+          NDArray b = withBias ? random(s, r, 2L * split) : null;
+          try (PackedGemm plain = PackedGemm.pack(w, b);
+              PackedGemm pair = PackedGemm.packSwiGlu(w, b, split)) {
+            assertEquals(plain.held(), pair.held(), "the same values pack the same way");
+            assertEquals(split, pair.swiGluSplit());
+            assertTrue(pair.bytes() >= plain.bytes(), "each half pads its own last panel");
+            for (int rows : new int[] {1, 7, 8, 33, 129, 257}) {
+              String what = held + " (" + split + " | " + split + ", " + k + "), " + rows
+                  + " rows, bias " + withBias;
+              NDArray x = random(s, r, rows, k).mul(3); // gates well into silu's tails
+              NDArray want = CpuKernels.siluMul(plain.apply(x));
+              NDArray got = pair.swiGlu(x);
+              assertEquals(new Shape(rows, split), got.getShape(), what);
+              assertArrayEquals(want.toFloatArray(), got.toFloatArray(), what);
+            }
+            NDArray x = random(s, r, 2, k);
+            assertThrows(IllegalStateException.class, () -> pair.apply(x), "no plain product");
+            assertThrows(IllegalStateException.class, () -> plain.swiGlu(x), "not a pair");
+            assertThrows(IllegalStateException.class,
+                () -> pair.rows(s.create(new long[] {0}), s), "no rows");
+          }
+        }
+      }
+    }
+    try (NDManager s = m.newSubManager()) {
+      NDArray w = random(s, r, 512, 256);
+      NDArray x = random(s, r, 5, 256);
+      NDArray want = CpuKernels.siluMul(x.getNDArrayInternal().linear(x, w, null)
+          .singletonOrThrow());
+      Linear pair = Linear.packable(w.duplicate(), null).asSwiGlu(256);
+      assertClose(want, pair.swiGlu(x), "a linear marked as a pair, against libtorch's product");
+      assertEquals(null, Linear.packable(w.duplicate(), null).prepack().swiGlu(x),
+          "a plain linear leaves the gating to its caller");
+      assertThrows(IllegalStateException.class, () -> pair.asSwiGlu(256), "packed already");
+      assertThrows(IllegalStateException.class,
+          () -> Linear.packable(w.duplicate(), null).asSwiGlu(200), "not two halves of 200");
+      assertThrows(IllegalArgumentException.class,
+          () -> PackedGemm.packSwiGlu(w, null, 255), "not two halves of 255");
+    }
+  }
+
+  /**
    * Rows read back from the engine's packed copy are the weight's rows bit for bit, in all three
    * layouts (float32 and float16 at an odd depth, bfloat16), across panel edges and in any order, repeats
    * included; an id outside the weight is refused by name.

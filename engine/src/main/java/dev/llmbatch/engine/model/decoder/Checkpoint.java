@@ -24,6 +24,7 @@ final class Checkpoint {
   private final String architecture;
   private final boolean unprefixed; // a bare *Model: embed_tokens.weight, layers.N.…, norm.weight
   private boolean headless;
+  private int swiGluPairs; // gate|up weights packed as SwiGLU pairs
   private final Map<String, Integer> packedAs = new TreeMap<>(); // format → weights packed so
   private long packedBytes;
   private long matmulParameters;
@@ -144,6 +145,9 @@ final class Checkpoint {
       if (l.packedBytes() > 0) {
         packedBytes += l.packedBytes();
         packedAs.merge(l.held(), 1, Integer::sum);
+        if (l.packed().swiGluSplit() > 0) {
+          swiGluPairs++;
+        }
       }
     }
     return l;
@@ -161,8 +165,10 @@ final class Checkpoint {
     String as = packedAs.entrySet().stream()
         .map(e -> e.getValue() + " as " + e.getKey())
         .collect(Collectors.joining(", "));
-    return String.format("%d linear weights packed for the CPU GEMM (%s; 16-bit ones exactly),"
-        + " %.1f MB", weights, as, packedBytes / 1e6);
+    return String.format("%d linear weights packed for the CPU GEMM (%s; 16-bit ones exactly%s),"
+        + " %.1f MB", weights, as, swiGluPairs == 0 ? ""
+            : "; " + swiGluPairs + " gate|up as SwiGLU pairs, gated in the GEMM",
+        packedBytes / 1e6);
   }
 
   long matmulParameters() {

@@ -3,6 +3,7 @@ package dev.llmbatch.engine.model.decoder;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.llmbatch.engine.model.LoadOptions;
+import dev.llmbatch.engine.model.layers.Activation;
 import dev.llmbatch.engine.model.layers.Attention;
 import dev.llmbatch.engine.model.layers.DecoderConfig;
 import dev.llmbatch.engine.model.layers.DecoderLayer;
@@ -98,7 +99,9 @@ final class LlamaFamily {
     // ever held both as loaded and as packed
     ck.pack(qkv);
     ck.pack(out);
-    GatedMlp mlp = new GatedMlp(ck.pack(gateUp), ck.pack(down), c.activation(),
+    // a SiLU gate|up packs as column pairs where the engine's GEMM packs: gated in the GEMM
+    GatedMlp mlp = new GatedMlp(ck.pack(c.activation() == Activation.SILU && gateUp.isPackable()
+        ? gateUp.asSwiGlu(Math.toIntExact(ffn)) : gateUp), ck.pack(down), c.activation(),
         c.intermediateSize());
     if (c.sandwichNorms()) {
       return new DecoderLayer(input, attention,

@@ -8,6 +8,8 @@ import dev.llmbatch.engine.runtime.PackedGemm;
 /**
  * {@code down(act(gate(x)) * up(x))} (SwiGLU, Gemma's GeGLU). gate_proj and up_proj are fused into
  * one (2·I, hidden) matmul at load (Phi-3 stores them fused already): one op fewer per decode step.
+ * A SiLU gate|up linear the loader packed as a SwiGLU pair ({@link Linear#asSwiGlu}) is gated
+ * inside the engine's GEMM.
  */
 public final class GatedMlp implements Mlp {
   private final Linear gateUp; // (2I, hidden): gate rows first, then up
@@ -44,6 +46,10 @@ public final class GatedMlp implements Mlp {
 
   /** act(gate(x)) * up(x): (B, T, hidden) → (B, T, I). */
   private NDArray gated(NDArray x) {
+    NDArray g = act == Activation.SILU ? gateUp.swiGlu(x) : null;
+    if (g != null) {
+      return g; // packed as a SwiGLU pair: gated in the GEMM
+    }
     NDArray gu = gateUp.apply(x); // (B, T, 2I)
     if (act == Activation.SILU && CpuKernels.serves(gu)) {
       return CpuKernels.siluMul(gu); // one call instead of four ops

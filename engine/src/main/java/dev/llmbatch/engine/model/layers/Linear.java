@@ -28,6 +28,7 @@ public final class Linear {
   private volatile NDArray weight; // (out, in); null once packed and freed
   private final NDArray bias; // (out) or null
   private final boolean packable; // pack once on the CPU (decoders)
+  private final int swiGluSplit; // a SwiGLU gate|up weight's half, packed as pairs; else 0
   private final long outFeatures;
   private final long inFeatures;
   private volatile PackedGemm packed;
@@ -39,9 +40,14 @@ public final class Linear {
   }
 
   private Linear(NDArray weight, NDArray bias, boolean packable) {
+    this(weight, bias, packable, 0);
+  }
+
+  private Linear(NDArray weight, NDArray bias, boolean packable, int swiGluSplit) {
     this.weight = weight;
     this.bias = bias;
     this.packable = packable;
+    this.swiGluSplit = swiGluSplit;
     this.outFeatures = weight.getShape().get(0);
     this.inFeatures = weight.getShape().get(1);
   }
@@ -52,6 +58,35 @@ public final class Linear {
    */
   public static Linear packable(NDArray weight, NDArray bias) {
     return new Linear(weight, bias, true);
+  }
+
+  /** Whether this linear packs on the CPU and has not decided yet ({@link #asSwiGlu} may apply). */
+  public boolean isPackable() {
+    return packable && !packingDecided;
+  }
+
+  /**
+   * This packable linear, a SwiGLU gate|up weight (2 · split, in), gate rows first, taking the
+   * place of this one (same weight and bias): where the engine's GEMM packs it, it packs as
+   * gate/up column pairs and {@link #swiGlu} gives {@code silu(gate) · up} in one pass; there its
+   * {@link #apply} is refused. Before it is packed only.
+   */
+  public Linear asSwiGlu(int split) {
+    if (!packable || packingDecided || outFeatures != 2L * split) {
+      throw new IllegalStateException("a SwiGLU pair of " + split + " is a packable (" + 2L * split
+          + ", in) linear not yet packed, not " + (packingDecided ? "a packed " : "a ")
+          + "(" + outFeatures + ", " + inFeatures + ")");
+    }
+    return new Linear(weight, bias, true, split);
+  }
+
+  /**
+   * {@code silu(gate(x)) · up(x)}: (…, in) → (…, split), where this linear is packed as a SwiGLU
+   * pair ({@link #asSwiGlu}); else null (the caller takes {@link #apply} and gates it).
+   */
+  public NDArray swiGlu(NDArray x) {
+    PackedGemm p = packedFor(x);
+    return p != null && p.swiGluSplit() > 0 ? p.swiGlu(x) : null;
   }
 
   /** (…, in) → (…, out). */
@@ -103,7 +138,8 @@ public final class Linear {
         if (packable && weightParameters() >= PACK_MIN_ELEMENTS && !w.getDevice().isGpu()
             && w.getDataType() == DataType.FLOAT32 && input == DataType.FLOAT32
             && PackedGemm.fits(outFeatures, inFeatures) && PackedGemm.available()) {
-          PackedGemm p = PackedGemm.pack(w, bias);
+          PackedGemm p = swiGluSplit > 0 && PackedGemm.packsSwiGlu()
+              ? PackedGemm.packSwiGlu(w, bias, swiGluSplit) : PackedGemm.pack(w, bias);
           w.getManager().attachInternal("packed-" + w.getUid(), p); // freed with the model
           packed = p;
           w.close(); // the packed copy replaces it
@@ -174,7 +210,7 @@ public final class Linear {
     NDArray w = weight.mul(g.toType(weight.getDataType(), false).reshape(1, -1)); // (out, in)
     w.attach(weight.getManager());
     weight.close();
-    return new Linear(w, bias, packable);
+    return new Linear(w, bias, packable, swiGluSplit);
   }
 
   /**
@@ -198,7 +234,7 @@ public final class Linear {
         bias.close();
       }
       weight.close();
-      return new Linear(w, b, packable);
+      return new Linear(w, b, packable, swiGluSplit);
     }
   }
 

@@ -61,10 +61,14 @@ class NativeStackTest {
     // hidden 256: every projection is big enough to pack
     Path dir = TinyDecoders.write(tmp.resolve(type + "-" + dtype),
         TinyDecoders.config(type, TinyDecoders.VOCAB, 256), 8, dtype);
+    long pairs = PackedGemm.swiGluPacked();
     try (CausalLm stacked = Architectures.loadCausalLm(dir, TWO_THREADS);
         CausalLm perOp = loadWithoutStack(dir)) {
       assertEquals(STACKED.contains(type), ((DecoderModel) stacked).runsNativeStack(),
           type + ": runs the native stack");
+      // SiLU-gated MLPs (the stacked five) pack gate|up as SwiGLU pairs, in both models
+      assertEquals(pairs + (STACKED.contains(type) ? 2 * stacked.spec().numLayers() : 0),
+          PackedGemm.swiGluPacked(), type + ": gate|up packed as SwiGLU pairs");
       assertTrue(!((DecoderModel) perOp).runsNativeStack(), "LLM_BATCH_NATIVE_STACK=0 is obeyed");
       try (KvCache a = stacked.allocateCache(4, 40); KvCache b = perOp.allocateCache(4, 40)) {
         int[] pos = new int[4];
