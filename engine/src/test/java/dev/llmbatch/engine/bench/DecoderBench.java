@@ -116,9 +116,16 @@ public final class DecoderBench {
     return Roofline.median(times);
   }
 
-  /** A t-token prefill's FLOPs: 2·P a token, plus q·k and p·v, 4·L·hidden a pair, t²/2 pairs. */
+  /**
+   * A t-token prefill's FLOPs: 2·P a token for the blocks' weights, plus q·k and p·v, 4·L·hidden a
+   * pair over t²/2 pairs, plus the LM head (vocab × hidden) once: a prefill's step computes the
+   * logits of its last token only. (Counting the head for every token, as this did before session
+   * 11, read the 100M model's prefill ~30% high: its head is a quarter of its P.)
+   */
   static double prefillFlops(DecoderSpec spec, long hidden, int t) {
-    return 2.0 * spec.matmulParameters() * t + 4.0 * spec.numLayers() * hidden * t * t / 2.0;
+    double head = (double) spec.vocabSize() * hidden;
+    return 2.0 * (spec.matmulParameters() - head) * t + 2.0 * head
+        + 4.0 * spec.numLayers() * hidden * t * t / 2.0;
   }
 
   /** The ~100M-parameter Llama the decoder benchmarks run (CPU here, GPU in {@link GpuBench}). */
