@@ -110,6 +110,36 @@ static int share_busiest(const struct share *sh) {
   return best;
 }
 
+/* The calling thread's part of the work: its own segment front to back, then the busiest other
+ * segment from its back, an item at a time; `item` runs item t while the one this thread expects
+ * to take next (−1: none) can be fetched ahead, and returns nonzero to stop the whole team (set
+ * in *stop; null: never). */
+static void share_walk(struct share *sh, int (*item)(void *ctx, long t, long next), void *ctx,
+                       int *stop) {
+  int me = share_member(sh);
+  if (me < 0) return;
+  long lo, hi;
+  share_segment(sh, me, &lo, &hi);
+  for (long t; (stop == NULL || !__atomic_load_n(stop, __ATOMIC_RELAXED))
+               && (t = share_take(sh, me, 1)) >= 0;) {
+    if (item(ctx, t, t + 1 < hi ? t + 1 : -1) != 0) {
+      __atomic_store_n(stop, 1, __ATOMIC_RELAXED);
+      return;
+    }
+  }
+  for (int s; (stop == NULL || !__atomic_load_n(stop, __ATOMIC_RELAXED))
+              && (s = share_busiest(sh)) >= 0;) {
+    long t = share_take(sh, s, 0);
+    if (t < 0) continue;
+    long slo, shi;
+    share_segment(sh, s, &slo, &shi);
+    if (item(ctx, t, t - 1 >= slo ? t - 1 : -1) != 0) {
+      __atomic_store_n(stop, 1, __ATOMIC_RELAXED);
+      return;
+    }
+  }
+}
+
 /* A direct buffer's address, or null for a null buffer. */
 static float *address(JNIEnv *env, jobject buffer) {
   return buffer == NULL ? NULL : (float *) (*env)->GetDirectBufferAddress(env, buffer);
@@ -502,7 +532,7 @@ static int attend_item(const struct job *jb, int item, int next) {
        * keys and values (into L2), so that item starts on cached rows. */
       const char *nk = NULL, *nv = NULL;
       long next_rows = 0, lines = (long) dim * sizeof(float) / 64, ld = jb->kv_row;
-      if (next >= 0 && q0 == 0) {
+      if (next >= 0) { /* (a dot item's queries are one block) */
         int s2 = next / jb->kv_heads, h2 = next % jb->kv_heads;
         nk = (const char *) (jb->k + jb->kv_base[s2] + (long) h2 * jb->kv_head);
         nv = (const char *) (jb->v + jb->kv_base[s2] + (long) h2 * jb->kv_head);
@@ -572,29 +602,16 @@ static int attend_item(const struct job *jb, int item, int next) {
   return 0;
 }
 
-/* A thread walks its own segment of the items, each with the next one's keys and values fetched
- * ahead (a decode item is a few KB of each from its own place in the cache, too short a stream
- * for the hardware prefetcher to ramp up), then helps the others from their backs. */
+static int attend_one(void *ctx, long t, long next) {
+  return attend_item((const struct job *) ctx, (int) t, (int) next);
+}
+
+/* Items shared by segments (share_walk), each with the next one's keys and values fetched ahead
+ * (a decode item is a few KB of each from its own place in the cache, too short a stream for the
+ * hardware prefetcher to ramp up). */
 static void worker(void *arg) {
   struct job *jb = (struct job *) arg;
-  struct share *sh = &jb->share;
-  int me = share_member(sh);
-  if (me < 0) return;
-  long lo, hi;
-  share_segment(sh, me, &lo, &hi);
-  for (long t; !__atomic_load_n(&jb->failed, __ATOMIC_RELAXED) && (t = share_take(sh, me, 1)) >= 0;) {
-    if (attend_item(jb, (int) t, t + 1 < hi ? (int) t + 1 : -1) != 0) {
-      __atomic_store_n(&jb->failed, 1, __ATOMIC_RELAXED); /* out of memory: stop everyone */
-      return;
-    }
-  }
-  for (int s; !__atomic_load_n(&jb->failed, __ATOMIC_RELAXED) && (s = share_busiest(sh)) >= 0;) {
-    long t = share_take(sh, s, 0);
-    if (t >= 0 && attend_item(jb, (int) t, -1) != 0) {
-      __atomic_store_n(&jb->failed, 1, __ATOMIC_RELAXED);
-      return;
-    }
-  }
+  share_walk(&jb->share, attend_one, jb, &jb->failed); /* out of memory: everyone stops */
 }
 
 /* Runs the job's items (every sequence's every KV head) over the team; 0, or −1 when scratch
@@ -1069,6 +1086,12 @@ struct gemm_job {
   struct share tiles;    /* a tile: a block of up to mc rows × one panel (SwiGLU: a pair) */
 };
 
+/* Panels of an (n, k) weight: 48 columns each, or for a SwiGLU weight (split > 0) as many for
+ * each half. */
+static inline int gemm_panels(int n, int split) {
+  return split > 0 ? 2 * ((split + NR - 1) / NR) : (n + NR - 1) / NR;
+}
+
 /* Bytes of one k row of a panel, and of a whole panel. */
 static inline long gemm_row_bytes(int layout) { return layout == PACKED_F32 ? NR * 4 : NR * 2; }
 static inline long gemm_panel_bytes(int layout, int k) { return k * gemm_row_bytes(layout); }
@@ -1159,31 +1182,20 @@ static void gemm_glu_tile(const struct gemm_job *jb, long t, long after) {
   }
 }
 
-/* A thread works through its own segment front to back (the next panel prefetched under the
- * current one), then helps the busiest other segment from its back, a tile at a time, so the
- * team ends within about one tile of each other: a thread that starts late or is preempted (a
- * shared host, the JVM's own threads) costs the step a tile, not a share. With two threads this
- * ran a 100M model's step of GEMMs 3–9% faster at 1–32 rows than eighth-ranges taken as threads
- * came, which left one thread idle for up to a range at the end (docs/benchmarks.md, session 9). */
+static int gemm_one(void *ctx, long t, long next) {
+  const struct gemm_job *jb = (const struct gemm_job *) ctx;
+  (jb->split > 0 ? gemm_glu_tile : gemm_tile)(jb, t, next);
+  return 0;
+}
+
+/* Tiles shared by segments (share_walk), the next panel prefetched under the current one: a
+ * thread that starts late or is preempted (a shared host, the JVM's own threads) costs the step a
+ * tile, not a share. With two threads this ran a 100M model's step of GEMMs 3–9% faster at 1–32
+ * rows than eighth-ranges taken as threads came, which left one thread idle for up to a range at
+ * the end (docs/benchmarks.md, session 9). */
 static void gemm_worker(void *arg) {
   struct gemm_job *jb = (struct gemm_job *) arg;
-  struct share *sh = &jb->tiles;
-  int me = share_member(sh);
-  if (me < 0) return;
-  long lo, hi;
-  share_segment(sh, me, &lo, &hi);
-  void (*tile)(const struct gemm_job *, long, long) = jb->split > 0 ? gemm_glu_tile : gemm_tile;
-  for (long t; (t = share_take(sh, me, 1)) >= 0;) {
-    tile(jb, t, t + 1 < hi ? t + 1 : -1);
-  }
-  for (int s; (s = share_busiest(sh)) >= 0;) {
-    long t = share_take(sh, s, 0);
-    if (t >= 0) {
-      long slo, shi;
-      share_segment(sh, s, &slo, &shi);
-      tile(jb, t, t - 1 >= slo ? t - 1 : -1);
-    }
-  }
+  share_walk(&jb->tiles, gemm_one, jb, NULL);
 }
 
 static inline uint32_t float_bits(float f) {
@@ -1295,8 +1307,7 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedBy
     JNIEnv *env, jclass c, jint n, jint k, jboolean half, jint split) {
 #ifdef __AVX512F__
   int layout = half ? PACKED_BF16 : PACKED_F32; /* both 16-bit layouts take 2 bytes a value */
-  jlong panels = split > 0 ? 2 * ((split + NR - 1) / NR) : (n + NR - 1) / NR;
-  return HEADER + panels * gemm_panel_bytes(layout, k);
+  return HEADER + (jlong) gemm_panels(n, split) * gemm_panel_bytes(layout, k);
 #else
   return 0;
 #endif
@@ -1326,7 +1337,7 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
   jb.n = n;
   jb.k = k;
   jb.split = split;
-  jb.panels = split > 0 ? 2 * ((split + NR - 1) / NR) : (n + NR - 1) / NR;
+  jb.panels = gemm_panels(n, split);
   if (jb.w == NULL || (split > 0 && n != 2 * split)) {
     return 0;
   }
@@ -1425,7 +1436,7 @@ static void gemm_run(const float *x, const char *packed, const float *bias,
   jb.residual = residual;
   int blocks = (m + MC - 1) / MC; /* row blocks of equal size (a multiple of MR): a thread's */
   jb.mc = ((m + blocks - 1) / blocks + MR - 1) / MR * MR; /* share never ends on a sliver */
-  jb.panels = jb.split > 0 ? 2 * ((jb.split + NR - 1) / NR) : (n + NR - 1) / NR;
+  jb.panels = gemm_panels(n, jb.split);
   long tiles = (long) ((m + jb.mc - 1) / jb.mc) * (jb.split > 0 ? jb.panels / 2 : jb.panels);
   /* a team when there is enough to share: arithmetic, or a weight to stream (one thread cannot
    * draw the memory bandwidth a decode row needs) */
@@ -1638,9 +1649,7 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackStep(
     jlongArray kv_base, jobject out, jint threads) {
 #ifdef __AVX512F__
   const struct stack *st = (const struct stack *) (intptr_t) stack;
-  float **k = malloc(sizeof(float *) * 2 * (size_t) st->layers);
-  if (k == NULL) return -1;
-  float **v = k + st->layers;
+  float *k[st->layers], *v[st->layers];
   for (int i = 0; i < 2 * st->layers; i++) { /* keys, values, keys, ... */
     jobject buffer = (*env)->GetObjectArrayElement(env, kv, i);
     (i % 2 == 0 ? k : v)[i / 2] = address(env, buffer);
@@ -1655,7 +1664,6 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackStep(
   sequences_get(env, &jb, first, count, pos0, kv_base);
   int rc = stack_run(st, address(env, x), tokens, &jb, k, v, address(env, out), threads);
   sequences_release(env, &jb, first, count, pos0, kv_base);
-  free(k);
   return rc;
 #else
   return -2;

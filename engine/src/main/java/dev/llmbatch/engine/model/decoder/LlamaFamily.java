@@ -3,7 +3,6 @@ package dev.llmbatch.engine.model.decoder;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.llmbatch.engine.model.LoadOptions;
-import dev.llmbatch.engine.model.layers.Activation;
 import dev.llmbatch.engine.model.layers.Attention;
 import dev.llmbatch.engine.model.layers.DecoderConfig;
 import dev.llmbatch.engine.model.layers.DecoderLayer;
@@ -99,10 +98,9 @@ final class LlamaFamily {
     // ever held both as loaded and as packed
     ck.pack(qkv);
     ck.pack(out);
-    // a SiLU gate|up packs as column pairs where the engine's GEMM packs: gated in the GEMM
-    GatedMlp mlp = new GatedMlp(ck.pack(c.activation() == Activation.SILU && gateUp.isPackable()
-        ? gateUp.asSwiGlu(Math.toIntExact(ffn)) : gateUp), ck.pack(down), c.activation(),
-        c.intermediateSize());
+    GatedMlp mlp = new GatedMlp(
+        ck.pack(GatedMlp.gateUp(gateUp, c.activation(), c.intermediateSize())), ck.pack(down),
+        c.activation(), c.intermediateSize());
     if (c.sandwichNorms()) {
       return new DecoderLayer(input, attention,
           ck.norm(c.norm(), p + "post_attention_layernorm", hidden, c.normEps()), preMlp, mlp,

@@ -1,13 +1,13 @@
 package dev.llmbatch.engine.model.decoder;
 
-import dev.llmbatch.engine.runtime.CpuKernels;
-import java.nio.ByteBuffer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.model.KvCache;
+import dev.llmbatch.engine.runtime.CpuKernels;
+import java.nio.ByteBuffer;
 
 /**
  * Preallocated keys and values for {@code slots} sequences of up to {@code capacity} tokens: per

@@ -8,8 +8,8 @@ import dev.llmbatch.engine.runtime.PackedGemm;
 /**
  * {@code down(act(gate(x)) * up(x))} (SwiGLU, Gemma's GeGLU). gate_proj and up_proj are fused into
  * one (2·I, hidden) matmul at load (Phi-3 stores them fused already): one op fewer per decode step.
- * A SiLU gate|up linear the loader packed as a SwiGLU pair ({@link Linear#asSwiGlu}) is gated
- * inside the engine's GEMM.
+ * A SiLU gate|up linear marked as a SwiGLU pair ({@link #gateUp}) is gated inside the engine's
+ * GEMM where it packs.
  */
 public final class GatedMlp implements Mlp {
   private final Linear gateUp; // (2I, hidden): gate rows first, then up
@@ -22,6 +22,15 @@ public final class GatedMlp implements Mlp {
     this.down = down;
     this.act = act;
     this.splitAt = new long[] {intermediate};
+  }
+
+  /**
+   * The fused gate|up linear (2·I, hidden) as this MLP wants it packed: for a SiLU gate, a packable
+   * linear not yet packed is marked as a SwiGLU pair ({@link Linear#asSwiGlu}), so the GEMM gates
+   * it; else {@code gateUp} itself. A loader calls this before packing.
+   */
+  public static Linear gateUp(Linear gateUp, Activation act, int intermediate) {
+    return act == Activation.SILU && gateUp.isPackable() ? gateUp.asSwiGlu(intermediate) : gateUp;
   }
 
   @Override
@@ -46,7 +55,7 @@ public final class GatedMlp implements Mlp {
 
   /** act(gate(x)) * up(x): (B, T, hidden) → (B, T, I). */
   private NDArray gated(NDArray x) {
-    NDArray g = act == Activation.SILU ? gateUp.swiGlu(x) : null;
+    NDArray g = gateUp.swiGlu(x); // null unless packed as a SwiGLU pair
     if (g != null) {
       return g; // packed as a SwiGLU pair: gated in the GEMM
     }

@@ -61,7 +61,7 @@ public final class Linear {
   }
 
   /** Whether this linear packs on the CPU and has not decided yet ({@link #asSwiGlu} may apply). */
-  public boolean isPackable() {
+  boolean isPackable() {
     return packable && !packingDecided;
   }
 
