@@ -462,6 +462,23 @@ public final class CpuKernels {
         (idBuffer, count, out) -> gatherRows(t, v, width, idBuffer, count, out));
   }
 
+  /**
+   * GFLOP/s of a short FMA loop ({@code iters} iterations of 12 16-lane FMA chains a thread) on the
+   * team these kernels run on: for benchmarks, timed between their steps, it says what the host
+   * left those threads meanwhile. Needs {@link #available}.
+   */
+  public static double fmaProbeGflops(long iters) {
+    if (iters <= 0) {
+      throw new IllegalArgumentException("an FMA probe needs iterations, not " + iters);
+    }
+    if (!available()) {
+      throw new IllegalStateException("no CPU kernels here: " + unavailableReason());
+    }
+    int[] team = new int[1];
+    double seconds = fmaProbe(iters, threads(), team);
+    return 2.0 * 12 * 16 * iters * team[0] / seconds / 1e9;
+  }
+
   /** A native gather of rows into (count, width) float32: -1, or the first bad id's position. */
   interface RowGather {
     int gather(ByteBuffer ids, int count, ByteBuffer out);
@@ -567,6 +584,8 @@ public final class CpuKernels {
   }
 
   private static native String bind(String libgompPath);
+
+  private static native double fmaProbe(long iters, int threads, int[] team);
 
   private static native void rmsNorm(ByteBuffer x, ByteBuffer w, ByteBuffer out, int rows, int n,
       float eps, int threads);

@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef float v16 __attribute__((vector_size(64), aligned(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
@@ -711,6 +712,50 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_attend(
   int rc = attend_run(&jb, threads);
   sequences_release(env, &jb, first, count, pos0, kv_base);
   return rc;
+}
+
+/* ---- An FMA probe on the kernels' own team ----
+ * Each thread runs iters iterations of 12 independent 16-lane FMA chains (enough to hide the FMA
+ * latency on two ports): FLOPs 2·12·16·iters a thread. A benchmark times it between its steps to
+ * see what the host left the threads those steps run on; a probe on threads of its own would
+ * also compete with this team's threads, which spin a while after each region. */
+struct fma_probe {
+  long iters;
+  float sink[MAX_TEAM];
+};
+
+static void fma_probe_worker(void *arg) {
+  struct fma_probe *pr = (struct fma_probe *) arg;
+  int me = gomp_thread_num != NULL ? gomp_thread_num() : 0;
+  v16 m = splat(0.999999f), a = splat(1e-7f), c[12];
+  for (int i = 0; i < 12; i++) c[i] = splat(1.0f);
+  for (long it = 0; it < pr->iters; it++) {
+    for (int i = 0; i < 12; i++) c[i] = c[i] * m + a;
+  }
+  v16 t = c[0];
+  for (int i = 1; i < 12; i++) t += c[i];
+  if (me >= 0 && me < MAX_TEAM) pr->sink[me] = hsum(t);
+}
+
+/* Seconds the team of `threads` (the calling thread alone without libgomp) took for the probe's
+ * FMAs; *team (out[0]) the threads that ran it. */
+JNIEXPORT jdouble JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_fmaProbe(
+    JNIEnv *env, jclass c, jlong iters, jint threads, jintArray team) {
+  struct fma_probe pr;
+  memset(&pr, 0, sizeof pr);
+  pr.iters = iters;
+  int n = gomp_parallel != NULL && threads > 1 ? (threads < MAX_TEAM ? threads : MAX_TEAM) : 1;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (n > 1) {
+    gomp_parallel(fma_probe_worker, &pr, (unsigned) n, 0);
+  } else {
+    fma_probe_worker(&pr);
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  jint used = n;
+  (*env)->SetIntArrayRegion(env, team, 0, 1, &used);
+  return (jdouble) (t1.tv_sec - t0.tv_sec) + (jdouble) (t1.tv_nsec - t0.tv_nsec) * 1e-9;
 }
 
 /* Rows ids[0..count) (int64) of table (rows × width floats) into out (count × width): a

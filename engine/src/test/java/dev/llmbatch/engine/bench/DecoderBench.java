@@ -8,6 +8,7 @@ import dev.llmbatch.engine.model.LoadOptions;
 import dev.llmbatch.engine.model.StepInput;
 import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.runtime.ComputeDtype;
+import dev.llmbatch.engine.runtime.CpuKernels;
 import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.runtime.TorchRuntime;
 import dev.llmbatch.engine.testing.TinyDecoders;
@@ -142,7 +143,7 @@ public final class DecoderBench {
   }
 
   private static List<Decode> run(String name, Path dir, int threads, double f, double bw,
-      boolean quick, boolean bf16, double[] best) {
+      boolean quick, boolean bf16, double[] best) throws Exception {
     List<Decode> out = new ArrayList<>();
     long packed = PackedGemm.halfPacked();
     try (CausalLm m = Architectures.loadCausalLm(dir,
@@ -185,6 +186,11 @@ public final class DecoderBench {
           // one set of logit rows for every step, as GenerationEngine keeps
           float[][] rows = new float[b][spec.vocabSize()];
           double[] times = new double[steps];
+          // an FMA probe of ~5 ms on the engine's own team before every step, warm-up included
+          // (so the steps run as timed): side by side, what the host left those threads
+          boolean probing = CpuKernels.available();
+          double[] probes = new double[steps];
+          long probeIters = Math.max(1, (long) (5e-3 * f / (2.0 * 12 * 16 * threads)));
           long warmUntil = System.nanoTime() + (long) (warmSeconds * 1e9);
           for (int s = -warm; s < steps; s++) {
             if (s == 0 && System.nanoTime() < warmUntil) {
@@ -194,10 +200,12 @@ public final class DecoderBench {
             for (int i = 0; i < b; i++) {
               in.add(new StepInput(i, ctx + warm + s, new int[] {rnd.nextInt(spec.vocabSize())}));
             }
+            double probe = probing ? CpuKernels.fmaProbeGflops(probeIters) * 1e9 : 0;
             long t0 = System.nanoTime();
             m.step(cache, in, rows);
             if (s >= 0) {
               times[s] = (System.nanoTime() - t0) / 1e9;
+              probes[s] = probe;
             }
           }
           double step = Roofline.median(times);
@@ -206,6 +214,13 @@ public final class DecoderBench {
           System.out.printf("decode batch %2d: %.0f tokens/s (step %.2f ms), roofline %.0f"
               + " tokens/s -> %.0f%% of roofline%n", b, b / step, step * 1e3, bound,
               100 * (b / step) / bound);
+          if (probing) { // the same steps against the rate the host left their threads
+            double beside = Roofline.median(probes);
+            double boundBeside = b / Math.max(w / bw, 2.0 * p * b / beside);
+            System.out.printf("  FMA probes alternating with these steps, on the engine's team:"
+                + " %.1f GFLOP/s (%.0f%% of F) -> %.0f%% of the roofline at that rate%n",
+                beside / 1e9, 100 * beside / f, 100 * (b / step) / boundBeside);
+          }
           double gemm = gemmsAlone(dir, b, quick ? 5 : 9, bf16);
           System.out.printf("  its linears alone (the engine's Linear, same shapes, own weights):"
               + " %.2f ms -> %.0f%% of roofline; the rest of the step %.2f ms%n", gemm * 1e3,

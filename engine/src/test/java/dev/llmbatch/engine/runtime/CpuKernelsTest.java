@@ -11,6 +11,7 @@ import ai.djl.ndarray.types.Shape;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -57,6 +58,14 @@ class CpuKernelsTest {
         fail(what + ": element " + i + " expected " + expected[i] + " but was " + actual[i]);
       }
     }
+  }
+
+  @Test
+  void anFmaProbeReportsARateAndRefusesNoWork() {
+    // benchmarks time it between their steps (DecoderBench): a rate, whatever the host gives
+    double gflops = CpuKernels.fmaProbeGflops(20_000);
+    assertTrue(gflops > 0 && Double.isFinite(gflops), "probe rate " + gflops);
+    assertThrows(IllegalArgumentException.class, () -> CpuKernels.fmaProbeGflops(0));
   }
 
   /** softmax over keys lo..hi−1 of scale·q·k (capped) times v; keys and values as accessors. */
