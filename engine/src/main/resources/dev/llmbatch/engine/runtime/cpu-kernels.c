@@ -1119,6 +1119,13 @@ static const gemm_kernel_fn gemm_kernels[3][MR + 1] = {
     {NULL, gemm_kernel_f16_1, gemm_kernel_f16_2, gemm_kernel_f16_3, gemm_kernel_f16_4,
      gemm_kernel_f16_5, gemm_kernel_f16_6, gemm_kernel_f16_7, gemm_kernel_f16_8}};
 
+/* A tile shared by its row blocks: taken counts the blocks handed out; ready once published. */
+enum { COOP_SLOTS = 2 * 8 };
+struct gemm_coop {
+  long tile;
+  int blocks, taken, ready;
+};
+
 struct gemm_job {
   const float *x, *bias;
   const char *packed; /* the panels, past the header */
@@ -1129,6 +1136,8 @@ struct gemm_job {
   int next;              /* packing: the next panel */
   int split;             /* a SwiGLU weight's half (packing, and gemm_glu_run), else 0 */
   struct share tiles;    /* a tile: a block of up to mc rows × one panel (SwiGLU: a pair) */
+  int coops;             /* segments' last tiles shared by row blocks (gemm_one), slots taken */
+  struct gemm_coop coop[COOP_SLOTS];
 };
 
 /* Panels of an (n, k) weight: 48 columns each, or for a SwiGLU weight (split > 0) as many for
@@ -1192,14 +1201,16 @@ static void gemm_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, in
   }
 }
 
-/* Tile t: row block t / panels (mc rows) × panel t % panels; while it runs, the first chunk of
- * tile `after` (the one this thread expects to take next; -1: none) is prefetched. (A 16-bit
- * panel chunk serving several row blocks is widened in registers by each block's kernel: widening
- * it once into float32 scratch for the float32 kernel measured 4–5% slower at 32 rows.) */
-static void gemm_tile(const struct gemm_job *jb, long t, long after) {
+/* Rows [lo, hi) of tile t (row block t / panels, mc rows, × panel t % panels; lo, hi within the
+ * block: 0, mc for all of it); while they run, the first chunk of tile `after` (the one this
+ * thread expects to take next; -1: none) is prefetched. (A 16-bit panel chunk serving several
+ * row blocks is widened in registers by each block's kernel: widening it once into float32
+ * scratch for the float32 kernel measured 4–5% slower at 32 rows.) */
+static void gemm_tile(const struct gemm_job *jb, long t, int lo, int hi, long after) {
   int m = jb->m, n = jb->n;
   int r0 = (int) (t / jb->panels) * jb->mc, p = (int) (t % jb->panels);
-  int r1 = r0 + jb->mc < m ? r0 + jb->mc : m, c0 = p * NR, w = n - c0 < NR ? n - c0 : NR;
+  int r1 = r0 + hi < m ? r0 + hi : m, c0 = p * NR, w = n - c0 < NR ? n - c0 : NR;
+  r0 += lo;
   gemm_panel_rows(jb, p, r0, r1, w, jb->y + (long) r0 * n + c0, n,
                   jb->bias == NULL ? NULL : jb->bias + c0,
                   jb->residual == NULL ? NULL : jb->residual + (long) r0 * n + c0,
@@ -1208,14 +1219,15 @@ static void gemm_tile(const struct gemm_job *jb, long t, long after) {
 
 static void silu_mul_span(const float *g, const float *u, float *o, int w);
 
-/* SwiGLU tile t: row block t / pairs × pair q = t % pairs: the gate and up products of columns
- * 48q.. (each panel into scratch), then y = silu(gate) · up there, as silu_mul_row would have
- * made them from the whole gate|up product: the same numbers without that (m, 2I) product's
- * pass through memory, or a separate pass over it. */
-static void gemm_glu_tile(const struct gemm_job *jb, long t, long after) {
+/* Rows [lo, hi) of SwiGLU tile t (row block t / pairs × pair q = t % pairs): the gate and up
+ * products of columns 48q.. (each panel into scratch), then y = silu(gate) · up there, as
+ * silu_mul_row would have made them from the whole gate|up product: the same numbers without
+ * that (m, 2I) product's pass through memory, or a separate pass over it. */
+static void gemm_glu_tile(const struct gemm_job *jb, long t, int lo, int hi, long after) {
   int pairs = jb->panels / 2, m = jb->m, n = jb->split;
   int r0 = (int) (t / pairs) * jb->mc, q = (int) (t % pairs);
-  int r1 = r0 + jb->mc < m ? r0 + jb->mc : m, c0 = q * NR, w = n - c0 < NR ? n - c0 : NR;
+  int r1 = r0 + hi < m ? r0 + hi : m, c0 = q * NR, w = n - c0 < NR ? n - c0 : NR;
+  r0 += lo;
   float g[MC * NR] __attribute__((aligned(64))), u[MC * NR] __attribute__((aligned(64)));
   gemm_panel_rows(jb, 2 * q, r0, r1, w, g, NR, jb->bias == NULL ? NULL : jb->bias + c0, NULL,
                   2 * q + 1);
@@ -1227,9 +1239,44 @@ static void gemm_glu_tile(const struct gemm_job *jb, long t, long after) {
   }
 }
 
+/* Runs a shared tile's row blocks (MR rows each) until none is left. */
+static void gemm_coop_help(struct gemm_job *jb, struct gemm_coop *co) {
+  for (int b; (b = __atomic_fetch_add(&co->taken, 1, __ATOMIC_RELAXED)) < co->blocks;) {
+    (jb->split > 0 ? gemm_glu_tile : gemm_tile)(jb, co->tile, b * MR, (b + 1) * MR, -1);
+  }
+}
+
+/* Whether no tile is left to take in the segment holding tile t. */
+static int gemm_segment_done(const struct gemm_job *jb, long t) {
+  const struct share *sh = &jb->tiles;
+  for (int s = 0; s < sh->team; s++) {
+    long lo, hi;
+    share_segment(sh, s, &lo, &hi);
+    if (t >= lo && t < hi) {
+      uint64_t v = __atomic_load_n(&sh->taken[s], __ATOMIC_RELAXED);
+      return lo + (long) (v & 0xFFFFFFFFu) + (long) (v >> 32) >= hi;
+    }
+  }
+  return 0;
+}
+
 static int gemm_one(void *ctx, long t, long next) {
-  const struct gemm_job *jb = (const struct gemm_job *) ctx;
-  (jb->split > 0 ? gemm_glu_tile : gemm_tile)(jb, t, next);
+  struct gemm_job *jb = (struct gemm_job *) ctx;
+  int rows = (int) (t / (jb->split > 0 ? jb->panels / 2 : jb->panels)) * jb->mc;
+  rows = jb->m - rows < jb->mc ? jb->m - rows : jb->mc;
+  if (jb->tiles.team > 1 && rows > MR && gemm_segment_done(jb, t)) {
+    /* a segment's last tile: shared by row blocks with whoever is done (gemm_worker) */
+    int i = __atomic_fetch_add(&jb->coops, 1, __ATOMIC_RELAXED);
+    if (i < COOP_SLOTS) {
+      struct gemm_coop *co = &jb->coop[i];
+      co->tile = t;
+      co->blocks = (rows + MR - 1) / MR;
+      __atomic_store_n(&co->ready, 1, __ATOMIC_RELEASE);
+      gemm_coop_help(jb, co);
+      return 0;
+    }
+  }
+  (jb->split > 0 ? gemm_glu_tile : gemm_tile)(jb, t, 0, jb->mc, next);
   return 0;
 }
 
@@ -1237,10 +1284,16 @@ static int gemm_one(void *ctx, long t, long next) {
  * thread that starts late or is preempted (a shared host, the JVM's own threads) costs the step a
  * tile, not a share. With two threads this ran a 100M model's step of GEMMs 3–9% faster at 1–32
  * rows than eighth-ranges taken as threads came, which left one thread idle for up to a range at
- * the end (docs/benchmarks.md, session 9). */
+ * the end (docs/benchmarks.md, session 9). Each segment's last tile is then shared by its row
+ * blocks: a thread done with every tile helps with those instead of waiting up to a tile (a
+ * 32-row tile of a 2048-deep weight is ~30 µs) for the team's end. */
 static void gemm_worker(void *arg) {
   struct gemm_job *jb = (struct gemm_job *) arg;
   share_walk(&jb->tiles, gemm_one, jb, NULL);
+  int coops = __atomic_load_n(&jb->coops, __ATOMIC_RELAXED);
+  for (int i = 0; i < coops && i < COOP_SLOTS; i++) {
+    if (__atomic_load_n(&jb->coop[i].ready, __ATOMIC_ACQUIRE)) gemm_coop_help(jb, &jb->coop[i]);
+  }
 }
 
 static inline uint32_t float_bits(float f) {
