@@ -471,12 +471,32 @@ public final class CpuKernels {
     if (iters <= 0) {
       throw new IllegalArgumentException("an FMA probe needs iterations, not " + iters);
     }
+    int[] team = new int[1];
+    double seconds = probe(null, iters, team);
+    return 2.0 * 12 * 16 * iters * team[0] / seconds / 1e9;
+  }
+
+  /**
+   * GB/s at which the team these kernels run on reads {@code floats} float32 values from the start
+   * of the direct buffer {@code x} (each thread a contiguous share): for benchmarks, a buffer far
+   * larger than the caches read between their steps says what memory bandwidth the host left them
+   * meanwhile. Needs {@link #available}.
+   */
+  public static double readProbeGbs(ByteBuffer x, long floats) {
+    if (x == null || !x.isDirect() || floats <= 0 || floats * Float.BYTES > x.capacity()) {
+      throw new IllegalArgumentException("a read probe needs a direct buffer of at least the "
+          + floats + " floats it reads, not " + x);
+    }
+    int[] team = new int[1];
+    double seconds = probe(x, floats, team);
+    return floats * Float.BYTES / seconds / 1e9;
+  }
+
+  private static double probe(ByteBuffer x, long iters, int[] team) {
     if (!available()) {
       throw new IllegalStateException("no CPU kernels here: " + unavailableReason());
     }
-    int[] team = new int[1];
-    double seconds = fmaProbe(iters, threads(), team);
-    return 2.0 * 12 * 16 * iters * team[0] / seconds / 1e9;
+    return probe(x, iters, threads(), team);
   }
 
   /** A native gather of rows into (count, width) float32: -1, or the first bad id's position. */
@@ -585,7 +605,7 @@ public final class CpuKernels {
 
   private static native String bind(String libgompPath);
 
-  private static native double fmaProbe(long iters, int threads, int[] team);
+  private static native double probe(ByteBuffer x, long iters, int threads, int[] team);
 
   private static native void rmsNorm(ByteBuffer x, ByteBuffer w, ByteBuffer out, int rows, int n,
       float eps, int threads);

@@ -714,11 +714,12 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_attend(
   return rc;
 }
 
-/* ---- An FMA probe on the kernels' own team ----
+/* ---- Probes on the kernels' own team ----
  * Each thread runs iters iterations of 12 independent 16-lane FMA chains (enough to hide the FMA
- * latency on two ports): FLOPs 2·12·16·iters a thread. A benchmark times it between its steps to
- * see what the host left the threads those steps run on; a probe on threads of its own would
- * also compete with this team's threads, which spin a while after each region. */
+ * latency on two ports): FLOPs 2·12·16·iters a thread. A benchmark times it (and a read of a
+ * buffer far larger than the caches, read_probe) between its steps to see what the host left the
+ * threads those steps run on; a probe on threads of its own would also compete with this team's
+ * threads, which spin a while after each region. */
 struct fma_probe {
   long iters;
   float sink[MAX_TEAM];
@@ -737,20 +738,49 @@ static void fma_probe_worker(void *arg) {
   if (me >= 0 && me < MAX_TEAM) pr->sink[me] = hsum(t);
 }
 
-/* Seconds the team of `threads` (the calling thread alone without libgomp) took for the probe's
- * FMAs; *team (out[0]) the threads that ran it. */
-JNIEXPORT jdouble JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_fmaProbe(
-    JNIEnv *env, jclass c, jlong iters, jint threads, jintArray team) {
-  struct fma_probe pr;
-  memset(&pr, 0, sizeof pr);
-  pr.iters = iters;
+/* The same for reading: each thread sums its contiguous share of floats [0, n) of x, so the team
+ * streams x from wherever it is (a buffer far larger than the caches: memory). */
+struct read_probe {
+  const float *x;
+  long n;
+  int team;
+  float sink[MAX_TEAM];
+};
+
+static void read_probe_worker(void *arg) {
+  struct read_probe *pr = (struct read_probe *) arg;
+  int me = pr->team > 1 && gomp_thread_num != NULL ? gomp_thread_num() : 0;
+  if (me < 0 || me >= pr->team) return;
+  long lo = pr->n * me / pr->team / W * W, hi = pr->n * (me + 1) / pr->team / W * W;
+  v16 acc[4] = {splat(0), splat(0), splat(0), splat(0)};
+  for (long i = lo; i + 4 * W <= hi; i += 4 * W) {
+    for (int j = 0; j < 4; j++) acc[j] += *(const v16u *) (pr->x + i + j * W);
+  }
+  pr->sink[me] = hsum(acc[0] + acc[1] + acc[2] + acc[3]);
+}
+
+/* A probe on the team of `threads` (the calling thread alone without libgomp): FMAs (x null:
+ * iters iterations a thread, fma_probe_worker) or a read of x[0, iters) (read_probe_worker).
+ * Returns the seconds it took; team[0] the threads that ran it. */
+JNIEXPORT jdouble JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_probe(
+    JNIEnv *env, jclass c, jobject x, jlong iters, jint threads, jintArray team) {
+  struct fma_probe fp;
+  struct read_probe rp;
+  memset(&fp, 0, sizeof fp);
+  memset(&rp, 0, sizeof rp);
+  fp.iters = iters;
+  rp.x = address(env, x);
+  rp.n = iters;
   int n = gomp_parallel != NULL && threads > 1 ? (threads < MAX_TEAM ? threads : MAX_TEAM) : 1;
+  rp.team = n;
+  void (*worker)(void *) = x == NULL ? fma_probe_worker : read_probe_worker;
+  void *arg = x == NULL ? (void *) &fp : (void *) &rp;
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   if (n > 1) {
-    gomp_parallel(fma_probe_worker, &pr, (unsigned) n, 0);
+    gomp_parallel(worker, arg, (unsigned) n, 0);
   } else {
-    fma_probe_worker(&pr);
+    worker(arg);
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
   jint used = n;

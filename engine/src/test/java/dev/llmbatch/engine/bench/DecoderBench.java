@@ -13,6 +13,7 @@ import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.runtime.TorchRuntime;
 import dev.llmbatch.engine.testing.TinyDecoders;
 import dev.llmbatch.flavor.testing.FlavorFixtures;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,6 +65,11 @@ public final class DecoderBench {
         sgemm / 1e9, 100 * sgemm / f);
     System.out.printf("engine GEMM 512x2048x2048       = %.1f GFLOP/s (%.0f%% of F)%n",
         packed / 1e9, 100 * packed / f);
+    Beside beside = CpuKernels.available() ? new Beside(threads, f) : null;
+    if (beside != null) {
+      System.out.printf("reads on the engine's threads   = %.1f GB/s (32 MiB from memory, best of"
+          + " 12; the probe that alternates with decode steps below)%n", beside.quietReads / 1e9);
+    }
     if (Arrays.asList(args).contains("--limits-only")) {
       return;
     }
@@ -75,14 +81,14 @@ public final class DecoderBench {
     List<Decode> all = new ArrayList<>();
     double[] best = {f}; // the highest matmul rate seen in this run
     all.addAll(run("tiny", TinyDecoders.write(tmp.resolve("tiny"), tiny, 1), threads, f, bw, quick,
-        false, best));
+        false, best, beside));
     all.addAll(run("100M", TinyDecoders.write(tmp.resolve("base"), config100M(), 2), threads, f,
-        bw, quick, false, best));
+        bw, quick, false, best, beside));
     // the same stored as BF16, as published checkpoints are: on the CPU still computed in float32,
     // its linears held (and streamed) as bfloat16, W half the bytes
     Path bf16 = TinyDecoders.write(tmp.resolve("base-bf16"), config100M(), 2,
         dev.llmbatch.flavor.safetensors.DType.BF16);
-    all.addAll(run("100M BF16-checkpoint", bf16, threads, f, bw, quick, true, best));
+    all.addAll(run("100M BF16-checkpoint", bf16, threads, f, bw, quick, true, best, beside));
     if (best[0] > f) {
       // a prefill ran faster than F: the probe read low (the host took cycles from it), so the
       // compute-bound fractions above are too high; restate them against that rate
@@ -93,6 +99,47 @@ public final class DecoderBench {
         System.out.printf("  %-21s batch %2d: step %.2f ms -> %.0f%% of roofline%n", d.model,
             d.b, d.step * 1e3, 100 * (d.b / d.step) / bound);
       }
+    }
+  }
+
+  /**
+   * Probes on the engine's own threads ({@link CpuKernels}), taken between timed decode steps (A B A
+   * B, as performance.md asks): an FMA loop of ~5 ms, and a read of a 32 MiB window of a 128 MiB
+   * buffer, a different window each time, so it comes from memory. Side by side with the steps,
+   * they show what a shared host left those threads of the cores and of the memory bandwidth
+   * meanwhile, which F and BW, the best of several runs at the start, cannot. (A probe on threads
+   * of its own read ~55% of F: it competes with the engine's threads, which spin a while after each
+   * parallel region.)
+   */
+  private static final class Beside {
+    private static final int WINDOW = 32 << 20;
+    private final ByteBuffer[] windows = new ByteBuffer[4];
+    private final long fmaIters;
+    private final double quietReads;
+    private int next;
+
+    Beside(int threads, double f) {
+      ByteBuffer all = ByteBuffer.allocateDirect(windows.length * WINDOW); // zeroed: faulted in
+      for (int i = 0; i < windows.length; i++) {
+        windows[i] = all.slice(i * WINDOW, WINDOW);
+      }
+      fmaIters = Math.max(1, (long) (5e-3 * f / (2.0 * 12 * 16 * threads)));
+      double best = 0;
+      for (int i = 0; i < 12; i++) {
+        best = Math.max(best, reads());
+      }
+      quietReads = best;
+    }
+
+    /** FLOP/s of one FMA probe. */
+    double flops() {
+      return CpuKernels.fmaProbeGflops(fmaIters) * 1e9;
+    }
+
+    /** Bytes/s of one read probe, from the next window. */
+    double reads() {
+      ByteBuffer x = windows[next++ % windows.length];
+      return CpuKernels.readProbeGbs(x, WINDOW / Float.BYTES) * 1e9;
     }
   }
 
@@ -143,7 +190,7 @@ public final class DecoderBench {
   }
 
   private static List<Decode> run(String name, Path dir, int threads, double f, double bw,
-      boolean quick, boolean bf16, double[] best) throws Exception {
+      boolean quick, boolean bf16, double[] best, Beside beside) {
     List<Decode> out = new ArrayList<>();
     long packed = PackedGemm.halfPacked();
     try (CausalLm m = Architectures.loadCausalLm(dir,
@@ -186,11 +233,9 @@ public final class DecoderBench {
           // one set of logit rows for every step, as GenerationEngine keeps
           float[][] rows = new float[b][spec.vocabSize()];
           double[] times = new double[steps];
-          // an FMA probe of ~5 ms on the engine's own team before every step, warm-up included
-          // (so the steps run as timed): side by side, what the host left those threads
-          boolean probing = CpuKernels.available();
-          double[] probes = new double[steps];
-          long probeIters = Math.max(1, (long) (5e-3 * f / (2.0 * 12 * 16 * threads)));
+          // probes before every step, warm-up included (so the steps run as timed)
+          double[] flopRates = new double[steps];
+          double[] readRates = new double[steps];
           long warmUntil = System.nanoTime() + (long) (warmSeconds * 1e9);
           for (int s = -warm; s < steps; s++) {
             if (s == 0 && System.nanoTime() < warmUntil) {
@@ -200,12 +245,14 @@ public final class DecoderBench {
             for (int i = 0; i < b; i++) {
               in.add(new StepInput(i, ctx + warm + s, new int[] {rnd.nextInt(spec.vocabSize())}));
             }
-            double probe = probing ? CpuKernels.fmaProbeGflops(probeIters) * 1e9 : 0;
+            double flopRate = beside == null ? 0 : beside.flops();
+            double readRate = beside == null ? 0 : beside.reads();
             long t0 = System.nanoTime();
             m.step(cache, in, rows);
             if (s >= 0) {
               times[s] = (System.nanoTime() - t0) / 1e9;
-              probes[s] = probe;
+              flopRates[s] = flopRate;
+              readRates[s] = readRate;
             }
           }
           double step = Roofline.median(times);
@@ -214,12 +261,14 @@ public final class DecoderBench {
           System.out.printf("decode batch %2d: %.0f tokens/s (step %.2f ms), roofline %.0f"
               + " tokens/s -> %.0f%% of roofline%n", b, b / step, step * 1e3, bound,
               100 * (b / step) / bound);
-          if (probing) { // the same steps against the rate the host left their threads
-            double beside = Roofline.median(probes);
-            double boundBeside = b / Math.max(w / bw, 2.0 * p * b / beside);
-            System.out.printf("  FMA probes alternating with these steps, on the engine's team:"
-                + " %.1f GFLOP/s (%.0f%% of F) -> %.0f%% of the roofline at that rate%n",
-                beside / 1e9, 100 * beside / f, 100 * (b / step) / boundBeside);
+          if (beside != null) { // the same steps beside what the host left their threads
+            double fb = Roofline.median(flopRates);
+            double rb = Roofline.median(readRates);
+            double boundBeside = b / Math.max(w / bw, 2.0 * p * b / fb);
+            System.out.printf("  probes alternating with these steps on the engine's threads: FMA"
+                + " %.1f GFLOP/s (%.0f%% of F), reads %.1f GB/s (%.0f%% of the quiet rate) -> %.0f%%"
+                + " of the roofline at that FMA rate%n", fb / 1e9, 100 * fb / f, rb / 1e9,
+                100 * rb / beside.quietReads, 100 * (b / step) / boundBeside);
           }
           double gemm = gemmsAlone(dir, b, quick ? 5 : 9, bf16);
           System.out.printf("  its linears alone (the engine's Linear, same shapes, own weights):"

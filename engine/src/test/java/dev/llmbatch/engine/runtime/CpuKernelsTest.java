@@ -61,11 +61,18 @@ class CpuKernelsTest {
   }
 
   @Test
-  void anFmaProbeReportsARateAndRefusesNoWork() {
-    // benchmarks time it between their steps (DecoderBench): a rate, whatever the host gives
+  void probesReportARateAndRefuseWhatTheyCannotRead() {
+    // benchmarks time them between their steps (DecoderBench): rates, whatever the host gives
     double gflops = CpuKernels.fmaProbeGflops(20_000);
-    assertTrue(gflops > 0 && Double.isFinite(gflops), "probe rate " + gflops);
+    assertTrue(gflops > 0 && Double.isFinite(gflops), "FMA probe rate " + gflops);
     assertThrows(IllegalArgumentException.class, () -> CpuKernels.fmaProbeGflops(0));
+    java.nio.ByteBuffer x = java.nio.ByteBuffer.allocateDirect(1 << 20);
+    double gbs = CpuKernels.readProbeGbs(x, (1 << 20) / Float.BYTES);
+    assertTrue(gbs > 0 && Double.isFinite(gbs), "read probe rate " + gbs);
+    assertThrows(IllegalArgumentException.class,
+        () -> CpuKernels.readProbeGbs(x, (1 << 20) / Float.BYTES + 1));
+    assertThrows(IllegalArgumentException.class,
+        () -> CpuKernels.readProbeGbs(java.nio.ByteBuffer.allocate(64), 16));
   }
 
   /** softmax over keys lo..hi−1 of scale·q·k (capped) times v; keys and values as accessors. */
