@@ -29,7 +29,11 @@ import java.util.SplittableRandom;
  * sgemm are measured in the same run (F: the FMA probe, or the best matmul rate seen, libtorch's
  * or the engine's GEMM, where the probe was interrupted and read below it). The 100M model runs twice: stored as FP32, and stored as BF16
  * (as published checkpoints are), computed in FP32 both times, W counting the bytes its linears
- * are held in (4 a parameter, or 2 where the BF16 checkpoint's are held as bfloat16). Run: {@code submit-scripts/bench decoder [--quick] [--limits-only]}.
+ * are held in (4 a parameter, or 2 where the BF16 checkpoint's are held as bfloat16). Where the
+ * engine's CPU kernels run, probes on its own threads alternate with the timed decode steps
+ * ({@link Beside}), and each batch also prints their FMA and read rates and its fraction of the
+ * roofline at that FMA rate: on a shared host, how much of F and of the memory bandwidth the
+ * steps were actually left. Run: {@code submit-scripts/bench decoder [--quick] [--limits-only]}.
  * System property {@code threads} overrides the engine threads (default: available cores).
  */
 public final class DecoderBench {
@@ -68,7 +72,7 @@ public final class DecoderBench {
     Beside beside = CpuKernels.available() ? new Beside(threads, f) : null;
     if (beside != null) {
       System.out.printf("reads on the engine's threads   = %.1f GB/s (32 MiB from memory, best of"
-          + " 12; the probe that alternates with decode steps below)%n", beside.quietReads / 1e9);
+          + " 12: the read probe that alternates with decode steps below)%n", beside.bestReads / 1e9);
     }
     if (Arrays.asList(args).contains("--limits-only")) {
       return;
@@ -115,7 +119,7 @@ public final class DecoderBench {
     private static final int WINDOW = 32 << 20;
     private final ByteBuffer[] windows = new ByteBuffer[4];
     private final long fmaIters;
-    private final double quietReads;
+    private final double bestReads;
     private int next;
 
     Beside(int threads, double f) {
@@ -128,7 +132,7 @@ public final class DecoderBench {
       for (int i = 0; i < 12; i++) {
         best = Math.max(best, reads());
       }
-      quietReads = best;
+      bestReads = best;
     }
 
     /** FLOP/s of one FMA probe. */
@@ -266,9 +270,9 @@ public final class DecoderBench {
             double rb = Roofline.median(readRates);
             double boundBeside = b / Math.max(w / bw, 2.0 * p * b / fb);
             System.out.printf("  probes alternating with these steps on the engine's threads: FMA"
-                + " %.1f GFLOP/s (%.0f%% of F), reads %.1f GB/s (%.0f%% of the quiet rate) -> %.0f%%"
+                + " %.1f GFLOP/s (%.0f%% of F), reads %.1f GB/s (%.0f%% of their best) -> %.0f%%"
                 + " of the roofline at that FMA rate%n", fb / 1e9, 100 * fb / f, rb / 1e9,
-                100 * rb / beside.quietReads, 100 * (b / step) / boundBeside);
+                100 * rb / beside.bestReads, 100 * (b / step) / boundBeside);
           }
           double gemm = gemmsAlone(dir, b, quick ? 5 : 9, bf16);
           System.out.printf("  its linears alone (the engine's Linear, same shapes, own weights):"
