@@ -92,6 +92,74 @@ class SamplerTest {
     assertEquals(allowed, seen, "every nucleus token is drawn at some point");
   }
 
+  /** The nucleus by definition: logits descending (ids ascending on ties), the shortest prefix whose softmax mass at temperature t reaches topP. */
+  private static java.util.Set<Integer> nucleus(float[] l, double t, double topP) {
+    Integer[] order = java.util.stream.IntStream.range(0, l.length).boxed().toArray(Integer[]::new);
+    java.util.Arrays.sort(order, (a, b) -> l[a] != l[b] ? Float.compare(l[b], l[a]) : a - b);
+    double max = l[order[0]];
+    double sum = 0;
+    for (int id : order) {
+      sum += Math.exp((l[id] - max) / t);
+    }
+    java.util.Set<Integer> in = new java.util.HashSet<>();
+    double acc = 0;
+    for (int id : order) {
+      in.add(id);
+      acc += Math.exp((l[id] - max) / t) / sum;
+      if (acc >= topP) {
+        break;
+      }
+    }
+    return in;
+  }
+
+  @Test
+  void topPOverALargeVocabularyDrawsOnlyFromItsNucleus() {
+    // a 150k vocabulary as LMs have (the sampler bins it rather than sorting it all): a peaked head
+    // over a broad tail, some tokens masked to -inf
+    Random r = new Random(17);
+    float[] l = new float[150_000];
+    for (int i = 0; i < l.length; i++) {
+      l[i] = i % 97 == 0 ? Float.NEGATIVE_INFINITY : (float) (r.nextGaussian() * 2.5);
+    }
+    for (int i = 0; i < 25; i++) {
+      l[r.nextInt(l.length)] = (float) (11 + r.nextGaussian() * 1.5);
+    }
+    for (double[] tp : new double[][] {{0.6, 0.8}, {1.0, 0.95}, {1.6, 0.3}, {1.0, 0.5}}) {
+      double t = tp[0];
+      double topP = tp[1];
+      {
+        java.util.Set<Integer> in = nucleus(l, t, topP);
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (int tok : draw(params(t, topP, 0, 5), 0, l, 100)) {
+          assertTrue(in.contains(tok), "T=" + t + " top_p=" + topP + " drew " + tok
+              + " outside its nucleus of " + in.size());
+          seen.add(tok);
+        }
+        assertTrue(seen.size() > 1 || in.size() == 1, "T=" + t + " top_p=" + topP + ": one token"
+            + " drawn 100 times from a nucleus of " + in.size());
+      }
+    }
+  }
+
+  @Test
+  void topPKeepsTiedTokensInIdOrder() {
+    // four tied best tokens (~1/4 of the mass each) over a negligible tail: top_p 0.6 needs three
+    // of them, the three lowest ids
+    float[] l = new float[20_000];
+    java.util.Arrays.fill(l, -30f);
+    int[] tied = {7, 100, 2000, 9000};
+    for (int id : tied) {
+      l[id] = 5f;
+    }
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    for (int tok : draw(params(1.0, 0.6, 0, 3), 0, l, 2000)) {
+      seen.add(tok);
+    }
+    assertEquals(java.util.Set.of(7, 100, 2000), seen);
+    assertEquals(nucleus(l, 1.0, 0.6), seen);
+  }
+
   @Test
   void penaltiesLowerRepeatedTokens() {
     float[] l = {0f, 1f, 0.5f};
