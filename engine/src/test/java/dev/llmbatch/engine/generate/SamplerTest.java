@@ -62,6 +62,33 @@ class SamplerTest {
   }
 
   @Test
+  void temperatureOverALargeVocabularyFollowsTheSoftmax() {
+    // 100k tokens (the draw passes over most without computing their noise): three carry the mass,
+    // 4 : 2 : 1 at T = 1 and 2 : √2 : 1 at T = 2; the others, 50 nats under at T = 1 and 25 at
+    // T = 2, add up to 2e-17 and 1.4e-6 of the mass
+    float[] l = new float[100_000];
+    java.util.Arrays.fill(l, -40f);
+    int[] head = {31_337, 5, 99_999};
+    l[head[0]] = 10f;
+    l[head[1]] = (float) (10 - Math.log(2));
+    l[head[2]] = (float) (10 - Math.log(4));
+    for (double t : new double[] {1.0, 2.0}) {
+      double[] w = {1, Math.exp(-Math.log(2) / t), Math.exp(-Math.log(4) / t)};
+      double total = w[0] + w[1] + w[2];
+      int[] hits = new int[3];
+      int draws = 4000;
+      for (int tok : draw(params(t, 1, 0, 13), 0, l, draws)) {
+        int at = tok == head[0] ? 0 : tok == head[1] ? 1 : tok == head[2] ? 2 : -1;
+        assertTrue(at >= 0, "T=" + t + " drew tail token " + tok);
+        hits[at]++;
+      }
+      for (int i = 0; i < 3; i++) {
+        assertEquals(w[i] / total, hits[i] / (double) draws, 0.03, "T=" + t + " token " + head[i]);
+      }
+    }
+  }
+
+  @Test
   void topKAndTopPKeepOnlyTheirCandidates() {
     float[] l = randomLogits(1000, 5);
     int[] order = java.util.stream.IntStream.range(0, l.length).boxed()
