@@ -151,8 +151,8 @@ public final class Sampler {
   }
 
   // top_p over the whole vocabulary, as drawSorted over every token sorted, without sorting them
-  // all (a sort of 128-152k keys took 8-20 ms a token here, a 32-row step's worth of sampling
-  // several times the step): each token's softmax mass goes to a bin by how far below the best
+  // all (sorting 128-152k keys took 8-20 ms a draw here: at 32 rows, several times a decode
+  // step): each token's softmax mass goes to a bin by how far below the best
   // its scaled logit lies, the bins from the top reaching top_p bound the nucleus, and only the
   // tokens down to one bin further (the margin for rounding) are sorted and walked. Bins follow
   // the logit, so those tokens are exactly the first ones in drawSorted's order; where they do

@@ -1149,7 +1149,9 @@ static const gemm_kernel_fn gemm_kernels[3][MR + 1] = {
     {NULL, gemm_kernel_f16_1, gemm_kernel_f16_2, gemm_kernel_f16_3, gemm_kernel_f16_4,
      gemm_kernel_f16_5, gemm_kernel_f16_6, gemm_kernel_f16_7, gemm_kernel_f16_8}};
 
-/* A tile shared by its row blocks: taken counts the blocks handed out; ready once published. */
+/* A tile shared by its row blocks: taken counts the blocks handed out; ready once published. Up
+ * to two a segment (its last from the front and from the back) for teams of up to 8; past the
+ * slots, last tiles run whole. */
 enum { COOP_SLOTS = 2 * 8 };
 struct gemm_coop {
   long tile;
