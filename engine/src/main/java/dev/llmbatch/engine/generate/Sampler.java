@@ -147,18 +147,106 @@ public final class Sampler {
   private static final int NUCLEUS_BINS = 74; // 74 · 0.5 = 37
 
   private static int nucleusBin(double d) {
-    return d > -NUCLEUS_BINS * NUCLEUS_BIN ? (int) (-d / NUCLEUS_BIN) : NUCLEUS_BINS;
+    return d > -NUCLEUS_BINS * NUCLEUS_BIN ? (int) (d * (-1 / NUCLEUS_BIN)) : NUCLEUS_BINS;
   }
+
+  // The softmax mass drawNucleus may leave unaccounted for in bins it only counts, as a fraction
+  // of the normalizer (at least 1): a decision closer to top_p than that falls to drawNucleusExact.
+  private static final double NUCLEUS_TAIL = 1e-5;
 
   // top_p over the whole vocabulary, as drawSorted over every token sorted, without sorting them
   // all (sorting 128-152k keys took 8-20 ms a draw here: at 32 rows, several times a decode
-  // step): each token's softmax mass goes to a bin by how far below the best
+  // step), and without the exp of every token (the most of what was left): the tokens are counted
+  // into bins by how far below the best their scaled logit lies; the bins from the bottom whose
+  // counts bound their mass under NUCLEUS_TAIL are left at that bound, and only the others' exps
+  // are computed. The normalizer is then known to within the tail's bounds (and 1e-12 for
+  // rounding), the bins from the top reaching top_p of its largest value bound the nucleus, and
+  // the tokens down to one bin further are sorted and walked; where a step of the walk could fall
+  // either side of top_p within those bounds, or the nucleus reaches the counted bins,
+  // drawNucleusExact decides instead. So the draws are drawNucleusExact's, token for token.
+  private int drawNucleus(float[] l, double invT, long key) {
+    double max = l[argmax(l)];
+    int[] count = new int[NUCLEUS_BINS + 1];
+    byte[] bins = new byte[l.length];
+    for (int i = 0; i < l.length; i++) {
+      int b = nucleusBin((l[i] - max) * invT);
+      bins[i] = (byte) b;
+      count[b]++;
+    }
+    // bins past `exact` are only counted: each token there has e^d in (e^-(b+1)/2, e^-b/2]
+    double tailHi = count[NUCLEUS_BINS] * Math.exp(-NUCLEUS_BINS * NUCLEUS_BIN);
+    double tailLo = 0;
+    int exact = NUCLEUS_BINS - 1;
+    while (exact >= 0) {
+      double hi = count[exact] * Math.exp(-exact * NUCLEUS_BIN);
+      if (tailHi + hi > NUCLEUS_TAIL) {
+        break;
+      }
+      tailHi += hi;
+      tailLo += count[exact] * Math.exp(-(exact + 1) * NUCLEUS_BIN);
+      exact--;
+    }
+    double[] mass = new double[NUCLEUS_BINS + 1];
+    double head = 0;
+    for (int i = 0; i < l.length; i++) {
+      int b = bins[i];
+      if (b <= exact) {
+        double e = Math.exp((l[i] - max) * invT);
+        head += e;
+        mass[b] += e;
+      }
+    }
+    double sumLo = (head + tailLo) * (1 - 1e-12);
+    double sumHi = (head + tailHi) * (1 + 1e-12);
+    double reached = 0;
+    int last = 0;
+    int kept = 0;
+    while (last <= exact && (reached += mass[last]) < params.topP() * sumHi) {
+      kept += count[last++];
+    }
+    if (last > exact || last + 1 >= NUCLEUS_BINS) {
+      return drawNucleusExact(l, invT, key);
+    }
+    long[] order = new long[kept + count[last] + count[last + 1]];
+    for (int i = 0, j = 0; j < order.length; i++) {
+      if (bins[i] <= last + 1) {
+        order[j++] = key(l[i], i);
+      }
+    }
+    Arrays.sort(order);
+    double run = 0;
+    for (int j = 0; j < order.length; j++) {
+      run += Math.exp((l[idOf(order[j])] - max) * invT);
+      if (run / sumHi >= params.topP()) {
+        return drawPrefix(l, order, j + 1, invT, key); // reached here whatever the tail holds
+      }
+      if (run / sumLo >= params.topP()) {
+        break; // reached here or not, depending on the tail
+      }
+    }
+    return drawNucleusExact(l, invT, key);
+  }
+
+  // The tokens in bins 0..lastBin (count of them), as sorted keys: drawSorted's first ones.
+  private static long[] candidates(float[] l, double max, double invT, int lastBin, int count) {
+    long[] order = new long[count];
+    for (int i = 0, j = 0; j < count; i++) {
+      if (nucleusBin((l[i] - max) * invT) <= lastBin) {
+        order[j++] = key(l[i], i);
+      }
+    }
+    Arrays.sort(order);
+    return order;
+  }
+
+  // top_p as drawSorted over every token sorted, with every token's exp but without sorting them
+  // all: each token's softmax mass goes to a bin by how far below the best
   // its scaled logit lies, the bins from the top reaching top_p bound the nucleus, and only the
   // tokens down to one bin further (the margin for rounding) are sorted and walked. Bins follow
   // the logit, so those tokens are exactly the first ones in drawSorted's order; where they do
   // not reach top_p after all (a margin too thin, or a nucleus reaching past the bins), every
   // token is sorted instead.
-  private int drawNucleus(float[] l, double invT, long key) {
+  private int drawNucleusExact(float[] l, double invT, long key) {
     double max = l[argmax(l)];
     double[] mass = new double[NUCLEUS_BINS + 1];
     int[] count = new int[NUCLEUS_BINS + 1];
@@ -183,13 +271,7 @@ public final class Sampler {
     if (last + 1 >= NUCLEUS_BINS) {
       return drawSorted(l, sortedAll(l), invT, key);
     }
-    long[] order = new long[kept + count[last] + count[last + 1]];
-    for (int i = 0, j = 0; j < order.length; i++) {
-      if (nucleusBin((l[i] - max) * invT) <= last + 1) {
-        order[j++] = key(l[i], i);
-      }
-    }
-    Arrays.sort(order);
+    long[] order = candidates(l, max, invT, last + 1, kept + count[last] + count[last + 1]);
     double acc = 0;
     for (int j = 0; j < order.length; j++) {
       acc += Math.exp((l[idOf(order[j])] - max) * invT) / sum;

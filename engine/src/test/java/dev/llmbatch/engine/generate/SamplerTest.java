@@ -188,6 +188,35 @@ class SamplerTest {
   }
 
   @Test
+  void topPCountsTheMassOfAFarTail() {
+    // four tied tokens, then 150k tokens 30 nats under them (each e^-30 of a head token's mass,
+    // 1.4e-8 in all): with the tail, two head tokens hold just under half and top_p 0.5 needs a
+    // third; with the tail masked out they hold exactly half
+    float[] l = new float[150_004];
+    java.util.Arrays.fill(l, -30f);
+    int[] tied = {10, 20, 30, 40};
+    for (int id : tied) {
+      l[id] = 0f;
+    }
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    for (int tok : draw(params(1.0, 0.5, 0, 21), 0, l, 300)) {
+      seen.add(tok);
+    }
+    assertEquals(java.util.Set.of(10, 20, 30), seen);
+    assertEquals(nucleus(l, 1.0, 0.5), seen);
+    for (int i = 0; i < l.length; i++) {
+      if (l[i] != 0f) {
+        l[i] = Float.NEGATIVE_INFINITY;
+      }
+    }
+    seen.clear();
+    for (int tok : draw(params(1.0, 0.5, 0, 21), 0, l, 300)) {
+      seen.add(tok);
+    }
+    assertEquals(java.util.Set.of(10, 20), seen);
+  }
+
+  @Test
   void penaltiesLowerRepeatedTokens() {
     float[] l = {0f, 1f, 0.5f};
     Map<Integer, Integer> counts = new HashMap<>(Map.of(1, 2));
