@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
 
 /**
  * Continuous batching with two verbs, as in vLLM: {@link #plan()} the next step, then
@@ -30,6 +32,14 @@ public final class Scheduler {
    * @param error why it failed, or null
    */
   public record Finished(GenerationRequest request, GenerationResult result, Throwable error) {}
+
+  /**
+   * Rows × vocabulary from which a step's draws run in parallel (the common fork-join pool and the
+   * engine's thread): each row's draw is a pass or more over its logits, the sampler and counts its
+   * own, and at large vocabularies the draws of a 32-row step took longer than the step; in
+   * parallel they took 1.75–1.9× less on 2 cores (docs/benchmarks.md, session 12).
+   */
+  private static final long PARALLEL_DRAWS = 1 << 18;
 
   private final SchedulerConfig config;
   private final ChoiceText.Factory texts;
@@ -147,22 +157,45 @@ public final class Scheduler {
           + step.sequences.size() + " step items");
     }
     List<Finished> done = new ArrayList<>();
-    for (int i = 0; i < logits.length; i++) {
+    int n = logits.length;
+    boolean[] drawing = new boolean[n];
+    int draws = 0;
+    for (int i = 0; i < n; i++) {
       Sequence s = step.sequences.get(i);
-      RequestState st = s.owner;
-      if (st.failed) {
+      if (s.owner.failed) {
         continue;
       }
       s.computed += step.items().get(i).input().tokens().length;
-      if (s.remaining() > 0) {
-        continue; // a prefill chunk short of the prompt's end: its logits are not needed
-      }
+      // a prefill chunk short of the prompt's end needs no draw: its logits are not needed
+      drawing[i] = s.remaining() == 0;
+      draws += drawing[i] ? 1 : 0;
+    }
+    int[] drawn = new int[n];
+    RuntimeException[] failures = new RuntimeException[n];
+    IntConsumer draw = i -> {
       try {
-        s.sampleAndAppend(logits[i], config.capacity());
+        drawn[i] = step.sequences.get(i).draw(logits[i]);
       } catch (RuntimeException e) {
-        done.add(fail(st, e));
+        failures[i] = e;
+      }
+    };
+    IntStream rows = IntStream.range(0, n).filter(i -> drawing[i]);
+    if (draws > 1 && (long) draws * logits[0].length >= PARALLEL_DRAWS) {
+      rows.parallel().forEach(draw);
+    } else {
+      rows.forEach(draw);
+    }
+    for (int i = 0; i < n; i++) {
+      Sequence s = step.sequences.get(i);
+      RequestState st = s.owner;
+      if (!drawing[i] || st.failed) {
         continue;
       }
+      if (failures[i] != null) {
+        done.add(fail(st, failures[i]));
+        continue;
+      }
+      s.append(drawn[i], config.capacity());
       if (s.finished()) {
         release(s);
         if (--st.unfinished == 0) {

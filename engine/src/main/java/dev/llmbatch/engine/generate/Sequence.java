@@ -51,12 +51,19 @@ final class Sequence {
   }
 
   /**
-   * Samples from the logits of the last known token, appends the new token and decides whether the
-   * choice ends: EOS (unless ignore_eos) or a stop string → stop; max_tokens or the context → length.
+   * The next token from the logits of the last known token. Touches only this sequence's sampler
+   * (its random stream advances) and reads its own counts: sequences may draw in parallel.
    */
-  void sampleAndAppend(float[] logits, int capacity) {
+  int draw(float[] logits) {
+    return sampler.sample(logits, counts);
+  }
+
+  /**
+   * Appends the token {@link #draw} gave and decides whether the choice ends: EOS (unless
+   * ignore_eos) or a stop string → stop; max_tokens or the context → length.
+   */
+  void append(int t, int capacity) {
     GenerationRequest r = owner.request;
-    int t = sampler.sample(logits, counts);
     if (size == tokens.length) {
       tokens = Arrays.copyOf(tokens, Math.min(tokens.length * 2, capacity + 1));
     }

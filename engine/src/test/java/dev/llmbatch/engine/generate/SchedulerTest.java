@@ -37,6 +37,57 @@ class SchedulerTest {
   }
 
   @Test
+  void aStepsDrawsAreEachSequencesOwnWhetherTheyRunTogetherOrNot() {
+    // 8 sampled rows over a 151k vocabulary: the step draws them in parallel; each request's tokens
+    // must be what its own sampler draws from its own rows, and a row of NaN logits fails only its
+    // request
+    int vocab = Fixtures.tokenizer().vocabSize();
+    Scheduler s = scheduler(8, 64, 64, 512);
+    List<GenerationRequest> reqs = new ArrayList<>();
+    for (int r = 0; r < 8; r++) {
+      SamplingParams p = new SamplingParams(r % 2 == 0 ? 1.0 : 0.7, r % 3 == 0 ? 1 : 0.9, 0, 6, 1,
+          100 + r, List.of(), true, 0, 0);
+      GenerationRequest g = new GenerationRequest(new int[] {1, 2, 3}, p, new int[] {151645});
+      reqs.add(g);
+      s.add(g);
+    }
+    GenerationRequest broken = reqs.get(5);
+    java.util.Map<GenerationRequest, List<float[]>> rowsOf = new java.util.HashMap<>();
+    java.util.Map<GenerationRequest, Scheduler.Finished> finished = new java.util.HashMap<>();
+    java.util.SplittableRandom rnd = new java.util.SplittableRandom(9);
+    for (int step = 0; finished.size() < reqs.size(); step++) {
+      Step plan = s.plan();
+      float[][] logits = new float[plan.items().size()][vocab];
+      for (int i = 0; i < logits.length; i++) {
+        Step.Item item = plan.items().get(i);
+        for (int v = 0; v < vocab; v++) {
+          logits[i][v] = (float) (rnd.nextDouble() * 8);
+        }
+        if (item.request() == broken && step == 2) {
+          logits[i][77] = Float.NaN;
+        }
+        rowsOf.computeIfAbsent(item.request(), k -> new ArrayList<>()).add(logits[i]);
+      }
+      for (Scheduler.Finished f : s.update(plan, logits)) {
+        finished.put(f.request(), f);
+      }
+    }
+    for (GenerationRequest g : reqs) {
+      Scheduler.Finished f = finished.get(g);
+      if (g == broken) {
+        assertTrue(f.error() != null && f.result() == null, "NaN logits fail their request");
+        continue;
+      }
+      assertNull(f.error());
+      Sampler alone = new Sampler(g.params(), 0);
+      int[] expected = rowsOf.get(g).stream().mapToInt(row -> alone.sample(row, java.util.Map.of()))
+          .toArray();
+      assertArrayEquals(expected, f.result().choices().get(0).tokenIds(), "request seed "
+          + g.params().seed());
+    }
+  }
+
+  @Test
   void decodesComeFirstThenPrefillChunksWithinTheTokenBudget() {
     Scheduler s = scheduler(4, 64, 8, 256);
     GenerationRequest a = req(5, 10);
