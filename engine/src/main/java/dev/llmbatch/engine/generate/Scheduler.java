@@ -1,6 +1,7 @@
 package dev.llmbatch.engine.generate;
 
 import dev.llmbatch.engine.model.StepInput;
+import dev.llmbatch.engine.runtime.TorchRuntime;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
@@ -34,12 +36,29 @@ public final class Scheduler {
   public record Finished(GenerationRequest request, GenerationResult result, Throwable error) {}
 
   /**
-   * Rows × vocabulary from which a step's draws run in parallel (the common fork-join pool and the
-   * engine's thread): each row's draw is a pass or more over its logits, the sampler and counts its
-   * own, and at large vocabularies the draws of a 32-row step took longer than the step; in
-   * parallel they took 1.75–1.9× less on 2 cores (docs/benchmarks.md, session 12).
+   * Rows × vocabulary from which a step's draws run in parallel ({@link #drawPool}): each row's
+   * draw is a pass or more over its logits, the sampler and counts its own, and at large
+   * vocabularies the draws of a 32-row step took longer than the step; in parallel they took
+   * 1.74–1.88× less on 2 cores (docs/benchmarks.md, session 12).
    */
   private static final long PARALLEL_DRAWS = 1 << 18;
+
+  private static ForkJoinPool drawPool;
+
+  /**
+   * Threads for a step's draws, as many as the engine's intra-op threads (so never more than the
+   * cores its executor was given), shared by the JVM's engines; null where that is one.
+   */
+  private static synchronized ForkJoinPool drawPool() {
+    int threads = TorchRuntime.threads();
+    if (threads < 2) {
+      return null;
+    }
+    if (drawPool == null) {
+      drawPool = new ForkJoinPool(threads);
+    }
+    return drawPool;
+  }
 
   private final SchedulerConfig config;
   private final ChoiceText.Factory texts;
@@ -180,8 +199,10 @@ public final class Scheduler {
       }
     };
     IntStream rows = IntStream.range(0, n).filter(i -> drawing[i]);
-    if (draws > 1 && (long) draws * logits[0].length >= PARALLEL_DRAWS) {
-      rows.parallel().forEach(draw);
+    ForkJoinPool pool = draws > 1 && (long) draws * logits[0].length >= PARALLEL_DRAWS
+        ? drawPool() : null;
+    if (pool != null) {
+      pool.submit(() -> rows.parallel().forEach(draw)).join();
     } else {
       rows.forEach(draw);
     }

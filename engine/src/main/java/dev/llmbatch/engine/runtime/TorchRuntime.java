@@ -72,6 +72,21 @@ public final class TorchRuntime {
   }
 
   /**
+   * The intra-op thread count the engine runs with (set by {@link #engine(int)} or the
+   * {@code ai.djl.pytorch.num_threads} property), else the cores this JVM may use: what the
+   * engine's own parallel work (a step's draws) may take besides libtorch.
+   */
+  public static int threads() {
+    String set = System.getProperty("ai.djl.pytorch.num_threads");
+    int cores = Runtime.getRuntime().availableProcessors();
+    try {
+      return set == null ? cores : Math.max(1, Math.min(cores, Integer.parseInt(set.trim())));
+    } catch (NumberFormatException e) {
+      return cores;
+    }
+  }
+
+  /**
    * Says once which oneMKL kernels libtorch's CPU matmuls get: on an AMD CPU, oneMKL takes its
    * AVX2 path unless submit-scripts/mkl-amd-shim.c is preloaded (about half the sgemm speed on
    * the AVX-512 EPYC we measure on; docs/benchmarks.md).
