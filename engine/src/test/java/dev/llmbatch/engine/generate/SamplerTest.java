@@ -169,22 +169,37 @@ class SamplerTest {
     }
   }
 
+  /** {@code vocab} logits of {@code rest}, but {@code value} at the given ids. */
+  private static float[] tied(int vocab, float rest, float value, int... ids) {
+    float[] l = new float[vocab];
+    java.util.Arrays.fill(l, rest);
+    for (int id : ids) {
+      l[id] = value;
+    }
+    return l;
+  }
+
+  /** The distinct tokens of {@code count} draws at temperature 1. */
+  private static java.util.Set<Integer> drawnAtTopP(float[] l, double topP, long seed, int count) {
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    for (int tok : draw(params(1.0, topP, 0, seed), 0, l, count)) {
+      seen.add(tok);
+    }
+    return seen;
+  }
+
+  /** Draws at temperature 1 and top_p give exactly {@code expected}, the nucleus by definition. */
+  private static void assertDrawsAre(float[] l, double topP, int draws, Integer... expected) {
+    java.util.Set<Integer> seen = drawnAtTopP(l, topP, 21, draws);
+    assertEquals(java.util.Set.of(expected), seen);
+    assertEquals(nucleus(l, 1.0, topP), seen);
+  }
+
   @Test
   void topPKeepsTiedTokensInIdOrder() {
     // four tied best tokens (~1/4 of the mass each) over a negligible tail: top_p 0.6 needs three
     // of them, the three lowest ids
-    float[] l = new float[20_000];
-    java.util.Arrays.fill(l, -30f);
-    int[] tied = {7, 100, 2000, 9000};
-    for (int id : tied) {
-      l[id] = 5f;
-    }
-    java.util.Set<Integer> seen = new java.util.HashSet<>();
-    for (int tok : draw(params(1.0, 0.6, 0, 3), 0, l, 2000)) {
-      seen.add(tok);
-    }
-    assertEquals(java.util.Set.of(7, 100, 2000), seen);
-    assertEquals(nucleus(l, 1.0, 0.6), seen);
+    assertDrawsAre(tied(20_000, -30f, 5f, 7, 100, 2000, 9000), 0.6, 2000, 7, 100, 2000);
   }
 
   @Test
@@ -192,28 +207,8 @@ class SamplerTest {
     // four tied tokens, then 150k tokens 30 nats under them (each e^-30 of a head token's mass,
     // 1.4e-8 in all): with the tail, two head tokens hold just under half and top_p 0.5 needs a
     // third; with the tail masked out they hold exactly half
-    float[] l = new float[150_004];
-    java.util.Arrays.fill(l, -30f);
-    int[] tied = {10, 20, 30, 40};
-    for (int id : tied) {
-      l[id] = 0f;
-    }
-    java.util.Set<Integer> seen = new java.util.HashSet<>();
-    for (int tok : draw(params(1.0, 0.5, 0, 21), 0, l, 300)) {
-      seen.add(tok);
-    }
-    assertEquals(java.util.Set.of(10, 20, 30), seen);
-    assertEquals(nucleus(l, 1.0, 0.5), seen);
-    for (int i = 0; i < l.length; i++) {
-      if (l[i] != 0f) {
-        l[i] = Float.NEGATIVE_INFINITY;
-      }
-    }
-    seen.clear();
-    for (int tok : draw(params(1.0, 0.5, 0, 21), 0, l, 300)) {
-      seen.add(tok);
-    }
-    assertEquals(java.util.Set.of(10, 20), seen);
+    assertDrawsAre(tied(150_004, -30f, 0f, 10, 20, 30, 40), 0.5, 300, 10, 20, 30);
+    assertDrawsAre(tied(150_004, Float.NEGATIVE_INFINITY, 0f, 10, 20, 30, 40), 0.5, 300, 10, 20);
   }
 
   @Test
