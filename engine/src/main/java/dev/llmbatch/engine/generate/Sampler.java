@@ -151,19 +151,14 @@ public final class Sampler {
   }
 
   // The softmax mass drawNucleus may leave unaccounted for in bins it only counts, as a fraction
-  // of the normalizer (at least 1): a decision closer to top_p than that falls to drawNucleusExact.
+  // of the normalizer (at least 1): a decision closer to top_p than that falls to the exact pass.
   private static final double NUCLEUS_TAIL = 1e-5;
 
   // top_p over the whole vocabulary, as drawSorted over every token sorted, without sorting them
-  // all (sorting 128-152k keys took 8-20 ms a draw here: at 32 rows, several times a decode
-  // step), and without the exp of every token (the most of what was left): the tokens are counted
-  // into bins by how far below the best their scaled logit lies; the bins from the bottom whose
-  // counts bound their mass under NUCLEUS_TAIL are left at that bound, and only the others' exps
-  // are computed. The normalizer is then known to within the tail's bounds (and 1e-12 for
-  // rounding), the bins from the top reaching top_p of its largest value bound the nucleus, and
-  // the tokens down to one bin further are sorted and walked; where a step of the walk could fall
-  // either side of top_p within those bounds, or the nucleus reaches the counted bins,
-  // drawNucleusExact decides instead. So the draws are drawNucleusExact's, token for token.
+  // all (sorting 128-152k keys took 8-20 ms a draw here: at 32 rows, several times a decode step):
+  // the tokens are counted into bins by how far below the best their scaled logit lies, once; a
+  // bounded pass (nucleus, exact false) decides where it can, an exact one where it cannot, and
+  // where neither can, every token is sorted.
   private int drawNucleus(float[] l, double invT, long key) {
     double max = l[argmax(l)];
     int[] count = new int[NUCLEUS_BINS + 1];
@@ -173,39 +168,60 @@ public final class Sampler {
       bins[i] = (byte) b;
       count[b]++;
     }
-    // bins past `exact` are only counted: each token there has e^d in (e^-(b+1)/2, e^-b/2]
-    double tailHi = count[NUCLEUS_BINS] * Math.exp(-NUCLEUS_BINS * NUCLEUS_BIN);
+    int t = nucleus(l, max, invT, key, bins, count, false);
+    if (t < 0) {
+      t = nucleus(l, max, invT, key, bins, count, true);
+    }
+    return t >= 0 ? t : drawSorted(l, sortedAll(l), invT, key);
+  }
+
+  // One pass of drawNucleus over the binned tokens: the token drawn, or -1 where it cannot decide.
+  // Bounded (exact false): the bins from the bottom whose counts bound their mass under
+  // NUCLEUS_TAIL keep that bound (each token there has e^d in (e^-(b+1)/2, e^-b/2]) and only the
+  // others' exps are computed, so the normalizer is known to within the tail's bounds (and 1e-12
+  // for rounding). Exact: every exp, the normalizer summed as drawSorted would use it. Either way
+  // the bins from the top reaching top_p of the normalizer's largest value bound the nucleus, and
+  // the tokens down to one bin further (the margin for rounding) are sorted and walked: bins follow
+  // the logit, so those are exactly the first tokens of drawSorted's order. The bounded walk gives
+  // up where a step could fall either side of top_p within the bounds, so both passes draw
+  // drawSorted's tokens, token for token.
+  private int nucleus(float[] l, double max, double invT, long key, byte[] bins, int[] count,
+      boolean exact) {
+    double tailHi = 0;
     double tailLo = 0;
-    int exact = NUCLEUS_BINS - 1;
-    while (exact >= 0) {
-      double hi = count[exact] * Math.exp(-exact * NUCLEUS_BIN);
-      if (tailHi + hi > NUCLEUS_TAIL) {
-        break;
+    int computed = NUCLEUS_BINS - 1; // the last bin whose tokens' exps are computed
+    if (!exact) {
+      tailHi = count[NUCLEUS_BINS] * Math.exp(-NUCLEUS_BINS * NUCLEUS_BIN);
+      while (computed >= 0) {
+        double hi = count[computed] * Math.exp(-computed * NUCLEUS_BIN);
+        if (tailHi + hi > NUCLEUS_TAIL) {
+          break;
+        }
+        tailHi += hi;
+        tailLo += count[computed] * Math.exp(-(computed + 1) * NUCLEUS_BIN);
+        computed--;
       }
-      tailHi += hi;
-      tailLo += count[exact] * Math.exp(-(exact + 1) * NUCLEUS_BIN);
-      exact--;
     }
     double[] mass = new double[NUCLEUS_BINS + 1];
     double head = 0;
     for (int i = 0; i < l.length; i++) {
       int b = bins[i];
-      if (b <= exact) {
+      if (b <= computed) {
         double e = Math.exp((l[i] - max) * invT);
         head += e;
         mass[b] += e;
       }
     }
-    double sumLo = (head + tailLo) * (1 - 1e-12);
-    double sumHi = (head + tailHi) * (1 + 1e-12);
+    double sumLo = exact ? head : (head + tailLo) * (1 - 1e-12);
+    double sumHi = exact ? head : (head + tailHi) * (1 + 1e-12);
     double reached = 0;
     int last = 0;
     int kept = 0;
-    while (last <= exact && (reached += mass[last]) < params.topP() * sumHi) {
+    while (last <= computed && (reached += mass[last]) < params.topP() * sumHi) {
       kept += count[last++];
     }
-    if (last > exact || last + 1 >= NUCLEUS_BINS) {
-      return drawNucleusExact(l, invT, key);
+    if (last > computed || last + 1 >= NUCLEUS_BINS) {
+      return -1;
     }
     long[] order = new long[kept + count[last] + count[last + 1]];
     for (int i = 0, j = 0; j < order.length; i++) {
@@ -216,70 +232,17 @@ public final class Sampler {
     Arrays.sort(order);
     double run = 0;
     for (int j = 0; j < order.length; j++) {
-      run += Math.exp((l[idOf(order[j])] - max) * invT);
-      if (run / sumHi >= params.topP()) {
+      double e = Math.exp((l[idOf(order[j])] - max) * invT);
+      // exact: accumulated as drawSorted does, a share at a time
+      run += exact ? e / head : e;
+      if ((exact ? run : run / sumHi) >= params.topP()) {
         return drawPrefix(l, order, j + 1, invT, key); // reached here whatever the tail holds
       }
-      if (run / sumLo >= params.topP()) {
-        break; // reached here or not, depending on the tail
+      if (!exact && run / sumLo >= params.topP()) {
+        return -1; // reached here or not, depending on the tail
       }
     }
-    return drawNucleusExact(l, invT, key);
-  }
-
-  // The tokens in bins 0..lastBin (count of them), as sorted keys: drawSorted's first ones.
-  private static long[] candidates(float[] l, double max, double invT, int lastBin, int count) {
-    long[] order = new long[count];
-    for (int i = 0, j = 0; j < count; i++) {
-      if (nucleusBin((l[i] - max) * invT) <= lastBin) {
-        order[j++] = key(l[i], i);
-      }
-    }
-    Arrays.sort(order);
-    return order;
-  }
-
-  // top_p as drawSorted over every token sorted, with every token's exp but without sorting them
-  // all: each token's softmax mass goes to a bin by how far below the best
-  // its scaled logit lies, the bins from the top reaching top_p bound the nucleus, and only the
-  // tokens down to one bin further (the margin for rounding) are sorted and walked. Bins follow
-  // the logit, so those tokens are exactly the first ones in drawSorted's order; where they do
-  // not reach top_p after all (a margin too thin, or a nucleus reaching past the bins), every
-  // token is sorted instead.
-  private int drawNucleusExact(float[] l, double invT, long key) {
-    double max = l[argmax(l)];
-    double[] mass = new double[NUCLEUS_BINS + 1];
-    int[] count = new int[NUCLEUS_BINS + 1];
-    double sum = 0;
-    for (float v : l) {
-      double d = (v - max) * invT;
-      int b = nucleusBin(d);
-      count[b]++;
-      if (b < NUCLEUS_BINS) {
-        double e = Math.exp(d);
-        sum += e;
-        mass[b] += e;
-      }
-    }
-    double target = params.topP() * sum;
-    double reached = 0;
-    int last = 0;
-    int kept = 0;
-    while (last < NUCLEUS_BINS && (reached += mass[last]) < target) {
-      kept += count[last++];
-    }
-    if (last + 1 >= NUCLEUS_BINS) {
-      return drawSorted(l, sortedAll(l), invT, key);
-    }
-    long[] order = candidates(l, max, invT, last + 1, kept + count[last] + count[last + 1]);
-    double acc = 0;
-    for (int j = 0; j < order.length; j++) {
-      acc += Math.exp((l[idOf(order[j])] - max) * invT) / sum;
-      if (acc >= params.topP()) {
-        return drawPrefix(l, order, j + 1, invT, key);
-      }
-    }
-    return drawSorted(l, sortedAll(l), invT, key);
+    return -1;
   }
 
   // Largest Gumbel value gumbel() can return: -log(-log(1 - 2^-54)).

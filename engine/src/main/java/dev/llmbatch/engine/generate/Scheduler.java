@@ -36,28 +36,21 @@ public final class Scheduler {
   public record Finished(GenerationRequest request, GenerationResult result, Throwable error) {}
 
   /**
-   * Rows × vocabulary from which a step's draws run in parallel ({@link #drawPool}): each row's
+   * Rows × vocabulary from which a step's draws run in parallel ({@link DrawPool}): each row's
    * draw is a pass or more over its logits, the sampler and counts its own, and at large
    * vocabularies the draws of a 32-row step took longer than the step; in parallel they took
    * 1.74–1.88× less on 2 cores (docs/benchmarks.md, session 12).
    */
   private static final long PARALLEL_DRAWS = 1 << 18;
 
-  private static ForkJoinPool drawPool;
-
   /**
    * Threads for a step's draws, as many as the engine's intra-op threads (so never more than the
-   * cores its executor was given), shared by the JVM's engines; null where that is one.
+   * cores its executor was given), shared by the JVM's engines; made at the first parallel draw
+   * (a step has run: the engine and its thread count are set); null where that count is one.
    */
-  private static synchronized ForkJoinPool drawPool() {
-    int threads = TorchRuntime.threads();
-    if (threads < 2) {
-      return null;
-    }
-    if (drawPool == null) {
-      drawPool = new ForkJoinPool(threads);
-    }
-    return drawPool;
+  private static final class DrawPool {
+    static final ForkJoinPool POOL =
+        TorchRuntime.threads() < 2 ? null : new ForkJoinPool(TorchRuntime.threads());
   }
 
   private final SchedulerConfig config;
@@ -200,7 +193,7 @@ public final class Scheduler {
     };
     IntStream rows = IntStream.range(0, n).filter(i -> drawing[i]);
     ForkJoinPool pool = draws > 1 && (long) draws * logits[0].length >= PARALLEL_DRAWS
-        ? drawPool() : null;
+        ? DrawPool.POOL : null;
     if (pool != null) {
       pool.submit(() -> rows.parallel().forEach(draw)).join();
     } else {

@@ -41,7 +41,7 @@ public final class CpuKernels {
   private static final String SOURCE = "cpu-kernels.c";
   private static final List<String> FLAGS = List.of("-O3", "-march=native", "-fno-math-errno",
       "-Wno-psabi");
-  // libtorch's intra-op thread count as configured (ai.djl.pytorch.num_threads) or the CPUs; set
+  // libtorch's intra-op thread count (TorchRuntime.threads: as configured, at most the CPUs); set
   // by load(), published by PATH's first answer
   private static int threads;
   private static final NativePath PATH = new NativePath(CpuKernels::load, LOG,
@@ -585,8 +585,7 @@ public final class CpuKernels {
     if (blocked != null) {
       return blocked;
     }
-    threads = Integer.getInteger("ai.djl.pytorch.num_threads",
-        Runtime.getRuntime().availableProcessors());
+    threads = TorchRuntime.threads();
     try {
       String why = NativeLibraries.load(SOURCE, FLAGS, true);
       if (why != null) {

@@ -73,8 +73,8 @@ public final class TorchRuntime {
 
   /**
    * The intra-op thread count the engine runs with (set by {@link #engine(int)} or the
-   * {@code ai.djl.pytorch.num_threads} property), else the cores this JVM may use: what the
-   * engine's own parallel work (a step's draws) may take besides libtorch.
+   * {@code ai.djl.pytorch.num_threads} property), at most the cores this JVM may use: the teams
+   * of the engine's own parallel work (the CPU kernels, a step's draws) besides libtorch.
    */
   public static int threads() {
     String set = System.getProperty("ai.djl.pytorch.num_threads");
