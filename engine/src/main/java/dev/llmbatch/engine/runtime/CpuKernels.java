@@ -550,13 +550,14 @@ public final class CpuKernels {
   }
 
   /**
-   * Packs {@code w} (n, k) float32 row-major for {@link #gemm}: where {@code half} allows, in a
+   * Packs {@code w} (n, k) float32 row-major for {@link #gemm}: where {@code half} (0: no; 1: yes;
+   * 2: yes, bfloat16 ones for the AMX tile units where the CPU and kernel allow) allows, in a
    * 16-bit layout every value fits exactly (bfloat16, else float16; {@link #gemmPackedLayout}
    * tells), else as float32. With {@code split} &gt; 0, w is a SwiGLU gate|up weight (n = 2 ·
    * split, gate rows first), packed so {@link #gemm} gives {@code silu(gate) · up} (m, split).
    * Its address, 0 without memory (or for a split that does not halve n).
    */
-  static long gemmPack(ByteBuffer w, int n, int k, boolean half, int split) {
+  static long gemmPack(ByteBuffer w, int n, int k, int half, int split) {
     return gemmPack(w, n, k, half, split, threads());
   }
 
@@ -619,10 +620,10 @@ public final class CpuKernels {
   private static native boolean gemmBuilt();
 
   /**
-   * Bytes of the packed copy of an (n, k) weight, as float32 or in a 16-bit layout (split &gt; 0: a
-   * SwiGLU pair, {@link #gemmPack}).
+   * Bytes of the packed copy of an (n, k) weight in {@code layout} ({@link #gemmPackedLayout}'s
+   * numbers; split &gt; 0: a SwiGLU pair, {@link #gemmPack}).
    */
-  static native long gemmPackedBytes(int n, int k, boolean half, int split);
+  static native long gemmPackedBytes(int n, int k, int layout, int split);
 
   /**
    * The layout {@code w} (n, k) packs in with 16-bit layouts allowed: 0 float32, 1 bfloat16
@@ -630,7 +631,10 @@ public final class CpuKernels {
    */
   static native int gemmLayoutFor(ByteBuffer w, int n, int k);
 
-  /** The layout of the copy {@link #gemmPack} made: 0 float32, 1 bfloat16, 2 float16. */
+  /**
+   * The layout of the copy {@link #gemmPack} made: 0 float32, 1 bfloat16, 2 float16, 3 bfloat16
+   * for the AMX tile units.
+   */
   static native int gemmPackedLayout(long packed);
 
   /**
@@ -639,7 +643,7 @@ public final class CpuKernels {
    */
   static native int gemmRows(long packed, ByteBuffer ids, int count, ByteBuffer out);
 
-  private static native long gemmPack(ByteBuffer w, int n, int k, boolean half, int split,
+  private static native long gemmPack(ByteBuffer w, int n, int k, int half, int split,
       int threads);
 
   private static native void gemm(ByteBuffer x, long packed, ByteBuffer bias,

@@ -63,8 +63,11 @@ public final class PackedGemm implements AutoCloseable {
   private static final AtomicBoolean HALF_SAID = new AtomicBoolean();
   private static final AtomicLong PACKED = new AtomicLong();
   private static final AtomicLong HALF_PACKED = new AtomicLong();
+  private static final AtomicLong AMX_PACKED = new AtomicLong();
   private static final AtomicLong SWIGLU_PACKED = new AtomicLong();
-  private static final String[] LAYOUTS = {"float32", "bfloat16", "float16"};
+  private static final int AMX = 3; // CpuKernels.gemmPackedLayout's bfloat16 for the tile units
+  private static final AtomicBoolean AMX_SAID = new AtomicBoolean();
+  private static final String[] LAYOUTS = {"float32", "bfloat16", "float16", "bfloat16 on AMX"};
 
   private final AtomicLong address;
   private final int n; // out features
@@ -151,14 +154,16 @@ public final class PackedGemm implements AutoCloseable {
           + n + "), not " + bias.getDataType() + " " + bias.getShape());
     }
     long address;
-    boolean half = own && halfAllowed();
+    // 0: float32 panels; 1: a 16-bit layout where every value fits; 2: bfloat16 ones for the AMX
+    // tile units where the CPU has them and the kernel grants them
+    int half = !own || !halfAllowed() ? 0 : amxAllowed() ? 2 : 1;
     try (NDManager tmp = w.getManager().newSubManager()) {
       w.tempAttach(tmp); // a contiguous copy libtorch may make for the buffer goes with tmp
       address = own ? CpuKernels.gemmPack(buffer(w), n, k, half, split) : pack(buffer(w), n, k);
     }
     if (address == 0) {
       throw new OutOfMemoryError("cannot allocate "
-          + (own ? CpuKernels.gemmPackedBytes(n, k, false, split) : packedBytes(n, k))
+          + (own ? CpuKernels.gemmPackedBytes(n, k, 0, split) : packedBytes(n, k))
           + " bytes of native memory to pack a (" + n + ", " + k + ") weight");
     }
     int layout = own ? CpuKernels.gemmPackedLayout(address) : 0;
@@ -166,16 +171,25 @@ public final class PackedGemm implements AutoCloseable {
     if (layout != 0) {
       HALF_PACKED.incrementAndGet();
     }
+    if (layout == AMX) {
+      AMX_PACKED.incrementAndGet();
+    }
     if (split > 0) {
       SWIGLU_PACKED.incrementAndGet();
     }
     LOG.debug("Packed a ({}, {}) weight as {}{}", n, k, LAYOUTS[layout],
         split > 0 ? ", a SwiGLU pair" : "");
-    if (layout != 0 && !HALF_SAID.getAndSet(true)) {
+    if (layout != 0 && layout != AMX && !HALF_SAID.getAndSet(true)) {
       LOG.info("Weights whose values all are bfloat16 or IEEE halves (a BF16 or FP16"
           + " checkpoint's) are packed in those 16 bits and widened exactly in the GEMM: the same"
           + " float32 products from half the memory (LLM_BATCH_PACKED_16BIT=0 packs them as"
           + " float32)");
+    }
+    if (layout == AMX && !AMX_SAID.getAndSet(true)) {
+      LOG.info("Weights whose values all are bfloat16 (a BF16 checkpoint's) are packed in those"
+          + " 16 bits for this CPU's AMX tile units: each activation is split into three bfloat16"
+          + " parts, whose products the tiles sum in float32, to float32 accuracy at several times"
+          + " the AVX-512 rate (LLM_BATCH_AMX=0 keeps the AVX-512 GEMM, bit for bit float32's)");
     }
     return new PackedGemm(address, n, k, bias == null ? null : buffer(bias), layout, split);
   }
@@ -209,6 +223,11 @@ public final class PackedGemm implements AutoCloseable {
     return HALF_PACKED.get();
   }
 
+  /** How many of those it packed as bfloat16 for the AMX tile units. */
+  public static long amxPacked() {
+    return AMX_PACKED.get();
+  }
+
   /** How many of those it packed as SwiGLU gate|up pairs ({@link #packSwiGlu}). */
   public static long swiGluPacked() {
     return SWIGLU_PACKED.get();
@@ -216,6 +235,10 @@ public final class PackedGemm implements AutoCloseable {
 
   private static boolean halfAllowed() {
     return NativeLibraries.turnedOn("LLM_BATCH_PACKED_16BIT", "llmbatch.packed16bit");
+  }
+
+  private static boolean amxAllowed() {
+    return NativeLibraries.turnedOn("LLM_BATCH_AMX", "llmbatch.amx");
   }
 
   /**
@@ -268,10 +291,14 @@ public final class PackedGemm implements AutoCloseable {
 
   /** Bytes the packed copy takes. */
   public long bytes() {
-    return own ? CpuKernels.gemmPackedBytes(n, k, layout != 0, split) : packedBytes(n, k);
+    return own ? CpuKernels.gemmPackedBytes(n, k, layout, split) : packedBytes(n, k);
   }
 
-  /** What the weight is held as: "float32", "bfloat16" or "float16" (exactly its values). */
+  /**
+   * What the weight is held as: "float32", "bfloat16" or "float16" (exactly its values), or
+   * "bfloat16 on AMX" (its values, bfloat16, in the tile units' layout; products to float32
+   * accuracy rather than bit for bit, see {@link #pack}).
+   */
   public String held() {
     return LAYOUTS[layout];
   }

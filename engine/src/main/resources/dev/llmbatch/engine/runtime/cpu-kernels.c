@@ -28,7 +28,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef float v16 __attribute__((vector_size(64), aligned(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
@@ -271,11 +273,13 @@ struct scratch {
   float data[] __attribute__((aligned(64)));
 };
 static pthread_key_t scratch_key, stack_key; /* attention's; a layer stack's activations */
+static pthread_key_t split_key;               /* the packed GEMM's split of x (PACKED_AMX) */
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
 static void make_scratch_keys(void) {
   pthread_key_create(&scratch_key, free);
   pthread_key_create(&stack_key, free);
+  pthread_key_create(&split_key, free);
 }
 
 static float *scratch_of(const pthread_key_t *key, size_t floats) {
@@ -1016,10 +1020,25 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_siluMul(
  * columns 32–47 of row k | of row k + 1 (a lane's low half is widened by a shift, its high half
  * by a mask). A weight whose every value is an IEEE half (an FP16 checkpoint's) is packed as
  * those halves, 48 a k row, and widened by vcvtph2ps, exact as well. Packed weights start with
- * a header saying which layout follows. */
+ * a header saying which layout follows.
+ *
+ * Where the CPU has AMX (Sapphire Rapids and later) and the kernel grants its tile state, a
+ * bfloat16 weight may instead be packed for the tile units (PACKED_AMX): per panel, per pair of
+ * k rows, 48 columns of (row k, row k + 1) pairs, k padded with zeros to a multiple of 32, so one
+ * tile load reads 32 k rows × 16 columns. The tile units multiply bfloat16 by bfloat16 only, so x
+ * is first split into three bfloat16 parts, x = hi + mid + lo (each the rest of the one before,
+ * rounded: 3 × 8 significand bits, x's 24), and the product is Σ W·part, accumulated in float32
+ * by the tiles (each bfloat16 product is exact in float32). That is float32 accuracy, not the
+ * AVX-512 kernel's bit pattern: the sum runs in another order (measured on random rows, the
+ * error against an exact sum was 4.8e-8 of Σ|terms|, against 1.9e-7 for a float32 FMA loop). A
+ * tile product does 16 × 16 × 32 multiply-adds; three of them a k block still run ~2–5× the
+ * AVX-512 FMA rate (docs/benchmarks.md, session 13). */
 #ifdef __AVX512F__
 enum { NR = 48, MR = 8, KC = 768, MC = 128, HEADER = 64, PF_ROWS = 64 };
-enum { PACKED_F32 = 0, PACKED_BF16 = 1, PACKED_F16 = 2 };
+enum { PACKED_F32 = 0, PACKED_BF16 = 1, PACKED_F16 = 2, PACKED_AMX = 3 };
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__)
+#define HAVE_AMX 1
+#endif
 
 struct packed_header {
   int32_t layout, n, k;
@@ -1170,6 +1189,8 @@ struct gemm_job {
   struct share tiles;    /* a tile: a block of up to mc rows × one panel (SwiGLU: a pair) */
   int coops;             /* segments' last tiles shared by row blocks (gemm_one), slots taken */
   struct gemm_coop coop[COOP_SLOTS];
+  const uint16_t *xs; /* PACKED_AMX: x split in three bfloat16 planes (amx_split) */
+  long xs_ld, xs_plane; /* their row stride and plane size, in values */
 };
 
 /* Panels of an (n, k) weight: 48 columns each, or for a SwiGLU weight (split > 0) as many for
@@ -1180,7 +1201,160 @@ static inline int gemm_panels(int n, int split) {
 
 /* Bytes of one k row of a panel, and of a whole panel. */
 static inline long gemm_row_bytes(int layout) { return layout == PACKED_F32 ? NR * 4 : NR * 2; }
-static inline long gemm_panel_bytes(int layout, int k) { return k * gemm_row_bytes(layout); }
+static inline int amx_depth(int k) { return (k + 31) / 32 * 32; } /* k padded for tile loads */
+static inline long gemm_panel_bytes(int layout, int k) {
+  return (layout == PACKED_AMX ? amx_depth(k) : k) * gemm_row_bytes(layout);
+}
+
+#ifdef HAVE_AMX
+/* The tile registers' shapes: 0–2 y (rows × 16 floats), 3–5 W (16 k-row pairs × 16 columns of
+ * pairs), 6–7 x (rows × 32 bfloat16). */
+struct amx_config {
+  uint8_t palette, start_row, reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+static __thread int amx_rows; /* rows this thread's tiles are configured for; 0: not yet */
+/* k rows a panel is prefetched ahead of the tiles' loads, into L1: with 1 and 32 rows, 1.3–1.4×
+ * faster than none and 7–13% faster than 256 rows ahead into L2 (docs/benchmarks.md, session
+ * 13) */
+enum { AMX_AHEAD = 128 };
+
+static void amx_configure(int rows) {
+  if (amx_rows == rows) return;
+  struct amx_config c;
+  memset(&c, 0, sizeof c);
+  c.palette = 1;
+  for (int t = 0; t < 8; t++) {
+    c.rows[t] = t >= 3 && t < 6 ? 16 : rows;
+    c.colsb[t] = 64;
+  }
+  _tile_loadconfig(&c);
+  amx_rows = rows;
+}
+
+/* Rows [r0, r1) of x (its three planes at jb->xs) times PACKED_AMX panel p into y as
+ * gemm_panel_rows does: 16 rows a block, three k-row-pair tiles of W loaded once per 32 k rows
+ * and used by each plane's x tile, the y tiles then stored to scratch and added to the bias and
+ * residual. */
+static void amx_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, int w, float *y,
+                           long ldc, const float *bias, const float *residual) {
+  const uint16_t *panel =
+      (const uint16_t *) (jb->packed + p * gemm_panel_bytes(PACKED_AMX, jb->k));
+  int kp = amx_depth(jb->k);
+  long lda = 2 * jb->xs_ld, plane = jb->xs_plane;
+  float c[16 * NR] __attribute__((aligned(64)));
+  __mmask16 mask[3];
+  for (int j = 0; j < 3; j++) {
+    int cols = w - 16 * j;
+    mask[j] = cols >= 16 ? (__mmask16) 0xFFFF : cols <= 0 ? 0 : (__mmask16) ((1u << cols) - 1);
+  }
+  for (int rb = r0; rb < r1; rb += 16) {
+    int rows = r1 - rb < 16 ? r1 - rb : 16;
+    amx_configure(rows);
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    const uint16_t *a = jb->xs + (long) rb * jb->xs_ld;
+    for (int k0 = 0; k0 < kp; k0 += 32, a += 32) {
+      const uint16_t *b = panel + (long) k0 * NR; /* k0 / 2 pairs of 2·NR values */
+      if (rb == r0) { /* the panel streams in once, AMX_AHEAD k rows ahead (past its end: the
+                       * next panel's start); later row blocks find it in L2 */
+        const char *pf = (const char *) (b + AMX_AHEAD * NR);
+        for (int l = 0; l < 32 * NR * 2 / 64; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
+      }
+      _tile_loadd(3, b, 4 * NR);
+      _tile_loadd(4, b + 32, 4 * NR);
+      _tile_loadd(5, b + 64, 4 * NR);
+      _tile_loadd(6, a, lda);
+      _tile_dpbf16ps(0, 6, 3);
+      _tile_dpbf16ps(1, 6, 4);
+      _tile_dpbf16ps(2, 6, 5);
+      _tile_loadd(7, a + plane, lda);
+      _tile_dpbf16ps(0, 7, 3);
+      _tile_dpbf16ps(1, 7, 4);
+      _tile_dpbf16ps(2, 7, 5);
+      _tile_loadd(6, a + 2 * plane, lda);
+      _tile_dpbf16ps(0, 6, 3);
+      _tile_dpbf16ps(1, 6, 4);
+      _tile_dpbf16ps(2, 6, 5);
+    }
+    _tile_stored(0, c, 4 * NR);
+    _tile_stored(1, c + 16, 4 * NR);
+    _tile_stored(2, c + 32, 4 * NR);
+    for (int i = 0; i < rows; i++) {
+      float *yi = y + (long) (rb - r0 + i) * ldc;
+      const float *ri = residual == NULL ? NULL : residual + (long) (rb - r0 + i) * ldc;
+      for (int j = 0; j < 3; j++) {
+        __m512 add = bias == NULL ? _mm512_setzero_ps()
+                                  : _mm512_maskz_loadu_ps(mask[j], bias + 16 * j);
+        if (ri != NULL) add = _mm512_add_ps(add, _mm512_maskz_loadu_ps(mask[j], ri + 16 * j));
+        __m512 product = _mm512_load_ps(c + i * NR + 16 * j);
+        _mm512_mask_storeu_ps(yi + 16 * j, mask[j], _mm512_add_ps(add, product));
+      }
+    }
+  }
+}
+
+/* Rows [r0, r1) of x (m, k) into three bfloat16 planes of (m, ld) values (ld ≥ amx_depth(k),
+ * zeros past k): hi = bf16(x), mid = bf16(x − hi), lo = bf16(x − hi − mid), each rounded to
+ * nearest even. */
+static void amx_split(const float *x, int m, int k, long ld, uint16_t *xs, int r0, int r1) {
+  long plane = (long) m * ld;
+  int kp = amx_depth(k);
+  for (int r = r0; r < r1; r++) {
+    const float *xr = x + (long) r * k;
+    uint16_t *h = xs + (long) r * ld;
+    for (int kk = 0; kk < kp; kk += 32) {
+      int n0 = k - kk, n1 = k - kk - 16;
+      __mmask16 m0 = n0 >= 16 ? 0xFFFF : n0 <= 0 ? 0 : (__mmask16) ((1u << n0) - 1);
+      __mmask16 m1 = n1 >= 16 ? 0xFFFF : n1 <= 0 ? 0 : (__mmask16) ((1u << n1) - 1);
+      /* the rest still to split of values kk.. (x0) and kk + 16.. (x1) */
+      __m512 x0 = _mm512_maskz_loadu_ps(m0, xr + kk), x1 = _mm512_maskz_loadu_ps(m1, xr + kk + 16);
+      for (int q = 0; q < 3; q++) {
+        __m512i part = (__m512i) _mm512_cvtne2ps_pbh(x1, x0); /* x0's 16 values, then x1's */
+        _mm512_storeu_si512((void *) (h + q * plane + kk), part);
+        __m512 back0 = _mm512_castsi512_ps(
+            _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(part)), 16));
+        __m512 back1 = _mm512_castsi512_ps(
+            _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(part, 1)), 16));
+        x0 = _mm512_sub_ps(x0, back0);
+        x1 = _mm512_sub_ps(x1, back1);
+      }
+    }
+  }
+}
+
+struct split_job {
+  const float *x;
+  uint16_t *xs;
+  int m, k, next; /* next: the first row no thread has taken */
+  long ld;
+};
+
+/* Blocks of 16 rows, taken as threads come (however many the team has). */
+static void amx_split_worker(void *arg) {
+  struct split_job *sj = (struct split_job *) arg;
+  for (int r; (r = __atomic_fetch_add(&sj->next, 16, __ATOMIC_RELAXED)) < sj->m;) {
+    amx_split(sj->x, sj->m, sj->k, sj->ld, sj->xs, r, r + 16 < sj->m ? r + 16 : sj->m);
+  }
+}
+#endif
+
+/* Whether bfloat16 weights may take PACKED_AMX here: the CPU has AMX (this build), and the
+ * kernel granted this process the tile state (asked once: Linux hands it out on request only). */
+static int amx_granted;
+static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
+static void amx_request(void) {
+#ifdef HAVE_AMX
+  amx_granted = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */,
+                        18 /* XFEATURE_XTILEDATA */) == 0;
+#endif
+}
+static int amx_usable(void) {
+  pthread_once(&amx_once, amx_request);
+  return amx_granted;
+}
 
 /* Where chunk ch of `chunks` over k rows starts: even for bfloat16 panels (rows come in pairs). */
 static inline int gemm_chunk_start(int layout, int k, int ch, int chunks) {
@@ -1195,6 +1369,12 @@ static inline int gemm_chunk_start(int layout, int k, int ch, int chunks) {
  * prefetched. */
 static void gemm_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, int w, float *y,
                             long ldc, const float *bias, const float *residual, long after) {
+#ifdef HAVE_AMX
+  if (jb->layout == PACKED_AMX) {
+    amx_panel_rows(jb, p, r0, r1, w, y, ldc, bias, residual);
+    return;
+  }
+#endif
   int k = jb->k, chunks = (k + KC - 1) / KC;
   long row_bytes = gemm_row_bytes(jb->layout), panel_bytes = gemm_panel_bytes(jb->layout, k);
   const gemm_kernel_fn *kernels = gemm_kernels[jb->layout];
@@ -1357,6 +1537,17 @@ static void gemm_pack_worker(void *arg) {
       }
       continue;
     }
+    if (jb->layout == PACKED_AMX) { /* per k row pair: 48 columns of (row k, row k + 1) */
+      uint16_t *dst = (uint16_t *) panel;
+      for (int j = 0; j < NR; j++) {
+        int row = gemm_pack_row(jb, p, j);
+        const float *src = jb->w + (long) row * k;
+        for (int kk = 0; row >= 0 && kk < k; kk++) {
+          dst[(long) (kk / 2) * 2 * NR + 2 * j + kk % 2] = (uint16_t) (float_bits(src[kk]) >> 16);
+        }
+      }
+      continue;
+    }
     if (jb->layout == PACKED_F16) {
       uint16_t *dst = (uint16_t *) panel;
       for (int j = 0; j < NR; j++) {
@@ -1432,11 +1623,10 @@ JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmBuilt
 #endif
 }
 
-/* Bytes of the packed copy of an (n, k) weight: as float32, or in a 16-bit layout. */
+/* Bytes of the packed copy of an (n, k) weight in `layout` (gemmPackedLayout's numbers). */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedBytes(
-    JNIEnv *env, jclass c, jint n, jint k, jboolean half, jint split) {
+    JNIEnv *env, jclass c, jint n, jint k, jint layout, jint split) {
 #ifdef __AVX512F__
-  int layout = half ? PACKED_BF16 : PACKED_F32; /* both 16-bit layouts take 2 bytes a value */
   return HEADER + (jlong) gemm_panels(n, split) * gemm_panel_bytes(layout, k);
 #else
   return 0;
@@ -1455,11 +1645,11 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmLayoutFor
 #endif
 }
 
-/* Packs w (n, k) row-major: where half (16-bit layouts allowed) is set, as bfloat16 if every
- * value is one and k is even, else as float16 if every value is one; else as float32. Returns
- * the copy's address (0: no memory). */
+/* Packs w (n, k) row-major: where half (16-bit layouts allowed) is 1 or 2, as bfloat16 if every
+ * value is one and k is even (2: for the tile units where they can be used, PACKED_AMX), else
+ * as float16 if every value is one; else as float32. Returns the copy's address (0: no memory). */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
-    JNIEnv *env, jclass c, jobject w, jint n, jint k, jboolean half, jint split, jint threads) {
+    JNIEnv *env, jclass c, jobject w, jint n, jint k, jint half, jint split, jint threads) {
 #ifdef __AVX512F__
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
@@ -1472,6 +1662,7 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
     return 0;
   }
   jb.layout = half ? half_layout(jb.w, n, k) : PACKED_F32;
+  if (jb.layout == PACKED_BF16 && half == 2 && amx_usable()) jb.layout = PACKED_AMX;
   void *dest = NULL;
   size_t bytes = HEADER + (size_t) jb.panels * gemm_panel_bytes(jb.layout, k);
   if (posix_memalign(&dest, 64, bytes) != 0) {
@@ -1514,6 +1705,14 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
       for (int kk = 0; kk < k; kk++) row[kk] = src[(long) kk * NR];
       continue;
     }
+    if (h->layout == PACKED_AMX) {
+      const uint16_t *src = (const uint16_t *) panel + 2 * col;
+      for (int kk = 0; kk < k; kk++) {
+        uint32_t bits = (uint32_t) src[(long) (kk / 2) * 2 * NR + kk % 2] << 16;
+        memcpy(row + kk, &bits, sizeof bits);
+      }
+      continue;
+    }
     if (h->layout == PACKED_F16) {
       const uint16_t *src = (const uint16_t *) panel + col;
       for (int kk = 0; kk < k; kk++) row[kk] = _cvtsh_ss(src[(long) kk * NR]);
@@ -1534,7 +1733,7 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
 #endif
 }
 
-/* The layout of a packed copy: 0 float32, 1 bfloat16, 2 float16. */
+/* The layout of a packed copy: 0 float32, 1 bfloat16, 2 float16, 3 bfloat16 for the tiles. */
 JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedLayout(
     JNIEnv *env, jclass c, jlong packed) {
 #ifdef __AVX512F__
@@ -1548,9 +1747,9 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedLay
 /* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when not null) (+ residual (m, n) when not null), W (n, k)
  * packed at `packed` (header first); y may be the residual itself. A SwiGLU weight (its header's
  * split: n = 2·split, gate rows first) gives y (m, split) = silu(x·Gᵀ + bias_g) · (x·Uᵀ + bias_u)
- * instead (no residual). */
-static void gemm_run(const float *x, const char *packed, const float *bias,
-                     const float *residual, float *y, int m, int n, int k, int threads) {
+ * instead (no residual). 0, or −1 when scratch memory ran out (PACKED_AMX's split of x). */
+static int gemm_run(const float *x, const char *packed, const float *bias,
+                    const float *residual, float *y, int m, int n, int k, int threads) {
   const struct packed_header *h = (const struct packed_header *) packed;
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
@@ -1564,6 +1763,23 @@ static void gemm_run(const float *x, const char *packed, const float *bias,
   jb.n = n;
   jb.k = k;
   jb.residual = residual;
+#ifdef HAVE_AMX
+  if (jb.layout == PACKED_AMX) { /* x's three planes, rows 32 values apart from a multiple of
+                                  * 4 KiB so a tile's 16 rows do not share cache sets */
+    jb.xs_ld = amx_depth(k) + ((amx_depth(k) * 2) % 4096 == 0 ? 32 : 0);
+    jb.xs_plane = (long) m * jb.xs_ld;
+    uint16_t *xs = (uint16_t *) scratch_of(&split_key, (size_t) (3 * jb.xs_plane + 1) / 2);
+    if (xs == NULL) return -1;
+    /* a prefill's x on the team (a 512 × 2048 split is ~0.3 ms on one thread) */
+    struct split_job sj = {x, xs, m, k, 0, jb.xs_ld};
+    if (gomp_parallel != NULL && threads > 1 && (long) m * k >= 1 << 16) {
+      gomp_parallel(amx_split_worker, &sj, (unsigned) threads, 0);
+    } else {
+      amx_split_worker(&sj);
+    }
+    jb.xs = xs;
+  }
+#endif
   int blocks = (m + MC - 1) / MC; /* row blocks of equal size (a multiple of MR): a thread's */
   jb.mc = ((m + blocks - 1) / blocks + MR - 1) / MR * MR; /* share never ends on a sliver */
   jb.panels = gemm_panels(n, jb.split);
@@ -1578,6 +1794,7 @@ static void gemm_run(const float *x, const char *packed, const float *bias,
   } else {
     gemm_worker(&jb);
   }
+  return 0;
 }
 #endif
 
@@ -1587,8 +1804,11 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemm(
     JNIEnv *env, jclass c, jobject x, jlong packed, jobject bias, jobject residual, jobject y,
     jint m, jint n, jint k, jint threads) {
 #ifdef __AVX512F__
-  gemm_run(address(env, x), (const char *) (intptr_t) packed, address(env, bias),
-           address(env, residual), address(env, y), m, n, k, threads);
+  if (gemm_run(address(env, x), (const char *) (intptr_t) packed, address(env, bias),
+               address(env, residual), address(env, y), m, n, k, threads) != 0) {
+    jclass oom = (*env)->FindClass(env, "java/lang/OutOfMemoryError");
+    if (oom != NULL) (*env)->ThrowNew(env, oom, "no native memory for the GEMM's scratch");
+  }
 #endif
 }
 
@@ -1746,17 +1966,16 @@ static int stack_run(const struct stack *st, float *xs, int n, struct job *jb, f
     jb->k_norm = L->k_norm;
     jb->qk_eps = L->qk_eps;
     rows_over(rms_norm_row, xs, L->norm1, a, n, h, L->eps1, threads);
-    gemm_run(a, L->qkv, L->qkv_bias, NULL, b, n, qkvw, h, threads);
+    if (gemm_run(a, L->qkv, L->qkv_bias, NULL, b, n, qkvw, h, threads) != 0) return -1;
     if (attend_run(jb, threads) != 0) return -1; /* b's q|k|v → the heads' output in a */
-    gemm_run(a, L->o, L->o_bias, xs, xs, n, h, hd, threads);
+    if (gemm_run(a, L->o, L->o_bias, xs, xs, n, h, hd, threads) != 0) return -1;
     rows_over(rms_norm_row, xs, L->norm2, a, n, h, L->eps2, threads);
+    if (gemm_run(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads) != 0) return -1;
     if (((const struct packed_header *) L->gu)->split > 0) { /* silu(gate)·up straight into b */
-      gemm_run(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads);
-      gemm_run(b, L->down, L->down_bias, xs, xs, n, h, in, threads);
+      if (gemm_run(b, L->down, L->down_bias, xs, xs, n, h, in, threads) != 0) return -1;
     } else {
-      gemm_run(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads);
       rows_over(silu_mul_row, b, NULL, a, n, in, 0, threads);
-      gemm_run(a, L->down, L->down_bias, xs, xs, n, h, in, threads);
+      if (gemm_run(a, L->down, L->down_bias, xs, xs, n, h, in, threads) != 0) return -1;
     }
   }
   /* each sequence's last token, gathered into a, then normed into out */

@@ -29,7 +29,9 @@ import java.util.SplittableRandom;
  * sgemm are measured in the same run (F: the FMA probe, or the best matmul rate seen, libtorch's
  * or the engine's GEMM, where the probe was interrupted and read below it). The 100M model runs twice: stored as FP32, and stored as BF16
  * (as published checkpoints are), computed in FP32 both times, W counting the bytes its linears
- * are held in (4 a parameter, or 2 where the BF16 checkpoint's are held as bfloat16). Where the
+ * are held in (4 a parameter, or 2 where the BF16 checkpoint's are held as bfloat16); where its
+ * weights went to the AMX tile units (Intel CPUs since Sapphire Rapids) it runs a third time with
+ * AMX off, on the AVX-512 kernel, to show both. Where the
  * engine's CPU kernels run, probes on its own threads alternate with the timed decode steps
  * ({@link Beside}), and each batch also prints their FMA and read rates and its fraction of the
  * roofline at that FMA rate: on a shared host, how much of F and of the memory bandwidth the
@@ -92,7 +94,17 @@ public final class DecoderBench {
     // its linears held (and streamed) as bfloat16, W half the bytes
     Path bf16 = TinyDecoders.write(tmp.resolve("base-bf16"), config100M(), 2,
         dev.llmbatch.flavor.safetensors.DType.BF16);
+    long amx = PackedGemm.amxPacked();
     all.addAll(run("100M BF16-checkpoint", bf16, threads, f, bw, quick, true, best, beside));
+    if (PackedGemm.amxPacked() > amx) {
+      // the same checkpoint on the AVX-512 kernel, as on CPUs without AMX
+      System.setProperty("llmbatch.amx", "false");
+      try {
+        all.addAll(run("100M BF16, AMX off", bf16, threads, f, bw, quick, true, best, beside));
+      } finally {
+        System.clearProperty("llmbatch.amx");
+      }
+    }
     if (best[0] > f) {
       // a prefill ran faster than F: the probe read low (the host took cycles from it), so the
       // compute-bound fractions above are too high; restate them against that rate
@@ -197,6 +209,7 @@ public final class DecoderBench {
       boolean quick, boolean bf16, double[] best, Beside beside) {
     List<Decode> out = new ArrayList<>();
     long packed = PackedGemm.halfPacked();
+    long amx = PackedGemm.amxPacked();
     try (CausalLm m = Architectures.loadCausalLm(dir,
         new LoadOptions("cpu", ComputeDtype.FP32, threads))) {
       DecoderSpec spec = m.spec();
@@ -216,13 +229,19 @@ public final class DecoderBench {
       double flops = prefillFlops(spec, hiddenOf(dir), t);
       System.out.printf("prefill %d tokens: %.0f tokens/s, MFU %.1f%% of F (%.1f GFLOP/s)%n", t,
           t / ps, 100 * flops / ps / f, flops / ps / 1e9);
-      best[0] = Math.max(best[0], flops / ps);
+      if (PackedGemm.amxPacked() == amx) { // (the AMX tiles' rate is not the FMA units' F)
+        best[0] = Math.max(best[0], flops / ps);
+      }
       long held = PackedGemm.halfPacked() - packed;
       if (bf16 && held == 0) {
         System.out.println("  (no weight is held as bfloat16 here: LLM_BATCH_PACKED_16BIT=0, or no"
             + " AVX-512 packed GEMM; W read as 2 bytes a parameter overstates the roofline)");
       } else if (bf16) {
-        System.out.printf("  %d weights held as bfloat16%n", held);
+        long tiles = PackedGemm.amxPacked() - amx;
+        System.out.printf("  %d weights held as bfloat16%s%n", held, tiles == 0 ? ""
+            : String.format(", %d of them for the AMX tiles: their products run on the tile"
+                + " units, whose rate F does not measure, so fractions above 100%% are possible",
+                tiles));
       }
       // decode at batch 1, 8, 32 after a prefill of ctx tokens per slot
       for (int b : new int[] {1, 8, 32}) {

@@ -183,7 +183,9 @@ class PackedGemmTest {
    * must split on even rows; both: the last panel's mask, depths of one to several chunks, odd
    * ones for float16) and every row block, with bias and residual. A single value the format
    * cannot hold, and the switch turned off, keep float32 panels; bfloat16 values at an odd depth
-   * never take the bfloat16 layout (which pairs rows), and their products stay exact.
+   * never take the bfloat16 layout (which pairs rows), and their products stay exact. (With AMX
+   * turned off: its tiles' products are float32-accurate, not bit for bit, {@link
+   * #onAmxBfloat16WeightsGiveFloat32AccurateProducts}.)
    */
   @ParameterizedTest
   @ValueSource(strings = {"bfloat16", "float16"})
@@ -191,6 +193,15 @@ class PackedGemmTest {
     assumeTrue(CpuKernels.gemmAvailable()
         && !"mkl".equalsIgnoreCase(System.getProperty("llmbatch.packedGemm")),
         "16-bit panels are the engine's own GEMM's");
+    System.setProperty("llmbatch.amx", "false");
+    try {
+      sixteenBitValuedWeightsBitForBit(held);
+    } finally {
+      System.clearProperty("llmbatch.amx");
+    }
+  }
+
+  private void sixteenBitValuedWeightsBitForBit(String held) {
     SplittableRandom r = new SplittableRandom(9);
     int[][] shapes = held.equals("bfloat16")
         ? new int[][] {{1, 2}, {15, 8}, {17, 300}, {33, 64}, {47, 1700}, {48, 768}, {49, 64},
@@ -310,14 +321,17 @@ class PackedGemmTest {
   }
 
   /**
-   * Rows read back from the engine's packed copy are the weight's rows bit for bit, in all three
-   * layouts (float32 and float16 at an odd depth, bfloat16), across panel edges and in any order, repeats
-   * included; an id outside the weight is refused by name.
+   * Rows read back from the engine's packed copy are the weight's rows bit for bit, in every
+   * layout (float32 and float16 at an odd depth, bfloat16 for AVX-512 and, where the CPU has them,
+   * for the AMX tiles at a depth that is not a multiple of their 32), across panel edges and in
+   * any order, repeats included; an id outside the weight is refused by name.
    */
-  @Test
-  void rowsReadBackFromAPackedWeightAreItsRowsBitForBit() {
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void rowsReadBackFromAPackedWeightAreItsRowsBitForBit(boolean amx) {
     assumeTrue(PackedGemm.gathersRows(), "rows are read back from the engine's own layout");
     SplittableRandom r = new SplittableRandom(10);
+    System.setProperty("llmbatch.amx", Boolean.toString(amx));
     try (NDManager s = m.newSubManager()) {
       for (NDArray w : new NDArray[] {random(s, r, 97, 301), bf16Valued(s, r, 97, 300),
           f16Valued(s, r, 97, 301)}) {
@@ -325,6 +339,7 @@ class PackedGemmTest {
         int k = (int) w.getShape().get(1);
         long[] ids = {0, 15, 16, 31, 32, 47, 48, 49, 96, 5, 5, 95};
         try (PackedGemm p = PackedGemm.pack(w, null)) {
+          assertTrue(amx || !p.held().contains("AMX"), "llmbatch.amx=false: no AMX layout");
           float[] got = p.rows(s.create(ids), s).toFloatArray();
           for (int i = 0; i < ids.length; i++) {
             for (int c = 0; c < k; c++) {
@@ -337,6 +352,88 @@ class PackedGemmTest {
               () -> p.rows(s.create(new long[] {3, 97}), s));
           assertTrue(e.getMessage().contains("id 97") && e.getMessage().contains("97 rows"),
               e.getMessage());
+        }
+      }
+    } finally {
+      System.clearProperty("llmbatch.amx");
+    }
+  }
+
+  /** Whether this CPU and kernel offer AMX's bfloat16 tiles (/proc/cpuinfo lists its flags). */
+  private static boolean cpuHasAmx() {
+    try {
+      String info = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
+      return info.contains(" amx_bf16") && info.contains(" amx_tile")
+          && info.contains(" avx512_bf16");
+    } catch (java.io.IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Where the CPU has AMX, a weight of bfloat16 values is packed for its tiles (the default), and
+   * the products, from x split into three bfloat16 parts, are float32-accurate: within 2.5e-7 of
+   * Σ|x·w| (plus the bias and residual) of the exact sum, where a float32 FMA loop's error is up
+   * to ~2e-7 of it and two parts alone (16 bits of x) reach ~6e-7. Across the tiles' edges: one
+   * to 257 rows (16-row blocks, a ragged last one), depths of 2 to 2048 (padded to 32), the last
+   * panel's mask, bias and residual; each row's product bit for bit the same alone as among the
+   * others (a request's tokens never depend on what shares its step). The SwiGLU pair and row
+   * reads run in the other tests of this class with the same layout. On a CPU without AMX the
+   * test asserts the AVX-512 layout is kept.
+   */
+  @Test
+  void onAmxBfloat16WeightsGiveFloat32AccurateProducts() {
+    assumeTrue(CpuKernels.gemmAvailable()
+        && !"mkl".equalsIgnoreCase(System.getProperty("llmbatch.packedGemm")),
+        "AMX panels are the engine's own GEMM's");
+    SplittableRandom r = new SplittableRandom(13);
+    boolean amx = cpuHasAmx();
+    int[][] shapes = {{1, 2}, {15, 8}, {17, 30}, {33, 34}, {47, 300}, {48, 768}, {49, 64},
+        {130, 300}, {97, 2048}};
+    for (int[] nk : shapes) {
+      int n = nk[0];
+      int k = nk[1];
+      try (NDManager s = m.newSubManager()) {
+        NDArray w = bf16Valued(s, r, n, k);
+        NDArray b = random(s, r, n);
+        try (PackedGemm p = PackedGemm.pack(w, b)) {
+          assertEquals(amx ? "bfloat16 on AMX" : "bfloat16", p.held(),
+              "(" + n + ", " + k + "): AMX " + (amx ? "listed" : "absent") + " in /proc/cpuinfo");
+          float[] wv = w.toFloatArray();
+          float[] bv = b.toFloatArray();
+          for (int rows : new int[] {1, 7, 15, 16, 17, 33, 129, 257}) {
+            NDArray x = random(s, r, rows, k).mul(4);
+            NDArray residual = random(s, r, rows, n);
+            float[] xv = x.toFloatArray();
+            float[] rv = residual.toFloatArray();
+            float[] plain = p.apply(x).toFloatArray();
+            float[] summed = p.apply(x, residual).toFloatArray();
+            for (int i : new int[] {0, rows / 2, rows - 1}) { // a row's product is its own
+              float[] alone = p.apply(x.get(i + ":" + (i + 1))).toFloatArray();
+              for (int j = 0; j < n; j++) {
+                assertEquals(Float.floatToRawIntBits(plain[i * n + j]),
+                    Float.floatToRawIntBits(alone[j]), "row " + i + " of " + rows + " alone, ["
+                        + j + "]: a step's other rows must not change it");
+              }
+            }
+            for (int i = 0; i < rows; i++) {
+              for (int j = 0; j < n; j++) {
+                double exact = bv[j];
+                double size = Math.abs(bv[j]);
+                for (int c = 0; c < k; c++) {
+                  double t = (double) xv[i * k + c] * wv[j * k + c];
+                  exact += t;
+                  size += Math.abs(t);
+                }
+                String what = "(" + n + ", " + k + ") weight, " + rows + " rows: [" + i + ", " + j
+                    + "]";
+                assertEquals(exact, plain[i * n + j], 2.5e-7 * size + 1e-30, what);
+                double res = rv[i * n + j];
+                assertEquals(exact + res, summed[i * n + j], 2.5e-7 * (size + Math.abs(res))
+                    + 1e-30, what + ", residual");
+              }
+            }
+          }
         }
       }
     }
