@@ -106,7 +106,10 @@ public final class PackedGemm implements AutoCloseable {
   /**
    * Packs {@code w} (n, k), float32 on the CPU, for {@code x·wᵀ + bias}; {@code bias} (n) or null.
    * The caller keeps or frees {@code w}, but keeps {@code bias} for as long as this is used; the
-   * packed copy lives until {@link #close()}. Requires {@link #available()}.
+   * packed copy lives until {@link #close()}. Requires {@link #available()}. A weight of bfloat16
+   * values goes to the AMX tile units where the CPU has them ({@link #held} "bfloat16 on AMX",
+   * unless LLM_BATCH_AMX=0): its products are then float32-accurate rather than float32's bit for
+   * bit, and each row's still depends on that row alone.
    */
   public static PackedGemm pack(NDArray w, NDArray bias) {
     return pack(w, bias, 0);
@@ -188,8 +191,9 @@ public final class PackedGemm implements AutoCloseable {
     if (layout == AMX && !AMX_SAID.getAndSet(true)) {
       LOG.info("Weights whose values all are bfloat16 (a BF16 checkpoint's) are packed in those"
           + " 16 bits for this CPU's AMX tile units: each activation is split into three bfloat16"
-          + " parts, whose products the tiles sum in float32, to float32 accuracy at several times"
-          + " the AVX-512 rate (LLM_BATCH_AMX=0 keeps the AVX-512 GEMM, bit for bit float32's)");
+          + " parts, whose products the tiles sum in float32, to float32 accuracy: faster than the"
+          + " AVX-512 GEMM with many rows a step (prefill, full batches), slower with a few"
+          + " (LLM_BATCH_AMX=0 keeps the AVX-512 GEMM, bit for bit float32's products)");
     }
     return new PackedGemm(address, n, k, bias == null ? null : buffer(bias), layout, split);
   }

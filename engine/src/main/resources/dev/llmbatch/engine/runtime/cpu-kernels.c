@@ -1078,7 +1078,9 @@ struct packed_header {
 
 /* c[R × 48] (masked columns) = init (GEMM_INIT) + a[R × kc] · b[kc × 48], b a panel of rows of
  * 48 values of type T, each row's three vectors read by LOAD; meanwhile pf_lines cache lines from
- * pf are prefetched, spread over the k rows. */
+ * pf are prefetched into L2, spread over the k rows (into L2 rather than L1: on an Intel Xeon,
+ * float32 panels streamed 3–8% faster at 1–32 rows, bfloat16 ones the same; on an AMD EPYC the
+ * hints measured alike; docs/benchmarks.md, session 13). */
 #define GEMM_KERNEL_ROWS(NAME, R, T, LOAD)                                                        \
   static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
                    const __mmask16 *mask, int init, const float *bias, const float *r,            \
@@ -1090,7 +1092,7 @@ struct packed_header {
       _mm_prefetch((const char *) (b + PF_ROWS * NR), _MM_HINT_T0);                               \
       _mm_prefetch((const char *) (b + PF_ROWS * NR + 32), _MM_HINT_T0);                          \
       for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += 64) {                            \
-        _mm_prefetch(pf, _MM_HINT_T0);                                                            \
+        _mm_prefetch(pf, _MM_HINT_T1);                                                            \
       }                                                                                           \
       GEMM_FMA(R, kk, b0, b1, b2)                                                                 \
       b += NR;                                                                                    \
@@ -1118,7 +1120,7 @@ struct packed_header {
       _mm_prefetch((const char *) (b + PF_ROWS / 2 * 3 + 1), _MM_HINT_T0);                        \
       _mm_prefetch((const char *) (b + PF_ROWS / 2 * 3 + 2), _MM_HINT_T0);                        \
       for (pf_acc += 2 * pf_lines; pf_acc >= kc; pf_acc -= kc, pf += 64) {                        \
-        _mm_prefetch(pf, _MM_HINT_T0);                                                            \
+        _mm_prefetch(pf, _MM_HINT_T1);                                                            \
       }                                                                                           \
       __m512 b0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16));                                 \
       __m512 b1 = _mm512_castsi512_ps(_mm512_and_si512(w0, high));                                \

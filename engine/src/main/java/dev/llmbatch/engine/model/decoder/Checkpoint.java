@@ -165,8 +165,8 @@ final class Checkpoint {
     String as = packedAs.entrySet().stream()
         .map(e -> e.getValue() + " as " + e.getKey())
         .collect(Collectors.joining(", "));
-    return String.format("%d linear weights packed for the CPU GEMM (%s; 16-bit ones exactly%s),"
-        + " %.1f MB", weights, as, swiGluPairs == 0 ? ""
+    return String.format("%d linear weights packed for the CPU GEMM (%s; 16-bit ones hold the"
+        + " values exactly%s), %.1f MB", weights, as, swiGluPairs == 0 ? ""
             : "; " + swiGluPairs + " gate|up as SwiGLU pairs, gated in the GEMM",
         packedBytes / 1e6);
   }

@@ -162,7 +162,10 @@ public final class Linear {
     return p == null ? 0 : p.bytes();
   }
 
-  /** What the packed copy holds the weight as ("float32", "bfloat16", "float16"); null unpacked. */
+  /**
+   * What the packed copy holds the weight as ("float32", "bfloat16", "float16", "bfloat16 on
+   * AMX"); null unpacked.
+   */
   public String held() {
     PackedGemm p = packingDecided ? packed : null;
     return p == null ? null : p.held();
