@@ -1216,7 +1216,8 @@ struct amx_config {
   uint16_t colsb[16];
   uint8_t rows[16];
 };
-static __thread int amx_rows; /* rows this thread's tiles are configured for; 0: not yet */
+static __thread int amx_rows; /* rows this thread's tiles are configured for in the current GEMM
+                               * (gemm_worker releases them at its end); 0: none */
 /* k rows a panel is prefetched ahead of the tiles' loads, into L1: with 1 and 32 rows, 1.3–1.4×
  * faster than none and 7–13% faster than 256 rows ahead into L2 (docs/benchmarks.md, session
  * 13) */
@@ -1508,6 +1509,14 @@ static void gemm_worker(void *arg) {
   for (int i = 0; i < coops && i < COOP_SLOTS; i++) {
     if (__atomic_load_n(&jb->coop[i].ready, __ATOMIC_ACQUIRE)) gemm_coop_help(jb, &jb->coop[i]);
   }
+#ifdef HAVE_AMX
+  if (amx_rows != 0) { /* the tiles back to their initial state: nothing else on this thread
+                        * (libtorch's own OpenMP work) finds them configured, and the kernel
+                        * need not save them when it switches the thread out */
+    _tile_release();
+    amx_rows = 0;
+  }
+#endif
 }
 
 static inline uint32_t float_bits(float f) {
