@@ -12,6 +12,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.testing.TinyDecoders;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -359,13 +362,20 @@ class PackedGemmTest {
     }
   }
 
-  /** Whether this CPU and kernel offer AMX's bfloat16 tiles (/proc/cpuinfo lists its flags). */
-  private static boolean cpuHasAmx() {
+  /**
+   * Whether the GEMM should take AMX's bfloat16 tiles here: /proc/cpuinfo lists their flags (the
+   * kernel's support included) and LLM_BATCH_AMX does not turn them off.
+   */
+  private static boolean amxExpected() {
+    String e = System.getenv("LLM_BATCH_AMX");
+    if ("0".equals(e) || "false".equalsIgnoreCase(e)) {
+      return false;
+    }
     try {
-      String info = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
+      String info = Files.readString(Path.of("/proc/cpuinfo"));
       return info.contains(" amx_bf16") && info.contains(" amx_tile")
           && info.contains(" avx512_bf16");
-    } catch (java.io.IOException e) {
+    } catch (IOException ex) {
       return false;
     }
   }
@@ -378,8 +388,9 @@ class PackedGemmTest {
    * to 257 rows (16-row blocks, a ragged last one), depths of 2 to 2048 (padded to 32), the last
    * panel's mask, bias and residual; each row's product bit for bit the same alone as among the
    * others (a request's tokens never depend on what shares its step). The SwiGLU pair and row
-   * reads run in the other tests of this class with the same layout. On a CPU without AMX the
-   * test asserts the AVX-512 layout is kept.
+   * reads run in the other tests of this class with the same layout. On a CPU without AMX, or with
+   * it turned off, the test asserts the AVX-512 layout is kept, its products within the bound a
+   * float32 FMA loop meets at these depths (2e-6 of Σ|x·w|: at 2048, 2.5e-7 fails it).
    */
   @Test
   void onAmxBfloat16WeightsGiveFloat32AccurateProducts() {
@@ -387,7 +398,8 @@ class PackedGemmTest {
         && !"mkl".equalsIgnoreCase(System.getProperty("llmbatch.packedGemm")),
         "AMX panels are the engine's own GEMM's");
     SplittableRandom r = new SplittableRandom(13);
-    boolean amx = cpuHasAmx();
+    boolean amx = amxExpected();
+    double tol = amx ? 2.5e-7 : 2e-6;
     int[][] shapes = {{1, 2}, {15, 8}, {17, 30}, {33, 34}, {47, 300}, {48, 768}, {49, 64},
         {130, 300}, {97, 2048}};
     for (int[] nk : shapes) {
@@ -427,10 +439,10 @@ class PackedGemmTest {
                 }
                 String what = "(" + n + ", " + k + ") weight, " + rows + " rows: [" + i + ", " + j
                     + "]";
-                assertEquals(exact, plain[i * n + j], 2.5e-7 * size + 1e-30, what);
+                assertEquals(exact, plain[i * n + j], tol * size + 1e-30, what);
                 double res = rv[i * n + j];
-                assertEquals(exact + res, summed[i * n + j], 2.5e-7 * (size + Math.abs(res))
-                    + 1e-30, what + ", residual");
+                assertEquals(exact + res, summed[i * n + j], tol * (size + Math.abs(res)) + 1e-30,
+                    what + ", residual");
               }
             }
           }
