@@ -1218,10 +1218,19 @@ struct amx_config {
 };
 static __thread int amx_rows; /* rows this thread's tiles are configured for in the current GEMM
                                * (gemm_worker releases them at its end); 0: none */
-/* k rows a panel is prefetched ahead of the tiles' loads, into L1: with 1 and 32 rows, 1.3–1.4×
- * faster than none and 7–13% faster than 256 rows ahead into L2 (docs/benchmarks.md, session
- * 13) */
-enum { AMX_AHEAD = 128 };
+/* k rows a panel is prefetched ahead of the tiles' loads, into L1 and into L2: with 1 and 32
+ * rows, 128 into L1 ran 1.3–1.4× faster than no prefetch and 7–13% faster than 256 into L2
+ * alone; spreading its lines over the k block's three parts and adding 512 into L2 gained
+ * 3–16% more (docs/benchmarks.md, session 13) */
+enum { AMX_AHEAD = 128, AMX_AHEAD_L2 = 512 };
+
+/* Lines [l0, l0 + 16) of a 32-k-row block from pf into L1 and from pf2 into L2. */
+static inline void amx_prefetch(const char *pf, const char *pf2, int l0) {
+  for (int l = l0; l < l0 + 16; l++) {
+    _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
+    _mm_prefetch(pf2 + 64 * l, _MM_HINT_T1);
+  }
+}
 
 static void amx_configure(int rows) {
   if (amx_rows == rows) return;
@@ -1261,22 +1270,26 @@ static void amx_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, int
     const uint16_t *a = jb->xs + (long) rb * jb->xs_ld;
     for (int k0 = 0; k0 < kp; k0 += 32, a += 32) {
       const uint16_t *b = panel + (long) k0 * NR; /* k0 / 2 pairs of 2·NR values */
-      if (rb == r0) { /* the panel streams in once, AMX_AHEAD k rows ahead (past its end: the
-                       * next panel's start); later row blocks find it in L2 */
-        const char *pf = (const char *) (b + AMX_AHEAD * NR);
-        for (int l = 0; l < 32 * NR * 2 / 64; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
-      }
+      /* the panel streams in once, with the first row block: these 32 k rows' 48 lines, AMX_AHEAD
+       * rows ahead into L1 and AMX_AHEAD_L2 into L2 (past its end: the next panel's start), a
+       * third before each part's products; later row blocks find it in L2 */
+      const char *pf = (const char *) (b + AMX_AHEAD * NR);
+      const char *pf2 = (const char *) (b + AMX_AHEAD_L2 * NR);
+      int first = rb == r0;
       _tile_loadd(3, b, 4 * NR);
       _tile_loadd(4, b + 32, 4 * NR);
       _tile_loadd(5, b + 64, 4 * NR);
+      if (first) amx_prefetch(pf, pf2, 0);
       _tile_loadd(6, a, lda);
       _tile_dpbf16ps(0, 6, 3);
       _tile_dpbf16ps(1, 6, 4);
       _tile_dpbf16ps(2, 6, 5);
+      if (first) amx_prefetch(pf, pf2, 16);
       _tile_loadd(7, a + plane, lda);
       _tile_dpbf16ps(0, 7, 3);
       _tile_dpbf16ps(1, 7, 4);
       _tile_dpbf16ps(2, 7, 5);
+      if (first) amx_prefetch(pf, pf2, 32);
       _tile_loadd(6, a + 2 * plane, lda);
       _tile_dpbf16ps(0, 6, 3);
       _tile_dpbf16ps(1, 6, 4);
