@@ -81,6 +81,9 @@ class SubmitWrapperIT {
     pb.environment().put("LLM_BATCH_JAR", shaded.toString());
     pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
     pb.environment().remove("GLIBC_TUNABLES"); // the wrapper sets it
+    // an engine switch set for the wrapper reaches the executors (spark.executorEnv): this one
+    // keeps the tiny model's attention and norms on libtorch's ops, and the executor says so
+    pb.environment().put("LLM_BATCH_CPU_KERNELS", "0");
     Path log = tmp.resolve("submit.log");
     pb.redirectErrorStream(true).redirectOutput(log.toFile());
     Process submit = pb.start();
@@ -104,6 +107,8 @@ class SubmitWrapperIT {
     assertTrue(executorLogSays("partition done"), "no executor log reports a served partition");
     assertTrue(executorLogSays("glibc malloc keeps libtorch's temporaries mapped"),
         "no executor log says it runs with the launchers' GLIBC_TUNABLES");
+    assertTrue(executorLogSays("turned off (LLM_BATCH_CPU_KERNELS=0"),
+        "no executor log says LLM_BATCH_CPU_KERNELS=0, set for the wrapper, reached it");
   }
 
   /** Whether some executor's stderr under the worker's work dir contains {@code text}. */
