@@ -643,6 +643,12 @@ public final class CpuKernels {
    */
   static native int gemmRows(long packed, ByteBuffer ids, int count, ByteBuffer out);
 
+  /**
+   * Where this CPU has AMX bfloat16 tiles but Linux refused this process their state (asked the
+   * first time), why; else null (granted, or no tiles).
+   */
+  static native String amxRefusal();
+
   private static native long gemmPack(ByteBuffer w, int n, int k, int half, int split,
       int threads);
 

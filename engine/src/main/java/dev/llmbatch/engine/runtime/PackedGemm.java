@@ -67,6 +67,7 @@ public final class PackedGemm implements AutoCloseable {
   private static final AtomicLong SWIGLU_PACKED = new AtomicLong();
   private static final int AMX = 3; // CpuKernels.gemmPackedLayout's bfloat16 for the tile units
   private static final AtomicBoolean AMX_SAID = new AtomicBoolean();
+  private static final AtomicBoolean AMX_REFUSAL_SAID = new AtomicBoolean();
   private static final String[] LAYOUTS = {"float32", "bfloat16", "float16", "bfloat16 on AMX"};
 
   private final AtomicLong address;
@@ -187,6 +188,13 @@ public final class PackedGemm implements AutoCloseable {
           + " checkpoint's) are packed in those 16 bits and widened exactly in the GEMM: the same"
           + " float32 products from half the memory (LLM_BATCH_PACKED_16BIT=0 packs them as"
           + " float32)");
+    }
+    if (layout == 1 && half == 2 && !AMX_REFUSAL_SAID.getAndSet(true)) {
+      String refusal = CpuKernels.amxRefusal(); // bfloat16, AMX allowed, but not taken: why?
+      if (refusal != null) {
+        LOG.warn("This CPU's AMX tile units cannot take bfloat16 weights: {}. They run on the"
+            + " AVX-512 kernel instead (slower with many rows a step)", refusal);
+      }
     }
     if (layout == AMX && !AMX_SAID.getAndSet(true)) {
       LOG.info("Weights whose values all are bfloat16 (a BF16 checkpoint's) are packed in those"

@@ -20,12 +20,14 @@
  */
 #include <jni.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <math.h>
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -1358,13 +1360,18 @@ static void amx_split_worker(void *arg) {
 #endif
 
 /* Whether bfloat16 weights may take PACKED_AMX here: the CPU has AMX (this build), and the
- * kernel granted this process the tile state (asked once: Linux hands it out on request only). */
+ * kernel granted this process the tile state (asked once: Linux hands it out on request only;
+ * amx_refusal keeps its errno where it did not). */
 static int amx_granted;
 static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
+#ifdef HAVE_AMX
+static int amx_refusal;
+#endif
 static void amx_request(void) {
 #ifdef HAVE_AMX
   amx_granted = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */,
                         18 /* XFEATURE_XTILEDATA */) == 0;
+  amx_refusal = amx_granted ? 0 : errno;
 #endif
 }
 static int amx_usable(void) {
@@ -1754,6 +1761,23 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
   return -1;
 #else
   return 0;
+#endif
+}
+
+/* Where this CPU has AMX bfloat16 tiles but Linux refused this process their state (asking it
+ * first, once), why; else (granted, or no tiles) null. */
+JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_amxRefusal(JNIEnv *env,
+                                                                                 jclass c) {
+#if defined(__AVX512F__) && defined(HAVE_AMX)
+  if (amx_usable()) return NULL;
+  char why[200];
+  snprintf(why, sizeof why, "Linux refused the tile state (arch_prctl(ARCH_REQ_XCOMP_PERM): %s)",
+           amx_refusal == ENOSPC ? "a thread's alternate signal stack is too small for it"
+           : amx_refusal == EINVAL || amx_refusal == ENOSYS ? "this kernel predates AMX, 5.16"
+           : strerror(amx_refusal));
+  return (*env)->NewStringUTF(env, why);
+#else
+  return NULL;
 #endif
 }
 

@@ -409,6 +409,7 @@ class PackedGemmTest {
         NDArray w = bf16Valued(s, r, n, k);
         NDArray b = random(s, r, n);
         try (PackedGemm p = PackedGemm.pack(w, b)) {
+          assertEquals(null, CpuKernels.amxRefusal(), "where the CPU has tiles, Linux grants them");
           assertEquals(amx ? "bfloat16 on AMX" : "bfloat16", p.held(),
               "(" + n + ", " + k + "): AMX " + (amx ? "listed" : "absent") + " in /proc/cpuinfo");
           float[] wv = w.toFloatArray();
