@@ -643,6 +643,9 @@ public final class CpuKernels {
    */
   static native int gemmRows(long packed, ByteBuffer ids, int count, ByteBuffer out);
 
+  /** Whether bfloat16 weights pack for the AMX tile units here ({@link #gemmPack} half 2). */
+  static native boolean amxUsable();
+
   /**
    * Where this CPU has AMX bfloat16 tiles but Linux refused this process their state (asked the
    * first time), why; else null (granted, or no tiles).

@@ -225,6 +225,24 @@ public final class PackedGemm implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether {@link #pack} would put {@code w} on the AMX tile units: {@link #packsIn16Bits} as
+   * bfloat16 (not float16), on a CPU whose tiles this process may use, AMX not turned off. An
+   * embedding model's linears, which see whole prompts, pack only then (libtorch's sgemm is as
+   * fast as the AVX-512 kernel at thousands of rows; the tiles are not).
+   */
+  public static boolean packsOnAmx(NDArray w) {
+    if (!packsIn16Bits(w) || !amxAllowed() || !CpuKernels.amxUsable()) {
+      return false;
+    }
+    try (NDManager tmp = w.getManager().newSubManager()) {
+      w.tempAttach(tmp);
+      Shape s = w.getShape();
+      return CpuKernels.gemmLayoutFor(buffer(w), Math.toIntExact(s.get(0)),
+          Math.toIntExact(s.get(1))) == 1; // bfloat16
+    }
+  }
+
   /** How many weights this JVM has packed so far. */
   public static long packed() {
     return PACKED.get();

@@ -1764,6 +1764,16 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
 #endif
 }
 
+/* Whether bfloat16 weights pack for the AMX tile units here (gemmPack with half 2). */
+JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_amxUsable(JNIEnv *env,
+                                                                                jclass c) {
+#ifdef __AVX512F__
+  return amx_usable() ? JNI_TRUE : JNI_FALSE;
+#else
+  return JNI_FALSE;
+#endif
+}
+
 /* Where this CPU has AMX bfloat16 tiles but Linux refused this process their state (asking it
  * first, once), why; else (granted, or no tiles) null. */
 JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_amxRefusal(JNIEnv *env,

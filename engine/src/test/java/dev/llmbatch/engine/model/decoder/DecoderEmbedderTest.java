@@ -108,6 +108,46 @@ class DecoderEmbedderTest {
     }
   }
 
+  /**
+   * A BF16 embedding model's linears stay plain (libtorch's sgemm) unless the AMX tile units can
+   * take them; there they are packed for the tiles (where /proc/cpuinfo lists them), and the
+   * embeddings agree with the plain linears' to float32 accuracy, batched or one at a time.
+   */
+  @Test
+  void aBf16EmbedderGoesToTheAmxTilesWhereTheCpuHasThemAndAgreesWithPlainLinears()
+      throws Exception {
+    Path dir = TinyDecoders.write(tmp.resolve("bf16"),
+        TinyDecoders.config("qwen3", TinyDecoders.VOCAB, 256), 8,
+        dev.llmbatch.flavor.safetensors.DType.BF16);
+    String info = java.nio.file.Files.readString(Path.of("/proc/cpuinfo"));
+    boolean amx = info.contains(" amx_bf16") && info.contains(" amx_tile")
+        && info.contains(" avx512_bf16") && !"0".equals(System.getenv("LLM_BATCH_AMX"))
+        && dev.llmbatch.engine.runtime.PackedGemm.gathersRows();
+    List<int[]> rows = List.of(TOKENS, new int[] {9}, new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+        11, 12, 13, 14, 15, 16, 17, 18, 19, 20});
+    float[][] plain;
+    System.setProperty("llmbatch.amx", "false");
+    long before = dev.llmbatch.engine.runtime.PackedGemm.packed();
+    try (Encoder emb = DecoderEmbedder.load(dir, CPU1)) {
+      assertEquals(before, dev.llmbatch.engine.runtime.PackedGemm.packed(),
+          "without the tiles an embedder's linears stay plain");
+      plain = emb.embed(rows, Pooling.LASTTOKEN, true);
+    } finally {
+      System.clearProperty("llmbatch.amx");
+    }
+    long tiles = dev.llmbatch.engine.runtime.PackedGemm.amxPacked();
+    try (Encoder emb = DecoderEmbedder.load(dir, CPU1)) {
+      long packed = dev.llmbatch.engine.runtime.PackedGemm.amxPacked() - tiles;
+      assertEquals(amx, packed > 0, "linears on the AMX tiles: " + packed);
+      float[][] got = emb.embed(rows, Pooling.LASTTOKEN, true);
+      for (int i = 0; i < rows.size(); i++) {
+        assertClose(plain[i], got[i], 2e-6, "row " + i);
+        assertClose(got[i], emb.embed(List.of(rows.get(i)), Pooling.LASTTOKEN, true)[0], 1e-5,
+            "row " + i + " alone"); // as batchOfMixedLengthsEqualsOneAtATime
+      }
+    }
+  }
+
   @Test
   void lastTokenPoolingWithNormalizeGivesUnitVectorsOfTheLastState() {
     Path dir = TinyDecoders.write("qwen2", tmp.resolve("q2"));
