@@ -213,16 +213,7 @@ public final class PackedGemm implements AutoCloseable {
    * a weight, which would make it float32 (and its stream twice the bytes).
    */
   public static boolean packsIn16Bits(NDArray w) {
-    Shape s = w.getShape();
-    if (w.getDevice().isGpu() || s.dimension() != 2 || w.getDataType() != DataType.FLOAT32
-        || !fits(s.get(0), s.get(1)) || !available() || !own || !halfAllowed()) {
-      return false;
-    }
-    try (NDManager tmp = w.getManager().newSubManager()) {
-      w.tempAttach(tmp);
-      return CpuKernels.gemmLayoutFor(buffer(w), Math.toIntExact(s.get(0)),
-          Math.toIntExact(s.get(1))) != 0;
-    }
+    return mayHold16Bits(w) && layoutFor(w) != 0;
   }
 
   /**
@@ -232,14 +223,26 @@ public final class PackedGemm implements AutoCloseable {
    * fast as the AVX-512 kernel at thousands of rows; the tiles are not).
    */
   public static boolean packsOnAmx(NDArray w) {
-    if (!packsIn16Bits(w) || !amxAllowed() || !CpuKernels.amxUsable()) {
-      return false;
-    }
+    return mayHold16Bits(w) && amxAllowed() && CpuKernels.amxUsable() && layoutFor(w) == 1;
+  }
+
+  /**
+   * Whether {@code w} could be packed in 16 bits, before looking at its values: the engine's GEMM
+   * in use, 16-bit packing not turned off, a CPU float32 (n, k) that fits.
+   */
+  private static boolean mayHold16Bits(NDArray w) {
+    Shape s = w.getShape();
+    return !w.getDevice().isGpu() && s.dimension() == 2 && w.getDataType() == DataType.FLOAT32
+        && fits(s.get(0), s.get(1)) && available() && own && halfAllowed();
+  }
+
+  /** The layout {@code w}'s values allow (scanning it): 0 float32, 1 bfloat16, 2 float16. */
+  private static int layoutFor(NDArray w) {
+    Shape s = w.getShape();
     try (NDManager tmp = w.getManager().newSubManager()) {
       w.tempAttach(tmp);
-      Shape s = w.getShape();
       return CpuKernels.gemmLayoutFor(buffer(w), Math.toIntExact(s.get(0)),
-          Math.toIntExact(s.get(1))) == 1; // bfloat16
+          Math.toIntExact(s.get(1)));
     }
   }
 
