@@ -27,14 +27,14 @@ import java.util.SplittableRandom;
  * random Llama, prefill tokens/s with MFU against the FP32 peak F, and decode tokens/s at batch 1,
  * 8 and 32 with each one's fraction of its roofline B / max(W/BW, 2·P·B/F); F, BW and libtorch's
  * sgemm are measured in the same run (F: the FMA probe, or the best matmul rate seen, libtorch's
- * or the engine's GEMM, where the probe was interrupted and read below it). The 100M model runs twice: stored as FP32, and stored as BF16
- * (as published checkpoints are), computed in FP32 both times, W counting the bytes its linears
- * are held in (4 a parameter, or 2 where the BF16 checkpoint's are held as bfloat16); where its
- * weights went to the AMX tile units (Intel CPUs since Sapphire Rapids) it runs a third time with
- * AMX off, on the AVX-512 kernel, to show both. Where the
- * engine's CPU kernels run, probes on its own threads alternate with the timed decode steps
- * ({@link Beside}), and each batch also prints their FMA and read rates and its fraction of the
- * roofline at that FMA rate: on a shared host, how much of F and of the memory bandwidth the
+ * or the engine's GEMM, where the probe was interrupted and read below it). The 100M model runs
+ * twice: stored as FP32, and stored as BF16 (as published checkpoints are), computed in FP32 both
+ * times, W counting the bytes its linears are held in (4 a parameter, or 2 where the BF16
+ * checkpoint's are held as bfloat16); where its weights went to the AMX tile units (Intel CPUs
+ * since Sapphire Rapids) it runs a third time with AMX off, on the AVX-512 kernel, to show both.
+ * Where the engine's CPU kernels run, probes on its own threads alternate with the timed decode
+ * steps ({@link Beside}), and each batch also prints their FMA and read rates and its fraction of
+ * the roofline at that FMA rate: on a shared host, how much of F and of the memory bandwidth the
  * steps were actually left. Run: {@code submit-scripts/bench decoder [--quick] [--limits-only]}.
  * System property {@code threads} overrides the engine threads (default: available cores).
  */
@@ -74,7 +74,8 @@ public final class DecoderBench {
     Beside beside = CpuKernels.available() ? new Beside(threads, f) : null;
     if (beside != null) {
       System.out.printf("reads on the engine's threads   = %.1f GB/s (32 MiB from memory, best of"
-          + " 12: the read probe that alternates with decode steps below)%n", beside.bestReads / 1e9);
+          + " 12: the read probe that alternates with decode steps below)%n",
+          beside.bestReads / 1e9);
     }
     if (Arrays.asList(args).contains("--limits-only")) {
       return;
@@ -119,8 +120,8 @@ public final class DecoderBench {
   }
 
   /**
-   * Probes on the engine's own threads ({@link CpuKernels}), taken between timed decode steps (A B A
-   * B, as performance.md asks): an FMA loop of ~5 ms, and a read of a 32 MiB window of a 128 MiB
+   * Probes on the engine's own threads ({@link CpuKernels}), taken between timed decode steps (A B
+   * A B, as performance.md asks): an FMA loop of ~5 ms, and a read of a 32 MiB window of a 128 MiB
    * buffer, a different window each time, so it comes from memory. Side by side with the steps,
    * they show what a shared host left those threads of the cores and of the memory bandwidth
    * meanwhile, which F and BW, the best of several runs at the start, cannot. (A probe on threads

@@ -2,12 +2,13 @@ package dev.llmbatch.engine.runtime;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
 
-/** What a test of a native path does when that path is not available. */
-final class NativeTests {
+/** What a test of a native path does when that path is not available, and what it expects. */
+public final class NativeTests {
   private NativeTests() {}
 
   /**
@@ -28,6 +29,25 @@ final class NativeTests {
       fail("gcc and the JDK headers are here, yet " + what + " is unavailable: " + reason);
     }
     Assumptions.abort(what + " cannot be built here: " + reason);
+  }
+
+  /**
+   * Whether bfloat16 weights should go to the AMX tile units here, judged apart from the engine:
+   * /proc/cpuinfo lists the tiles (the kernel's support included) and LLM_BATCH_AMX does not turn
+   * them off.
+   */
+  public static boolean amxExpected() {
+    String e = System.getenv("LLM_BATCH_AMX");
+    if ("0".equals(e) || "false".equalsIgnoreCase(e)) {
+      return false;
+    }
+    try {
+      String info = Files.readString(Path.of("/proc/cpuinfo"));
+      return info.contains(" amx_bf16") && info.contains(" amx_tile")
+          && info.contains(" avx512_bf16");
+    } catch (IOException ex) {
+      return false;
+    }
   }
 
   private static boolean onPath(String exe) {

@@ -12,9 +12,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.testing.TinyDecoders;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -363,24 +360,6 @@ class PackedGemmTest {
   }
 
   /**
-   * Whether the GEMM should take AMX's bfloat16 tiles here: /proc/cpuinfo lists their flags (the
-   * kernel's support included) and LLM_BATCH_AMX does not turn them off.
-   */
-  private static boolean amxExpected() {
-    String e = System.getenv("LLM_BATCH_AMX");
-    if ("0".equals(e) || "false".equalsIgnoreCase(e)) {
-      return false;
-    }
-    try {
-      String info = Files.readString(Path.of("/proc/cpuinfo"));
-      return info.contains(" amx_bf16") && info.contains(" amx_tile")
-          && info.contains(" avx512_bf16");
-    } catch (IOException ex) {
-      return false;
-    }
-  }
-
-  /**
    * Where the CPU has AMX, a weight of bfloat16 values is packed for its tiles (the default), and
    * the products, from x split into three bfloat16 parts, are float32-accurate: within 2.5e-7 of
    * Σ|x·w| (plus the bias and residual) of the exact sum, where a float32 FMA loop's error is up
@@ -398,7 +377,7 @@ class PackedGemmTest {
         && !"mkl".equalsIgnoreCase(System.getProperty("llmbatch.packedGemm")),
         "AMX panels are the engine's own GEMM's");
     SplittableRandom r = new SplittableRandom(13);
-    boolean amx = amxExpected();
+    boolean amx = NativeTests.amxExpected();
     double tol = amx ? 2.5e-7 : 2e-6;
     int[][] shapes = {{1, 2}, {15, 8}, {17, 30}, {33, 34}, {47, 300}, {48, 768}, {49, 64},
         {130, 300}, {97, 2048}};

@@ -21,8 +21,11 @@ import dev.llmbatch.engine.model.LoadOptions;
 import dev.llmbatch.engine.model.Pooling;
 import dev.llmbatch.engine.model.StepInput;
 import dev.llmbatch.engine.runtime.ComputeDtype;
+import dev.llmbatch.engine.runtime.NativeTests;
+import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.testing.TinyDecoders;
 import dev.llmbatch.engine.testing.TinyEmbedders;
+import dev.llmbatch.flavor.safetensors.DType;
 import dev.llmbatch.flavor.safetensors.SafetensorsFile;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -114,30 +117,26 @@ class DecoderEmbedderTest {
    * embeddings agree with the plain linears' to float32 accuracy, batched or one at a time.
    */
   @Test
-  void aBf16EmbedderGoesToTheAmxTilesWhereTheCpuHasThemAndAgreesWithPlainLinears()
-      throws Exception {
+  void aBf16EmbedderGoesToTheAmxTilesWhereTheCpuHasThemAndAgreesWithPlainLinears() {
     Path dir = TinyDecoders.write(tmp.resolve("bf16"),
         TinyDecoders.config("qwen3", TinyDecoders.VOCAB, 256), 8,
-        dev.llmbatch.flavor.safetensors.DType.BF16);
-    String info = java.nio.file.Files.readString(Path.of("/proc/cpuinfo"));
-    boolean amx = info.contains(" amx_bf16") && info.contains(" amx_tile")
-        && info.contains(" avx512_bf16") && !"0".equals(System.getenv("LLM_BATCH_AMX"))
-        && dev.llmbatch.engine.runtime.PackedGemm.gathersRows();
+        DType.BF16);
+    boolean amx = NativeTests.amxExpected() && PackedGemm.gathersRows();
     List<int[]> rows = List.of(TOKENS, new int[] {9}, new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
         11, 12, 13, 14, 15, 16, 17, 18, 19, 20});
     float[][] plain;
     System.setProperty("llmbatch.amx", "false");
-    long before = dev.llmbatch.engine.runtime.PackedGemm.packed();
+    long before = PackedGemm.packed();
     try (Encoder emb = DecoderEmbedder.load(dir, CPU1)) {
-      assertEquals(before, dev.llmbatch.engine.runtime.PackedGemm.packed(),
+      assertEquals(before, PackedGemm.packed(),
           "without the tiles an embedder's linears stay plain");
       plain = emb.embed(rows, Pooling.LASTTOKEN, true);
     } finally {
       System.clearProperty("llmbatch.amx");
     }
-    long tiles = dev.llmbatch.engine.runtime.PackedGemm.amxPacked();
+    long tiles = PackedGemm.amxPacked();
     try (Encoder emb = DecoderEmbedder.load(dir, CPU1)) {
-      long packed = dev.llmbatch.engine.runtime.PackedGemm.amxPacked() - tiles;
+      long packed = PackedGemm.amxPacked() - tiles;
       assertEquals(amx, packed > 0, "linears on the AMX tiles: " + packed);
       float[][] got = emb.embed(rows, Pooling.LASTTOKEN, true);
       for (int i = 0; i < rows.size(); i++) {
