@@ -213,37 +213,34 @@ public final class PackedGemm implements AutoCloseable {
    * a weight, which would make it float32 (and its stream twice the bytes).
    */
   public static boolean packsIn16Bits(NDArray w) {
-    return mayHold16Bits(w) && layoutFor(w) != 0;
+    return layout16(w) != 0;
   }
 
   /**
-   * Whether {@link #pack} would put {@code w} on the AMX tile units: {@link #packsIn16Bits} as
-   * bfloat16 (not float16), on a CPU whose tiles this process may use, AMX not turned off. An
-   * embedding model's linears, which see whole prompts, pack only then (libtorch's sgemm is as
-   * fast as the AVX-512 kernel at thousands of rows; the tiles are not).
+   * The 16-bit layout {@link #pack} would give {@code w} (scanning it): 1 bfloat16, 2 float16, or
+   * 0 where it packs as float32 (a value that fits neither, or 16-bit packing not possible or not
+   * allowed, as for {@link #packsIn16Bits}).
    */
-  public static boolean packsOnAmx(NDArray w) {
-    return mayHold16Bits(w) && amxAllowed() && CpuKernels.amxUsable() && layoutFor(w) == 1;
-  }
-
-  /**
-   * Whether {@code w} could be packed in 16 bits, before looking at its values: the engine's GEMM
-   * in use, 16-bit packing not turned off, a CPU float32 (n, k) that fits.
-   */
-  private static boolean mayHold16Bits(NDArray w) {
+  public static int layout16(NDArray w) {
     Shape s = w.getShape();
-    return !w.getDevice().isGpu() && s.dimension() == 2 && w.getDataType() == DataType.FLOAT32
-        && fits(s.get(0), s.get(1)) && available() && own && halfAllowed();
-  }
-
-  /** The layout {@code w}'s values allow (scanning it): 0 float32, 1 bfloat16, 2 float16. */
-  private static int layoutFor(NDArray w) {
-    Shape s = w.getShape();
+    if (w.getDevice().isGpu() || s.dimension() != 2 || w.getDataType() != DataType.FLOAT32
+        || !fits(s.get(0), s.get(1)) || !available() || !own || !halfAllowed()) {
+      return 0;
+    }
     try (NDManager tmp = w.getManager().newSubManager()) {
       w.tempAttach(tmp);
       return CpuKernels.gemmLayoutFor(buffer(w), Math.toIntExact(s.get(0)),
           Math.toIntExact(s.get(1)));
     }
+  }
+
+  /**
+   * Whether {@link #pack} puts weights of bfloat16 values ({@link #layout16} 1) on the AMX tile
+   * units: the engine's GEMM in use, 16-bit packing and AMX not turned off, a CPU whose tiles this
+   * process may use. Asks nothing of a weight.
+   */
+  public static boolean amxTakesBfloat16() {
+    return available() && own && halfAllowed() && amxAllowed() && CpuKernels.amxUsable();
   }
 
   /** How many weights this JVM has packed so far. */

@@ -73,10 +73,12 @@ final class Checkpoint {
    * A generating model's linears pack once on the CPU (decode steps of a few rows); an
    * embedding model's ({@link #withoutHead}) only ever see whole prompts, so they stay plain,
    * where libtorch's sgemm is as fast, unless they are BF16 weights the AMX tile units can take
-   * ({@link PackedGemm#packsOnAmx}), which run prompts 2–3× as fast.
+   * ({@link Linear#packsOnAmx}, whose scan of the weight the loader's later questions reuse),
+   * which run prompts 2–3× as fast.
    */
   private Linear make(NDArray w, NDArray b) {
-    return headless && !PackedGemm.packsOnAmx(w) ? new Linear(w, b) : Linear.packable(w, b);
+    Linear packable = Linear.packable(w, b);
+    return headless && !packable.packsOnAmx() ? new Linear(w, b) : packable;
   }
 
   /** {@code prefix.weight} (out, in) and, if {@code bias}, {@code prefix.bias} (out). */

@@ -33,6 +33,7 @@ public final class Linear {
   private final long inFeatures;
   private volatile PackedGemm packed;
   private volatile boolean packingDecided;
+  private volatile int layout16 = -1; // PackedGemm.layout16 of the weight once scanned; -1 before
 
   /** A plain linear: always libtorch's {@code linear}. */
   public Linear(NDArray weight, NDArray bias) {
@@ -192,13 +193,30 @@ public final class Linear {
    * Whether this linear will hold its weight in 16 bits once packed ({@link
    * PackedGemm#packsIn16Bits}): its values all are bfloat16 or IEEE halves (a BF16 or FP16
    * checkpoint's). Folding a scale into it ({@link #scaledInputs}, {@link #scaledOutputs}) would
-   * make it float32, twice the bytes every decode step streams, so a loader asks first (each call
-   * scans the weight).
+   * make it float32, twice the bytes every decode step streams, so a loader asks first. The weight
+   * is scanned once, for this and {@link #packsOnAmx}.
    */
   public boolean packsIn16Bits() {
+    return layout16() != 0;
+  }
+
+  /**
+   * Whether this linear's weight will go to the AMX tile units once packed: bfloat16 values
+   * ({@link #packsIn16Bits}) on a CPU whose tiles this process may use ({@link
+   * PackedGemm#amxTakesBfloat16}; no scan where it may not).
+   */
+  public boolean packsOnAmx() {
+    return packable && PackedGemm.amxTakesBfloat16() && layout16() == 1;
+  }
+
+  private int layout16() {
+    int l = layout16;
     NDArray w = weight;
-    return packable && w != null && weightParameters() >= PACK_MIN_ELEMENTS
-        && PackedGemm.packsIn16Bits(w);
+    if (l < 0 && w != null) {
+      l = packable && weightParameters() >= PACK_MIN_ELEMENTS ? PackedGemm.layout16(w) : 0;
+      layout16 = l;
+    }
+    return Math.max(l, 0);
   }
 
   /**
