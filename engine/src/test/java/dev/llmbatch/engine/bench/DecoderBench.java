@@ -95,9 +95,8 @@ public final class DecoderBench {
     // its linears held (and streamed) as bfloat16, W half the bytes
     Path bf16 = TinyDecoders.write(tmp.resolve("base-bf16"), config100M(), 2,
         dev.llmbatch.flavor.safetensors.DType.BF16);
-    long amx = PackedGemm.amxPacked();
     all.addAll(run("100M BF16-checkpoint", bf16, threads, f, bw, quick, true, best, beside));
-    if (PackedGemm.amxPacked() > amx) {
+    if (PackedGemm.amxTakesBfloat16()) {
       // the same checkpoint on the AVX-512 kernel, as on CPUs without AMX
       System.setProperty("llmbatch.amx", "false");
       try {
