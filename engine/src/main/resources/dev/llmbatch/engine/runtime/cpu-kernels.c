@@ -1210,6 +1210,14 @@ static inline long gemm_panel_bytes(int layout, int k) {
   return (layout == PACKED_AMX ? amx_depth(k) : k) * gemm_row_bytes(layout);
 }
 
+/* The masks of a panel's three 16-column vectors when w of its 48 columns exist. */
+static inline void panel_masks(int w, __mmask16 *mask) {
+  for (int j = 0; j < 3; j++) {
+    int cols = w - 16 * j;
+    mask[j] = cols >= 16 ? (__mmask16) 0xFFFF : cols <= 0 ? 0 : (__mmask16) ((1u << cols) - 1);
+  }
+}
+
 #ifdef HAVE_AMX
 /* The tile registers' shapes: 0–2 y (rows × 16 floats), 3–5 W (16 k-row pairs × 16 columns of
  * pairs), 6–7 x (rows × 32 bfloat16). */
@@ -1259,10 +1267,7 @@ static void amx_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, int
   long lda = 2 * jb->xs_ld, plane = jb->xs_plane;
   float c[16 * NR] __attribute__((aligned(64)));
   __mmask16 mask[3];
-  for (int j = 0; j < 3; j++) {
-    int cols = w - 16 * j;
-    mask[j] = cols >= 16 ? (__mmask16) 0xFFFF : cols <= 0 ? 0 : (__mmask16) ((1u << cols) - 1);
-  }
+  panel_masks(w, mask);
   for (int rb = r0; rb < r1; rb += 16) {
     int rows = r1 - rb < 16 ? r1 - rb : 16;
     amx_configure(rows);
@@ -1402,10 +1407,7 @@ static void gemm_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, in
   long row_bytes = gemm_row_bytes(jb->layout), panel_bytes = gemm_panel_bytes(jb->layout, k);
   const gemm_kernel_fn *kernels = gemm_kernels[jb->layout];
   __mmask16 mask[3];
-  for (int j = 0; j < 3; j++) {
-    int cols = w - 16 * j;
-    mask[j] = cols >= 16 ? (__mmask16) 0xFFFF : cols <= 0 ? 0 : (__mmask16) ((1u << cols) - 1);
-  }
+  panel_masks(w, mask);
   const char *panel = jb->packed + p * panel_bytes;
   const char *next_panel = after < 0 ? NULL : jb->packed + after * panel_bytes;
   int calls = (r1 - r0 + MR - 1) / MR;
