@@ -283,6 +283,16 @@ public final class CpuKernels {
     }
 
     /**
+     * Whether a stack can run in this process: the engine's packed GEMM is in use (its own
+     * layout, which the stack reads; {@link PackedGemm#gathersRows}) and {@code
+     * LLM_BATCH_NATIVE_STACK} is not 0.
+     */
+    public static boolean runsHere() {
+      return PackedGemm.gathersRows()
+          && NativeLibraries.turnedOn("LLM_BATCH_NATIVE_STACK", "llmbatch.nativeStack");
+    }
+
+    /**
      * The stack of {@code blocks} (all with the same heads but their windows, scale and
      * softcap) and the final RMSNorm ({@code finalNorm} (hidden) or null), or null where it cannot
      * run here: the engine's packed GEMM is not in use, or {@code LLM_BATCH_NATIVE_STACK=0}
@@ -291,9 +301,7 @@ public final class CpuKernels {
      */
     public static Stack of(List<StackLayer> blocks, NDArray finalNorm, float finalEps,
         int hidden) {
-      // gathersRows: the weights are packed in the engine's own layout, which stackStep reads
-      if (blocks.isEmpty() || !PackedGemm.gathersRows()
-          || !NativeLibraries.turnedOn("LLM_BATCH_NATIVE_STACK", "llmbatch.nativeStack")) {
+      if (blocks.isEmpty() || !runsHere()) {
         return null;
       }
       Heads h = blocks.get(0).heads();

@@ -10,6 +10,8 @@ import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.runtime.Weights;
 import dev.llmbatch.flavor.safetensors.WeightFiles;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -24,9 +26,7 @@ final class Checkpoint {
   private final String architecture;
   private final boolean unprefixed; // a bare *Model: embed_tokens.weight, layers.N.…, norm.weight
   private boolean headless;
-  private int swiGluPairs; // gate|up weights packed as SwiGLU pairs
-  private final Map<String, Integer> packedAs = new TreeMap<>(); // format → weights packed so
-  private long packedBytes;
+  private final List<Linear> packables = new ArrayList<>(); // every linear pack() was given
   private long matmulParameters;
   private long bytes;
 
@@ -146,22 +146,29 @@ final class Checkpoint {
   Linear pack(Linear l) {
     if (l != null) {
       l.prepack();
+      packables.add(l);
+    }
+    return l;
+  }
+
+  /**
+   * What packing did to the linears {@link #pack} was given, for the load log, read once the
+   * model is built (its native layer stack packs small projections too: {@link
+   * Linear#packedForStack}): "" when nothing was packed (a GPU, an embedder, packing off).
+   */
+  String packing() {
+    Map<String, Integer> packedAs = new TreeMap<>(); // format → weights packed so
+    long bytes = 0;
+    int swiGluPairs = 0;
+    for (Linear l : packables) {
       if (l.packedBytes() > 0) {
-        packedBytes += l.packedBytes();
+        bytes += l.packedBytes();
         packedAs.merge(l.held(), 1, Integer::sum);
         if (l.packed().swiGluSplit() > 0) {
           swiGluPairs++;
         }
       }
     }
-    return l;
-  }
-
-  /**
-   * What {@link #pack} did, for the load log: "" when nothing was packed (a GPU, an embedder,
-   * packing off).
-   */
-  String packing() {
     if (packedAs.isEmpty()) {
       return "";
     }
@@ -171,8 +178,7 @@ final class Checkpoint {
         .collect(Collectors.joining(", "));
     return String.format("%d linear weights packed for the CPU GEMM (%s; 16-bit ones hold the"
         + " values exactly%s), %.1f MB", weights, as, swiGluPairs == 0 ? ""
-            : "; " + swiGluPairs + " gate|up as SwiGLU pairs, gated in the GEMM",
-        packedBytes / 1e6);
+            : "; " + swiGluPairs + " gate|up as SwiGLU pairs, gated in the GEMM", bytes / 1e6);
   }
 
   long matmulParameters() {

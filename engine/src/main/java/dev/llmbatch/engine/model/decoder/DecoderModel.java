@@ -78,8 +78,9 @@ public final class DecoderModel implements CausalLm {
    * run layer by layer.
    */
   private CpuKernels.Stack buildStack() {
-    if (!(finalNorm instanceof RmsNorm norm) || dtype != DataType.FLOAT32) {
-      return null;
+    if (!(finalNorm instanceof RmsNorm norm) || dtype != DataType.FLOAT32
+        || !CpuKernels.Stack.runsHere()) {
+      return null; // (before stackLayer, which packs a layer's small projections for the stack)
     }
     List<CpuKernels.StackLayer> blocks = new ArrayList<>(layers.length);
     for (DecoderLayer layer : layers) {

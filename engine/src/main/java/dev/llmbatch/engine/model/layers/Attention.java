@@ -114,20 +114,23 @@ public final class Attention {
       RmsNorm kNorm) {}
 
   /**
-   * This attention as the native layer stack runs it; null where a projection is not packed or
-   * the q/k norms (Qwen3's, applied per head by the stack) are not RMSNorms of one eps.
+   * This attention as the native layer stack runs it, its projections packed whatever their size
+   * ({@link Linear#packedForStack}); null where the q/k norms (Qwen3's, applied per head by the
+   * stack) are not RMSNorms of one eps, or a projection does not pack here.
    */
   StackParts stackParts() {
-    PackedGemm a = qkv.packed();
-    PackedGemm b = o.packed();
+    boolean norms = qNorm != null || kNorm != null;
+    if (norms && !(qNorm instanceof RmsNorm q && kNorm instanceof RmsNorm k
+        && q.eps() == k.eps())) {
+      return null;
+    }
+    PackedGemm a = qkv.packedForStack();
+    PackedGemm b = o.packedForStack();
     if (a == null || b == null) {
       return null;
     }
-    if (qNorm == null && kNorm == null) {
-      return new StackParts(a, b, fused, null, null);
-    }
-    return qNorm instanceof RmsNorm q && kNorm instanceof RmsNorm k && q.eps() == k.eps()
-        ? new StackParts(a, b, fused, q, k) : null;
+    return new StackParts(a, b, fused, norms ? (RmsNorm) qNorm : null,
+        norms ? (RmsNorm) kNorm : null);
   }
 
   /** The output projection of the heads' outputs, plus {@code residual} when not null. */

@@ -48,7 +48,8 @@ public final class DecoderLayer {
   /**
    * This block as {@link CpuKernels.Stack} runs it, or null where it is not one: RMSNorms (Qwen3's
    * per-head q/k norms included), no Gemma 2 extra norms, a SiLU-gated MLP, every projection
-   * packed.
+   * packed (small ones are packed now: {@link Linear#packedForStack}). Call it only where the
+   * stack can run ({@link CpuKernels.Stack#runsHere}).
    */
   public CpuKernels.StackLayer stackLayer() {
     if (postAttentionNorm != null || postMlpNorm != null
@@ -56,9 +57,9 @@ public final class DecoderLayer {
         || !(mlp instanceof GatedMlp gated)) {
       return null;
     }
-    Attention.StackParts att = attention.stackParts();
-    PackedGemm[] ffn = gated.stackProjections();
-    if (att == null || ffn == null) {
+    PackedGemm[] ffn = gated.stackProjections(); // (a GeGLU MLP: null before packing anything)
+    Attention.StackParts att = ffn == null ? null : attention.stackParts();
+    if (att == null) {
       return null;
     }
     RmsNorm q = att.qNorm();

@@ -44,13 +44,16 @@ public final class GatedMlp implements Mlp {
   }
 
   /**
-   * The packed gate|up and down projections, for the native layer stack; null unless the gate is
-   * SiLU and both are packed.
+   * The packed gate|up and down projections, for the native layer stack, packed whatever their
+   * size ({@link Linear#packedForStack}); null unless the gate is SiLU and both pack here.
    */
   PackedGemm[] stackProjections() {
-    PackedGemm a = gateUp.packed();
-    PackedGemm b = down.packed();
-    return act != Activation.SILU || a == null || b == null ? null : new PackedGemm[] {a, b};
+    if (act != Activation.SILU) {
+      return null;
+    }
+    PackedGemm a = gateUp.packedForStack();
+    PackedGemm b = down.packedForStack();
+    return a == null || b == null ? null : new PackedGemm[] {a, b};
   }
 
   /** act(gate(x)) * up(x): (B, T, hidden) → (B, T, I). */

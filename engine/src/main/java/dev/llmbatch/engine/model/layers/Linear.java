@@ -15,14 +15,15 @@ import dev.llmbatch.engine.runtime.PackedGemm;
  * costs as much as the product). Plain ones: an encoder's (thousands of rows, where packing
  * measured no gain), a tied LM head's where its packed copy could not serve the embedding
  * lookup ({@link #servesRows}; packing would hold the table twice) and any under {@link
- * #PACK_MIN_ELEMENTS}. Load-time transforms
- * ({@link #scaledInputs}, {@link #scaledOutputs}) come before packing.
+ * #PACK_MIN_ELEMENTS} unless a native layer stack takes it ({@link #packedForStack}). Load-time
+ * transforms ({@link #scaledInputs}, {@link #scaledOutputs}) come before packing.
  */
 public final class Linear {
   /**
    * Weights smaller than this (out × in) stay on libtorch's {@code linear} even when packable:
    * they sit in cache, so sgemm's per-call copy is cheap, and the packed call's fixed cost measured
-   * a few µs more (64×64: 5 against 10 µs a call; 256×256 and up: packed faster).
+   * a few µs more (64×64: 5 against 10 µs a call; 256×256 and up: packed faster). A native layer
+   * stack, where no such call arises, packs them anyway ({@link #packedForStack}).
    */
   static final long PACK_MIN_ELEMENTS = 1L << 16;
   private volatile NDArray weight; // (out, in); null once packed and freed
@@ -135,16 +136,8 @@ public final class Linear {
     }
     synchronized (this) {
       if (!packingDecided) {
-        NDArray w = weight;
-        if (packable && weightParameters() >= PACK_MIN_ELEMENTS && !w.getDevice().isGpu()
-            && w.getDataType() == DataType.FLOAT32 && input == DataType.FLOAT32
-            && PackedGemm.fits(outFeatures, inFeatures) && PackedGemm.available()) {
-          PackedGemm p = swiGluSplit > 0 && PackedGemm.packsSwiGlu()
-              ? PackedGemm.packSwiGlu(w, bias, swiGluSplit) : PackedGemm.pack(w, bias);
-          w.getManager().attachInternal("packed-" + w.getUid(), p); // freed with the model
-          packed = p;
-          w.close(); // the packed copy replaces it
-          weight = null;
+        if (weightParameters() >= PACK_MIN_ELEMENTS && input == DataType.FLOAT32) {
+          packNowIfPackable();
         }
         packingDecided = true;
       }
@@ -152,9 +145,41 @@ public final class Linear {
     }
   }
 
+  /** Packs the weight and frees it, where this linear packs on this CPU at all (any size). */
+  private void packNowIfPackable() {
+    NDArray w = weight;
+    if (packable && w != null && !w.getDevice().isGpu() && w.getDataType() == DataType.FLOAT32
+        && PackedGemm.fits(outFeatures, inFeatures) && PackedGemm.available()) {
+      PackedGemm p = swiGluSplit > 0 && PackedGemm.packsSwiGlu()
+          ? PackedGemm.packSwiGlu(w, bias, swiGluSplit) : PackedGemm.pack(w, bias);
+      w.getManager().attachInternal("packed-" + w.getUid(), p); // freed with the model
+      packed = p;
+      w.close(); // the packed copy replaces it
+      weight = null;
+    }
+  }
+
   /** The packed weight once this linear is packed, else null (libtorch's linear). */
   public PackedGemm packed() {
     return packingDecided ? packed : null;
+  }
+
+  /**
+   * The packed weight for the native layer stack ({@code CpuKernels.Stack}), which runs every
+   * projection of a model's layers in one native call a step: a packable linear left on
+   * libtorch's {@code linear} for its size alone (under {@link #PACK_MIN_ELEMENTS}, where a
+   * separate packed call costs a few µs more) is packed now, since inside the stack no call of
+   * its own arises, and a model of small projections (a test-sized one) runs as one call too.
+   * Null where this linear does not pack on this CPU (plain, a GPU's, packing unavailable).
+   */
+  public PackedGemm packedForStack() {
+    synchronized (this) {
+      packedFor(DataType.FLOAT32);
+      if (packed == null && weight != null) {
+        packNowIfPackable(); // under PACK_MIN_ELEMENTS (a weight that could not pack still cannot)
+      }
+      return packed;
+    }
   }
 
   /** Bytes of the packed copy once packed, else 0. */

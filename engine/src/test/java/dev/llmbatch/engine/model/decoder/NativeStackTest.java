@@ -105,6 +105,60 @@ class NativeStackTest {
     }
   }
 
+  static List<Arguments> stackedTypesAndDtypes() {
+    return typesAndDtypes().stream().filter(a -> STACKED.contains((String) a.get()[0])).toList();
+  }
+
+  /**
+   * A model of small projections (hidden 64: every weight under the size a separate packed call
+   * pays for, which therefore stays on libtorch's linear) still runs as the stack: its layers'
+   * projections are packed for it, and only for it (with the stack off they are not), and it
+   * agrees with the layer-by-layer path, whose small linears are libtorch's (hence a tolerance,
+   * not bit for bit).
+   */
+  @ParameterizedTest
+  @MethodSource("stackedTypesAndDtypes")
+  void aModelOfSmallProjectionsPacksThemForTheStack(String type, DType dtype) {
+    assumeTrue(PackedGemm.gathersRows(), "the stack needs the engine's AVX-512 GEMM");
+    Path dir = TinyDecoders.write(tmp.resolve(type + "-small-" + dtype),
+        TinyDecoders.config(type, TinyDecoders.VOCAB, 64), 8, dtype);
+    long before = PackedGemm.packed();
+    try (CausalLm stacked = Architectures.loadCausalLm(dir, TWO_THREADS)) {
+      long packedForStack = PackedGemm.packed() - before;
+      assertTrue(((DecoderModel) stacked).runsNativeStack(), type + ": runs the native stack");
+      // q|k|v, o, gate|up and down of every layer (the LM head, 96 × 64, stays small)
+      assertEquals(4L * stacked.spec().numLayers(), packedForStack, type + ": packed weights");
+      long perOpBefore = PackedGemm.packed();
+      try (CausalLm perOp = loadWithoutStack(dir)) {
+        assertEquals(perOpBefore, PackedGemm.packed(), "without the stack nothing small packs");
+        try (KvCache a = stacked.allocateCache(3, 24); KvCache b = perOp.allocateCache(3, 24)) {
+          int[] pos = new int[3];
+          List<List<StepInput>> steps = new ArrayList<>();
+          steps.add(List.of(input(1, pos, 9, 1), input(0, pos, 4, 2)));
+          for (int s = 0; s < 6; s++) {
+            List<StepInput> in = new ArrayList<>(List.of(input(0, pos, 1, 10 + s),
+                input(1, pos, 1, 20 + s)));
+            if (s == 2) {
+              in.add(input(2, pos, 5, 30)); // a prompt beside the decode rows
+            }
+            steps.add(in);
+          }
+          for (int s = 0; s < steps.size(); s++) {
+            List<StepInput> in = steps.get(s);
+            long stacks = CpuKernels.Stack.steps();
+            float[][] la = stacked.step(a, in);
+            assertEquals(stacks + 1, CpuKernels.Stack.steps(), "step " + s + " is stacked");
+            float[][] lb = perOp.step(b, in);
+            for (int i = 0; i < in.size(); i++) {
+              DecoderArchitecturesTest.close(lb[i], la[i], type + " " + dtype + " step " + s
+                  + " input " + i);
+            }
+          }
+        }
+      }
+    }
+  }
+
   @Test
   void aClosedCacheIsRefusedNotRead() {
     Path dir = packedLlama("llama");
