@@ -1,6 +1,7 @@
 package dev.llmbatch.engine.generate;
 
 import dev.llmbatch.engine.EngineException;
+import dev.llmbatch.engine.runtime.CpuKernels;
 import java.util.Arrays;
 import java.util.Map;
 
@@ -57,8 +58,24 @@ public final class Sampler {
     return k > 0 ? drawSorted(l, topK(l, k), invT, key) : drawNucleus(l, invT, key);
   }
 
-  /** Index of the largest logit, the lowest index on ties; NaN logits are an engine failure. */
+  /**
+   * Index of the largest logit, the lowest index on ties; NaN logits are an engine failure. The
+   * CPU kernels' vector loop where they are loaded ({@link CpuKernels#argmax}), else this one.
+   */
   public static int argmax(float[] l) {
+    int r = CpuKernels.argmax(l);
+    if (r >= 0) {
+      return r;
+    }
+    if (r != Integer.MIN_VALUE) {
+      throw new EngineException("Cannot sample: the model produced NaN logits (token " + (-1 - r)
+          + ")");
+    }
+    return argmaxLoop(l);
+  }
+
+  /** {@link #argmax} in Java. */
+  static int argmaxLoop(float[] l) {
     int best = 0;
     float bv = Float.NEGATIVE_INFINITY;
     for (int i = 0; i < l.length; i++) {
@@ -74,8 +91,45 @@ public final class Sampler {
     return best;
   }
 
-  // Gumbel-max over the whole vocabulary: no sort needed.
-  private static int drawFull(float[] l, double invT, long key) {
+  // Gumbel-max over the whole vocabulary: no sort needed. Where the CPU kernels run, they rule
+  // out the tokens that cannot reach the top logit's score (CpuKernels.gumbelCandidates: the same
+  // tests as drawFullLoop's, 8 tokens a vector) and the few left are scored here, exactly as there:
+  // the same token.
+  static int drawFull(float[] l, double invT, long key) {
+    int top = argmax(l); // (a NaN logit fails here, as in the loop)
+    if (l[top] == Float.NEGATIVE_INFINITY) {
+      return top; // every logit -inf: degenerate, take the first
+    }
+    double topScore = l[top] * invT + gumbelOf(noiseBits(key, top)); // the winner's is no lower
+    int[] ids = CANDIDATES.get();
+    if (ids.length < l.length) {
+      ids = new int[l.length];
+      CANDIDATES.set(ids);
+    }
+    int n = CpuKernels.gumbelCandidates(l, invT, key, topScore, CANNOT_CATCH_UP,
+        CATCH_UP_BINS_PER_UNIT, MAX_GUMBEL, ids);
+    if (n < 0) {
+      return drawFullLoop(l, invT, key);
+    }
+    int best = top;
+    double bestScore = topScore;
+    for (int j = 0; j < n; j++) { // ascending ids: the lowest wins a tie, as in the loop
+      int i = ids[j];
+      double score = l[i] * invT + gumbelOf(noiseBits(key, i));
+      if (score > bestScore || (score == bestScore && i < best)) {
+        bestScore = score;
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  // A thread's buffer for drawFull's candidates (draws run on the engine's and the draw pool's
+  // threads), as long as the longest row seen.
+  private static final ThreadLocal<int[]> CANDIDATES = ThreadLocal.withInitial(() -> new int[0]);
+
+  // drawFull in Java alone.
+  static int drawFullLoop(float[] l, double invT, long key) {
     int best = -1;
     double bestScore = Double.NEGATIVE_INFINITY;
     for (int i = 0; i < l.length; i++) {

@@ -62,6 +62,39 @@ public final class CpuKernels {
     return PATH.unavailableReason();
   }
 
+  /**
+   * Greedy decoding's argmax: the index of the largest of {@code row}, the lowest on ties (−0 and
+   * +0 tie), as a scalar loop finds it; −1 − i where {@code row[i]} is the row's first NaN; {@link
+   * Integer#MIN_VALUE} where the kernels are not loaded (the caller takes its own loop). 16 logits
+   * a comparison, where the JIT's scalar loop took ~1 ns a logit.
+   */
+  public static int argmax(float[] row) {
+    if (!available()) {
+      return Integer.MIN_VALUE;
+    }
+    int r = argmaxRow(row);
+    return r < -row.length ? Integer.MIN_VALUE : r; // (the array could not be pinned)
+  }
+
+  /**
+   * A temperature draw's Gumbel-max candidates: the indices (ascending, into {@code out}) of the
+   * tokens of {@code row} whose score {@code row[i]·invT + g_i} could reach {@code best}, where
+   * g_i's 53 hash bits are {@code mix(key + 0x9E3779B97F4A7C15·(i + 1)) >>> 11} and a token is
+   * ruled out when {@code row[i]·invT + maxGumbel < best}, or when {@code best − row[i]·invT > 0}
+   * and its bits are at most {@code table[(int) ((best − row[i]·invT) · bins)]} (the caller's
+   * table of bits whose noise stays under that gap). Returns their count; −1 where more than
+   * {@code out} holds; {@link Integer#MIN_VALUE} where the kernels are not loaded or the arrays
+   * could not be pinned (the caller takes its own loop). The row holds no NaN.
+   */
+  public static int gumbelCandidates(float[] row, double invT, long key, double best,
+      long[] table, double bins, double maxGumbel, int[] out) {
+    if (!available()) {
+      return Integer.MIN_VALUE;
+    }
+    int r = gumbelCandidatesRow(row, invT, key, best, table, bins, maxGumbel, out);
+    return r < -1 ? Integer.MIN_VALUE : r;
+  }
+
   /** Whether {@code a} is something these kernels take: float32 on the CPU, and they are loaded. */
   public static boolean serves(NDArray a) {
     return a.getDataType() == DataType.FLOAT32
@@ -624,6 +657,11 @@ public final class CpuKernels {
       ByteBuffer out, int rows, int n, float eps, int threads);
 
   private static native void gelu(ByteBuffer x, int rows, int n, int threads);
+
+  private static native int argmaxRow(float[] row);
+
+  private static native int gumbelCandidatesRow(float[] row, double invT, long key, double best,
+      long[] table, double bins, double maxGumbel, int[] out);
 
   private static native boolean gemmBuilt();
 

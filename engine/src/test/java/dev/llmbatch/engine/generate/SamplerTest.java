@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.llmbatch.engine.EngineException;
+import dev.llmbatch.engine.runtime.CpuKernels;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -225,6 +227,113 @@ class SamplerTest {
   void nanLogitsAreAnEngineFailure() {
     float[] l = {0f, Float.NaN};
     assertThrows(EngineException.class, () -> new Sampler(params(0, 1, 0, 1), 0).sample(l, Map.of()));
+  }
+
+  /**
+   * Greedy decoding's argmax, the CPU kernels' vector loop where they load, is the Java loop's:
+   * lowest index on ties (−0 and +0 tie), ties and maxima in a vector's lanes, in the tail past the
+   * last whole vector and at index 0, all −∞, ±∞, and the first NaN named wherever it is.
+   */
+  @Test
+  void argmaxIsTheScalarLoopsOnEveryKindOfRow() {
+    assumeTrue(CpuKernels.available(), "the CPU kernels are not built here");
+    Random rnd = new Random(11);
+    int checked = 0;
+    for (int n : new int[] {1, 7, 15, 16, 17, 31, 33, 4101, 32000, 151936}) {
+      for (int kind = 0; kind < 7; kind++) {
+        float[] l = new float[n];
+        for (int i = 0; i < n; i++) {
+          l[i] = kind == 1 ? Float.NEGATIVE_INFINITY : (float) rnd.nextGaussian();
+        }
+        int at = rnd.nextInt(n);
+        switch (kind) {
+          case 2 -> { // the maximum at two places: the lower wins
+            l[at] = 50f;
+            l[rnd.nextInt(n)] = 50f;
+          }
+          case 3 -> { // −0 and +0 tie as the maximum
+            java.util.Arrays.fill(l, -1f);
+            l[at] = -0f;
+            l[rnd.nextInt(n)] = 0f;
+          }
+          case 4 -> l[n - 1] = Float.POSITIVE_INFINITY; // in the tail
+          case 5 -> { // a NaN, anywhere; the first one is named
+            l[at] = Float.NaN;
+            l[n - 1] = Float.NaN;
+          }
+          case 6 -> l[0] = 99f;
+          default -> { }
+        }
+        int expected;
+        try {
+          expected = Sampler.argmaxLoop(l);
+        } catch (EngineException e) {
+          EngineException got = assertThrows(EngineException.class, () -> Sampler.argmax(l));
+          assertEquals(e.getMessage(), got.getMessage(), "n " + n + " kind " + kind);
+          assertEquals(-1 - Math.min(at, n - 1), CpuKernels.argmax(l), "n " + n + ": first NaN");
+          checked++;
+          continue;
+        }
+        assertEquals(expected, CpuKernels.argmax(l), "n " + n + " kind " + kind);
+        assertEquals(expected, Sampler.argmax(l), "n " + n + " kind " + kind);
+        checked++;
+      }
+    }
+    assertEquals(70, checked);
+  }
+
+  /**
+   * A temperature draw, with the CPU kernels ruling out the tokens that cannot win, draws the Java
+   * loop's token: over peaked rows (an LM's), flat ones (a random model's: thousands of
+   * candidates), rows with ties, −∞ and +∞ logits, rows shorter than a vector, at temperatures
+   * from 0.05 to 2, for 50 keys each.
+   */
+  @Test
+  void aTemperatureDrawIsTheScalarLoopsTokenOnEveryKindOfRow() {
+    assumeTrue(CpuKernels.available(), "the CPU kernels are not built here");
+    Random rnd = new Random(5);
+    int draws = 0;
+    int notTop = 0;
+    for (int n : new int[] {1, 5, 8, 13, 64, 4101, 32000, 151936}) {
+      for (int kind = 0; kind < 5; kind++) {
+        float[] l = new float[n];
+        for (int i = 0; i < n; i++) {
+          double g = rnd.nextGaussian();
+          l[i] = (float) switch (kind) {
+            case 0 -> g * 2.5; // peaked below: a head of 20 near 12 over a broad tail
+            case 1 -> g * 0.01; // flat
+            case 2 -> Math.round(g * 2) / 2.0; // ties everywhere
+            default -> g * 3;
+          };
+        }
+        if (kind == 0) {
+          for (int j = 0; j < 20; j++) {
+            l[rnd.nextInt(n)] = (float) (12 + rnd.nextGaussian() * 2);
+          }
+        }
+        if (kind == 3) { // masked tokens
+          for (int j = 0; j < n / 2; j++) {
+            l[rnd.nextInt(n)] = Float.NEGATIVE_INFINITY;
+          }
+        }
+        if (kind == 4 && n > 2) {
+          l[n / 3] = Float.POSITIVE_INFINITY;
+          l[n - 1] = Float.POSITIVE_INFINITY;
+        }
+        for (double t : new double[] {0.05, 0.6, 1.0, 2.0}) {
+          for (int k = 0; k < 50; k++) {
+            long key = rnd.nextLong();
+            int expected = Sampler.drawFullLoop(l, 1 / t, key);
+            assertEquals(expected, Sampler.drawFull(l, 1 / t, key),
+                "n " + n + " kind " + kind + " T " + t + " key " + key);
+            notTop += expected != Sampler.argmaxLoop(l) ? 1 : 0;
+            draws++;
+          }
+        }
+      }
+    }
+    assertEquals(8 * 5 * 4 * 50, draws);
+    assertTrue(notTop > draws / 4, "the draws are draws, not argmaxes: " + notTop);
   }
 
   @Test
