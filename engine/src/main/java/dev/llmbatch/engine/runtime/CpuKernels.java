@@ -95,6 +95,21 @@ public final class CpuKernels {
     return r < -1 ? Integer.MIN_VALUE : r;
   }
 
+  /**
+   * top_k's keys: the {@code out.length} (1 ≤ k ≤ row length) best tokens of {@code row} as the
+   * sampler keys them ({@code ~sortable(logit bits) << 32 | id}, −0 as +0: ascending is logit
+   * descending, then id ascending), ascending, into {@code out}. Returns k; −1 − i where {@code
+   * row[i]} is the row's first NaN; {@link Integer#MIN_VALUE} where the kernels are not loaded or
+   * the arrays could not be pinned (the caller takes its own loop).
+   */
+  public static int topKeys(float[] row, long[] out) {
+    if (!available() || out.length < 1 || out.length > row.length) {
+      return Integer.MIN_VALUE;
+    }
+    int r = topKeysRow(row, out);
+    return r < -row.length ? Integer.MIN_VALUE : r;
+  }
+
   /** Whether {@code a} is something these kernels take: float32 on the CPU, and they are loaded. */
   public static boolean serves(NDArray a) {
     return a.getDataType() == DataType.FLOAT32
@@ -659,6 +674,8 @@ public final class CpuKernels {
   private static native void gelu(ByteBuffer x, int rows, int n, int threads);
 
   private static native int argmaxRow(float[] row);
+
+  private static native int topKeysRow(float[] row, long[] out);
 
   private static native int gumbelCandidatesRow(float[] row, double invT, long key, double best,
       long[] table, double bins, double maxGumbel, int[] out);

@@ -965,6 +965,102 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gumbelCandida
   return r;
 }
 
+/* ---- top_k: the k best tokens of a logit row ----
+ *
+ * Sampler.topK's keys: a long whose ascending order is logit descending (−0 as +0), then id
+ * ascending: ~sortable(bits) << 32 | id. The k smallest, ascending, into out; as the sampler's
+ * heap finds them, but a vector of 16 logits at a time is passed over where none beats the heap's
+ * worst (a later token must beat it strictly: its id is larger), which is nearly every vector. */
+static inline int64_t topk_key(float v, long id) {
+  if (v == 0.0f) v = 0.0f; /* −0 sorts as +0 */
+  int32_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  int32_t sortable = bits ^ ((bits >> 31) & 0x7fffffff);
+  return (int64_t) ((uint64_t) (uint32_t) ~sortable << 32 | (uint64_t) (uint32_t) id);
+}
+
+static void topk_sift_up(int64_t *h, long i) { /* a max-heap of keys */
+  while (i > 0) {
+    long parent = (i - 1) / 2;
+    if (h[parent] >= h[i]) return;
+    int64_t t = h[parent];
+    h[parent] = h[i];
+    h[i] = t;
+    i = parent;
+  }
+}
+
+static void topk_sift_down(int64_t *h, long size) {
+  long i = 0;
+  for (;;) {
+    long l = 2 * i + 1, r = l + 1, m = i;
+    if (l < size && h[l] > h[m]) m = l;
+    if (r < size && h[r] > h[m]) m = r;
+    if (m == i) return;
+    int64_t t = h[m];
+    h[m] = h[i];
+    h[i] = t;
+    i = m;
+  }
+}
+
+static int topk_compare(const void *a, const void *b) {
+  int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* The k (1 ≤ k ≤ n) best keys of l into out, ascending: k; −1 − i where l[i] is the row's first
+ * NaN. */
+static jint topk_keys(const float *l, jint n, jint k, int64_t *out) {
+  long size = 0, i = 0;
+  float worst; /* the heap's worst logit */
+  for (; i < n && size < k; i++) {
+    if (l[i] != l[i]) return -1 - (jint) i;
+    out[size] = topk_key(l[i], i);
+    topk_sift_up(out, size++);
+  }
+  while (i < n) {
+    int64_t top = out[0];
+    int32_t sortable = ~(int32_t) (uint32_t) ((uint64_t) top >> 32);
+    int32_t bits = sortable ^ ((sortable >> 31) & 0x7fffffff);
+    memcpy(&worst, &bits, sizeof worst);
+#ifdef __AVX512F__
+    __m512 w = _mm512_set1_ps(worst);
+    for (; i + 16 <= n; i += 16) {
+      __m512 v = _mm512_loadu_ps(l + i);
+      if (_mm512_cmp_ps_mask(v, w, _CMP_NLE_UQ) != 0) break; /* a lane beats it, or is NaN */
+    }
+#endif
+    long end = i + 16 < n ? i + 16 : n;
+    for (; i < end; i++) {
+      if (l[i] != l[i]) return -1 - (jint) i;
+      int64_t key = topk_key(l[i], i);
+      if (key < out[0]) {
+        out[0] = key;
+        topk_sift_down(out, size);
+      }
+    }
+  }
+  qsort(out, (size_t) size, sizeof *out, topk_compare);
+  return (jint) size;
+}
+
+JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_topKeysRow(
+    JNIEnv *env, jclass c, jfloatArray row, jlongArray out) {
+  jint n = (*env)->GetArrayLength(env, row);
+  jint k = (*env)->GetArrayLength(env, out);
+  if (k < 1 || k > n) return -2 - n;
+  float *l = (float *) (*env)->GetPrimitiveArrayCritical(env, row, NULL);
+  int64_t *o = l == NULL ? NULL : (int64_t *) (*env)->GetPrimitiveArrayCritical(env, out, NULL);
+  jint r = -2 - n; /* not pinned: the caller takes its own loop */
+  if (o != NULL) {
+    r = topk_keys(l, n, k, o);
+    (*env)->ReleasePrimitiveArrayCritical(env, out, o, 0);
+  }
+  if (l != NULL) (*env)->ReleasePrimitiveArrayCritical(env, row, l, JNI_ABORT);
+  return r;
+}
+
 /* ---- RMSNorm and SiLU-gated products: one call instead of libtorch's 4–6 small ops each ---- */
 
 struct rows_job {

@@ -336,6 +336,51 @@ class SamplerTest {
     assertTrue(notTop > draws / 4, "the draws are draws, not argmaxes: " + notTop);
   }
 
+  /**
+   * top_k's best tokens on the CPU kernels are the Java heap's, in its order: over peaked, flat and
+   * tied rows (−0 beside +0), ascending and descending rows (every logit enters the heap), rows
+   * shorter than a vector, for k from 1 to the whole row; and the first NaN is named.
+   */
+  @Test
+  void topKIsTheJavaHeapsOnEveryKindOfRow() {
+    assumeTrue(CpuKernels.available(), "the CPU kernels are not built here");
+    Random rnd = new Random(3);
+    int rows = 0;
+    for (int n : new int[] {1, 9, 16, 40, 4101, 151936}) {
+      for (int kind = 0; kind < 5; kind++) {
+        float[] l = new float[n];
+        for (int i = 0; i < n; i++) {
+          double g = rnd.nextGaussian();
+          l[i] = (float) switch (kind) {
+            case 1 -> g * 1e-3;
+            case 2 -> Math.round(g * 2); // ties
+            case 3 -> i; // ascending: each logit beats the heap's worst
+            case 4 -> -i;
+            default -> g * 2.5;
+          };
+        }
+        if (kind == 2) {
+          l[rnd.nextInt(n)] = -0f;
+          l[rnd.nextInt(n)] = 0f;
+        }
+        for (int k : new int[] {1, 2, 20, n / 2 + 1, n}) {
+          if (k < 1 || k > n) {
+            continue;
+          }
+          assertArrayEquals(Sampler.topKLoop(l, k), Sampler.topK(l, k),
+              "n " + n + " kind " + kind + " k " + k);
+          rows++;
+        }
+      }
+      float[] nan = new float[n];
+      int at = rnd.nextInt(n);
+      nan[at] = Float.NaN;
+      EngineException e = assertThrows(EngineException.class, () -> Sampler.topK(nan, 1));
+      assertTrue(e.getMessage().contains("(token " + at + ")"), e.getMessage());
+    }
+    assertTrue(rows > 100, "rows: " + rows);
+  }
+
   @Test
   void paramsAreValidated() {
     assertThrows(IllegalArgumentException.class, () -> params(-0.1, 1, 0, 0));
