@@ -156,7 +156,7 @@ public final class Sampler {
 
   // order: keys from key(), ascending = logits descending. top_p keeps the shortest prefix whose
   // mass reaches top_p (at least one token), as HF's TopPLogitsWarper does; then Gumbel-max.
-  private int drawSorted(float[] l, long[] order, double invT, long key) {
+  int drawSorted(float[] l, long[] order, double invT, long key) {
     int m = order.length;
     int keep = m;
     if (params.topP() < 1) {
@@ -213,14 +213,17 @@ public final class Sampler {
   // the tokens are counted into bins by how far below the best their scaled logit lies, once; a
   // bounded pass (nucleus, exact false) decides where it can, an exact one where it cannot, and
   // where neither can, every token is sorted.
-  private int drawNucleus(float[] l, double invT, long key) {
+  int drawNucleus(float[] l, double invT, long key) {
     double max = l[argmax(l)];
     int[] count = new int[NUCLEUS_BINS + 1];
     byte[] bins = new byte[l.length];
-    for (int i = 0; i < l.length; i++) {
-      int b = nucleusBin((l[i] - max) * invT);
-      bins[i] = (byte) b;
-      count[b]++;
+    if (!CpuKernels.nucleusBins(l, max, invT, -NUCLEUS_BINS * NUCLEUS_BIN, -1 / NUCLEUS_BIN, bins,
+        count)) { // (the same bins, from nucleusBin's expression)
+      for (int i = 0; i < l.length; i++) {
+        int b = nucleusBin((l[i] - max) * invT);
+        bins[i] = (byte) b;
+        count[b]++;
+      }
     }
     int t = nucleus(l, max, invT, key, bins, count, false);
     if (t < 0) {
@@ -257,13 +260,19 @@ public final class Sampler {
       }
     }
     double[] mass = new double[NUCLEUS_BINS + 1];
-    double head = 0;
-    for (int i = 0; i < l.length; i++) {
-      int b = bins[i];
-      if (b <= computed) {
-        double e = Math.exp((l[i] - max) * invT);
-        head += e;
-        mass[b] += e;
+    // bounded: the CPU kernels' exps where they run (to ~2 ulp each, in another order: within the
+    // bounds' 1e-12); exact: these, summed as drawSorted sums them
+    double head = exact || computed < 0 ? -1
+        : CpuKernels.nucleusMass(l, bins, max, invT, computed, mass);
+    if (head < 0) {
+      head = 0;
+      for (int i = 0; i < l.length; i++) {
+        int b = bins[i];
+        if (b <= computed) {
+          double e = Math.exp((l[i] - max) * invT);
+          head += e;
+          mass[b] += e;
+        }
       }
     }
     double sumLo = exact ? head : (head + tailLo) * (1 - 1e-12);
@@ -349,7 +358,7 @@ public final class Sampler {
     return (int) key;
   }
 
-  private static long[] sortedAll(float[] l) {
+  static long[] sortedAll(float[] l) {
     long[] keys = new long[l.length];
     for (int i = 0; i < l.length; i++) {
       keys[i] = key(l[i], i);

@@ -110,6 +110,29 @@ public final class CpuKernels {
     return r < -row.length ? Integer.MIN_VALUE : r;
   }
 
+  /**
+   * top_p's bins: for each token of {@code row}, {@code d = (row[i] − max)·invT} and its bin
+   * {@code d > floor ? (int) (d·scale) : last} into {@code bins} (as long as the row), and each
+   * bin's count into {@code count} ({@code last + 1} long, at most 128), the sampler's expression
+   * bit for bit. False where the kernels are not loaded or the arrays could not be pinned (the
+   * caller takes its own loop).
+   */
+  public static boolean nucleusBins(float[] row, double max, double invT, double floor,
+      double scale, byte[] bins, int[] count) {
+    return available() && nucleusBinsRow(row, max, invT, floor, scale, bins, count) == 0;
+  }
+
+  /**
+   * top_p's bounded mass: {@code Σ e^((row[i] − max)·invT)} over the tokens whose bin is at most
+   * {@code computed}, per bin into {@code mass[0..computed]}; returns the total. Each term to ~2
+   * ulp, summed in no particular order (the sampler's bounds absorb both). Negative where the
+   * kernels are not loaded or the arrays could not be pinned (the caller takes its own loop).
+   */
+  public static double nucleusMass(float[] row, byte[] bins, double max, double invT,
+      int computed, double[] mass) {
+    return available() ? nucleusMassRow(row, bins, max, invT, computed, mass) : -1;
+  }
+
   /** Whether {@code a} is something these kernels take: float32 on the CPU, and they are loaded. */
   public static boolean serves(NDArray a) {
     return a.getDataType() == DataType.FLOAT32
@@ -674,6 +697,12 @@ public final class CpuKernels {
   private static native void gelu(ByteBuffer x, int rows, int n, int threads);
 
   private static native int argmaxRow(float[] row);
+
+  private static native int nucleusBinsRow(float[] row, double max, double invT, double floor,
+      double scale, byte[] bins, int[] count);
+
+  private static native double nucleusMassRow(float[] row, byte[] bins, double max, double invT,
+      int computed, double[] mass);
 
   private static native int topKeysRow(float[] row, long[] out);
 

@@ -1061,6 +1061,132 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_topKeysRow(
   return r;
 }
 
+/* ---- top_p over a whole row: the bins and their softmax mass (Sampler.drawNucleus) ----
+ *
+ * Each token's bin: d = (l[i] − max)·invT, bin (int) (d·scale) where d > floor, else last (the
+ * sampler's own expression, bit for bit: the same IEEE operations). Then the bounded pass's mass:
+ * e^d summed per bin over the bins up to `computed`, in double precision to ~2 ulp a term, which
+ * the pass's bounds (1e-12 of the normalizer) absorb, as they absorb its summation order. */
+#define NUCLEUS_MAX_BINS 128
+
+static void nucleus_bins(const float *l, jint n, double max, double inv_t, double floor_d,
+                         double scale, jint last, int8_t *bins, jint *count) {
+  jint c[4][NUCLEUS_MAX_BINS];
+  memset(c, 0, sizeof c);
+  for (jint i = 0; i < n; i++) { /* four count arrays: no chain of increments to one bin */
+    double d = ((double) l[i] - max) * inv_t;
+    int b = d > floor_d ? (int) (d * scale) : last;
+    bins[i] = (int8_t) b;
+    c[i & 3][b]++;
+  }
+  for (int b = 0; b <= last; b++) count[b] = c[0][b] + c[1][b] + c[2][b] + c[3][b];
+}
+
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+/* e^x for −708 < x ≤ 0, to ~2 ulp: x = n·ln 2 + r (|r| ≤ ln 2 / 2, ln 2 in two parts), e^r by its
+ * Taylor series to r^13 (the remainder under 2e-17), times 2^n. */
+static inline __m512d vexp_pd_nonpositive(__m512d x) {
+  x = _mm512_max_pd(x, _mm512_set1_pd(-700.0));
+  __m512d nd = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(1.4426950408889634)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512d r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(6.93147180369123816490e-01), x);
+  r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(1.90821492927058770002e-10), r);
+  static const double inv_fact[14] = {1.0,
+                                      1.0,
+                                      1.0 / 2,
+                                      1.0 / 6,
+                                      1.0 / 24,
+                                      1.0 / 120,
+                                      1.0 / 720,
+                                      1.0 / 5040,
+                                      1.0 / 40320,
+                                      1.0 / 362880,
+                                      1.0 / 3628800,
+                                      1.0 / 39916800,
+                                      1.0 / 479001600,
+                                      1.0 / 6227020800.0};
+  __m512d p = _mm512_set1_pd(inv_fact[13]);
+  for (int j = 12; j >= 0; j--) p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(inv_fact[j]));
+  return _mm512_scalef_pd(p, nd);
+}
+#endif
+
+/* Σ e^d over the tokens of bins 0..computed, per bin into mass[0..computed]; returns the total. */
+static double nucleus_mass(const float *l, const int8_t *bins, jint n, double max, double inv_t,
+                           jint computed, double *mass) {
+  double lanes[NUCLEUS_MAX_BINS * 8]; /* each vector lane its own sums: no two lanes collide */
+  memset(lanes, 0, sizeof(double) * 8 * (size_t) (computed + 1));
+  jint i = 0;
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+  const __m512i col = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m512i top = _mm512_set1_epi64(computed);
+  const __m512d vmax = _mm512_set1_pd(max), vinv = _mm512_set1_pd(inv_t);
+  for (; i + 8 <= n; i += 8) {
+    __m512i b = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *) (bins + i)));
+    __mmask8 in = _mm512_cmp_epi64_mask(b, top, _MM_CMPINT_LE);
+    if (in == 0) continue;
+    __m512d d = _mm512_mul_pd(_mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(l + i)), vmax), vinv);
+    __m512d e = vexp_pd_nonpositive(d);
+    __m512i at = _mm512_add_epi64(_mm512_slli_epi64(b, 3), col);
+    __m512d sum = _mm512_mask_i64gather_pd(_mm512_setzero_pd(), in, at, lanes, 8);
+    _mm512_mask_i64scatter_pd(lanes, in, at, _mm512_add_pd(sum, e), 8);
+  }
+#endif
+  for (; i < n; i++) {
+    if (bins[i] <= computed) lanes[bins[i] * 8] += exp(((double) l[i] - max) * inv_t);
+  }
+  double head = 0;
+  for (int b = 0; b <= computed; b++) {
+    double m = 0;
+    for (int j = 0; j < 8; j++) m += lanes[b * 8 + j];
+    mass[b] = m;
+    head += m;
+  }
+  return head;
+}
+
+JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_nucleusBinsRow(
+    JNIEnv *env, jclass c, jfloatArray row, jdouble max, jdouble inv_t, jdouble floor_d,
+    jdouble scale, jbyteArray bins, jintArray count) {
+  jint n = (*env)->GetArrayLength(env, row);
+  jint last = (*env)->GetArrayLength(env, count) - 1;
+  if ((*env)->GetArrayLength(env, bins) != n || last < 0 || last >= NUCLEUS_MAX_BINS
+      || !(floor_d * scale <= last)) {
+    return -1;
+  }
+  float *l = (float *) (*env)->GetPrimitiveArrayCritical(env, row, NULL);
+  int8_t *b = l == NULL ? NULL : (int8_t *) (*env)->GetPrimitiveArrayCritical(env, bins, NULL);
+  jint *k = b == NULL ? NULL : (jint *) (*env)->GetPrimitiveArrayCritical(env, count, NULL);
+  if (k != NULL) {
+    nucleus_bins(l, n, max, inv_t, floor_d, scale, last, b, k);
+    (*env)->ReleasePrimitiveArrayCritical(env, count, k, 0);
+  }
+  if (b != NULL) (*env)->ReleasePrimitiveArrayCritical(env, bins, b, k == NULL ? JNI_ABORT : 0);
+  if (l != NULL) (*env)->ReleasePrimitiveArrayCritical(env, row, l, JNI_ABORT);
+  return k == NULL ? -1 : 0;
+}
+
+JNIEXPORT jdouble JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_nucleusMassRow(
+    JNIEnv *env, jclass c, jfloatArray row, jbyteArray bins, jdouble max, jdouble inv_t,
+    jint computed, jdoubleArray mass) {
+  jint n = (*env)->GetArrayLength(env, row);
+  if ((*env)->GetArrayLength(env, bins) != n || computed < 0 || computed >= NUCLEUS_MAX_BINS
+      || (*env)->GetArrayLength(env, mass) <= computed) {
+    return -1;
+  }
+  float *l = (float *) (*env)->GetPrimitiveArrayCritical(env, row, NULL);
+  int8_t *b = l == NULL ? NULL : (int8_t *) (*env)->GetPrimitiveArrayCritical(env, bins, NULL);
+  double *m = b == NULL ? NULL : (double *) (*env)->GetPrimitiveArrayCritical(env, mass, NULL);
+  double head = -1;
+  if (m != NULL) {
+    head = nucleus_mass(l, b, n, max, inv_t, computed, m);
+    (*env)->ReleasePrimitiveArrayCritical(env, mass, m, 0);
+  }
+  if (b != NULL) (*env)->ReleasePrimitiveArrayCritical(env, bins, b, JNI_ABORT);
+  if (l != NULL) (*env)->ReleasePrimitiveArrayCritical(env, row, l, JNI_ABORT);
+  return head;
+}
+
 /* ---- RMSNorm and SiLU-gated products: one call instead of libtorch's 4–6 small ops each ---- */
 
 struct rows_job {

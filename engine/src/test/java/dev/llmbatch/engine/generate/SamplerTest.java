@@ -381,6 +381,56 @@ class SamplerTest {
     assertTrue(rows > 100, "rows: " + rows);
   }
 
+  /**
+   * top_p over a whole row (its bins and, on the CPU kernels where they run, its bounded pass's
+   * mass) draws the token of the reference, every token sorted (drawSorted): over LM-like peaked
+   * rows, flat rows (a random model's), tied, masked and near-uniform ones, at temperatures 0.3 to
+   * 1.5 and top_p 0.5 to 0.999.
+   */
+  @Test
+  void topPDrawsTheTokenOfEveryTokenSorted() {
+    Random rnd = new Random(9);
+    int draws = 0;
+    for (int n : new int[] {1, 7, 64, 4101, 32000, 151936}) {
+      int keys = n > 40000 ? 2 : n > 5000 ? 4 : 10;
+      for (int kind = 0; kind < 5; kind++) {
+        float[] l = new float[n];
+        for (int i = 0; i < n; i++) {
+          double g = rnd.nextGaussian();
+          l[i] = (float) switch (kind) {
+            case 1 -> g * 1e-3; // flat: a random model's
+            case 2 -> Math.round(g * 2) / 2.0; // ties
+            case 3 -> g * 6; // a wide spread: bins far down the tail
+            default -> g * 2.5;
+          };
+        }
+        if (kind == 0 || kind == 4) { // peaked: a head over a broad tail
+          for (int j = 0; j < 20; j++) {
+            l[rnd.nextInt(n)] = (float) (12 + rnd.nextGaussian() * 2);
+          }
+        }
+        if (kind == 4) {
+          for (int j = 0; j < n / 3; j++) {
+            l[rnd.nextInt(n)] = Float.NEGATIVE_INFINITY;
+          }
+        }
+        for (double t : new double[] {0.3, 0.7, 1.0, 1.5}) {
+          for (double p : new double[] {0.5, 0.9, 0.95, 0.999}) {
+            Sampler s = new Sampler(params(t, p, 0, 1), 0);
+            long[] all = Sampler.sortedAll(l);
+            for (int k = 0; k < keys; k++) {
+              long key = rnd.nextLong();
+              assertEquals(s.drawSorted(l, all, 1 / t, key), s.drawNucleus(l, 1 / t, key),
+                  "n " + n + " kind " + kind + " T " + t + " top_p " + p + " key " + key);
+              draws++;
+            }
+          }
+        }
+      }
+    }
+    assertTrue(draws > 2000, "draws: " + draws);
+  }
+
   @Test
   void paramsAreValidated() {
     assertThrows(IllegalArgumentException.class, () -> params(-0.1, 1, 0, 0));
