@@ -92,9 +92,9 @@ public final class Sampler {
   }
 
   // Gumbel-max over the whole vocabulary: no sort needed. Where the CPU kernels run, they rule
-  // out the tokens that cannot reach the top logit's score (CpuKernels.gumbelCandidates: the same
-  // tests as drawFullLoop's, 8 tokens a vector) and the few left are scored here, exactly as there:
-  // the same token.
+  // out the tokens that cannot win (CpuKernels.gumbelCandidates: drawFullLoop's tests, 8 tokens a
+  // vector, against a threshold raised by libm-scored approximations) and the few left, the
+  // winner and anything tied with it among them, are scored here exactly as there: the same token.
   static int drawFull(float[] l, double invT, long key) {
     int top = argmax(l); // (a NaN logit fails here, as in the loop)
     if (l[top] == Float.NEGATIVE_INFINITY) {

@@ -78,13 +78,17 @@ public final class CpuKernels {
 
   /**
    * A temperature draw's Gumbel-max candidates: the indices (ascending, into {@code out}) of the
-   * tokens of {@code row} whose score {@code row[i]·invT + g_i} could reach {@code best}, where
-   * g_i's 53 hash bits are {@code mix(key + 0x9E3779B97F4A7C15·(i + 1)) >>> 11} and a token is
-   * ruled out when {@code row[i]·invT + maxGumbel < best}, or when {@code best − row[i]·invT > 0}
-   * and its bits are at most {@code table[(int) ((best − row[i]·invT) · bins)]} (the caller's
-   * table of bits whose noise stays under that gap). Returns their count; −1 where more than
-   * {@code out} holds; {@link Integer#MIN_VALUE} where the kernels are not loaded or the arrays
-   * could not be pinned (the caller takes its own loop). The row holds no NaN.
+   * tokens of {@code row} that may win {@code argmax row[i]·invT + g_i}, where g_i = −log(−log u)
+   * with u = (bits + 0.5)·2^−53, bits = {@code mix(key + 0x9E3779B97F4A7C15·(i + 1)) >>> 11}, and
+   * {@code best} is a score some token reaches exactly. Against a threshold that some token's exact
+   * score reaches (from {@code best}, raised by the approximate scores found), a token is ruled
+   * out when {@code row[i]·invT + maxGumbel} stays under it, or when it lies a gap above the token
+   * and its bits are at most {@code table[(int) (gap · bins)]} (the caller's table of bits whose
+   * noise stays under that gap). Left: the tokens whose libm-scored approximation lies within
+   * 1e-9 (relative) of the best, which hold the winner and every token tied with it, for the
+   * caller to score exactly. Returns their count; −1 where more than {@code out} holds passed the
+   * tests; {@link Integer#MIN_VALUE} where the kernels are not loaded or the arrays could not be
+   * pinned (the caller takes its own loop). The row holds no NaN.
    */
   public static int gumbelCandidates(float[] row, double invT, long key, double best,
       long[] table, double bins, double maxGumbel, int[] out) {

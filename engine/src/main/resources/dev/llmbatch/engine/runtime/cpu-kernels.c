@@ -867,12 +867,15 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_argmaxRow(
 /* ---- A temperature draw's Gumbel-max: the tokens that could still win ----
  *
  * The sampler draws argmax_i (z_i + g_i), z_i = l[i]·invT, g_i = −log(−log(u)) with u from a hash
- * of (key, i) (Sampler.drawFull). Given a score `best` that the winner reaches (the top logit's),
- * a token can win only if its noise could lift it to `best`; most tokens are ruled out by the
- * noise's largest value, or by their hash bits against the table of thresholds the sampler keeps
- * (bits ≤ table[⌊(best − z)·bins⌋]: noise < best − z). The candidates left (indices ascending)
- * are scored exactly by the sampler in Java. 8 tokens a vector: the hash, the bound and a gather
- * of the thresholds, where the JIT's loop took ~7 ns a token (~1 ms a draw over 152K tokens). */
+ * of (key, i) (Sampler.drawFull). This pass keeps a threshold t that some token's exact score
+ * reaches (at first `best`, the top logit's exact score; then the best approximate score found
+ * less a margin) and rules a token out where it provably stays under t: its noise's largest value
+ * cannot lift it there, or its hash bits are at most the sampler's table's threshold for the gap
+ * (bits ≤ table[⌊(t − z)·bins⌋]: noise < t − z). A token that passes is scored here with libm's
+ * logarithms (within ~1e-15 of the sampler's, in an IEEE double sum) and raises t. Left at the end:
+ * the tokens whose approximate score lies within the margin of the best, which hold the winner and
+ * anything tied with it; the sampler scores those exactly. 8 tokens a vector for the hash, the
+ * bound and a gather of the thresholds, where the JIT's loop took ~7 ns a token. */
 #define GUMBEL_GOLDEN 0x9E3779B97F4A7C15ULL
 
 static inline uint64_t gumbel_mix(uint64_t z) {
@@ -881,30 +884,69 @@ static inline uint64_t gumbel_mix(uint64_t z) {
   return z ^ (z >> 31);
 }
 
-/* Whether token i may reach best (the scalar form of the vector loop below). */
-static inline int gumbel_may_win(const float *l, long i, double inv_t, uint64_t key, double best,
-                                 const int64_t *table, long table_n, double bins,
-                                 double max_gumbel) {
-  double z = (double) l[i] * inv_t;
-  if (!(z + max_gumbel >= best)) return 0;
-  int64_t bits = (int64_t) (gumbel_mix(key + GUMBEL_GOLDEN * (uint64_t) (i + 1)) >> 11);
-  double behind = best - z;
-  if (behind > 0) {
-    long b = (long) (behind * bins);
-    if (b < table_n && bits <= table[b]) return 0;
-  }
-  return 1;
+static inline int64_t gumbel_bits(uint64_t key, long i) {
+  return (int64_t) (gumbel_mix(key + GUMBEL_GOLDEN * (uint64_t) (i + 1)) >> 11);
 }
 
-/* The candidates' count, their indices in out; −1 where more than out holds. */
+/* A margin above the approximate scores' error (~1e-15 of their size): scores that far apart
+ * order the same exactly. */
+static inline double gumbel_margin(double score) {
+  return 1e-9 * (fabs(score) > 1 ? fabs(score) : 1);
+}
+
+struct gumbel_pass {
+  const float *l;
+  double inv_t;
+  uint64_t key;
+  const int64_t *table;
+  long table_n;
+  double bins, max_gumbel;
+  double hi, t; /* the best score so far (exact or approximate), the threshold */
+  jint *out;
+  double *scores; /* the candidates' approximate scores */
+  jint count, cap;
+};
+
+/* Token i, its scaled logit z, passed the cheap tests: scored, kept, and the threshold raised;
+ * 0, or −1 where more than cap passed. */
+static inline int gumbel_keep(struct gumbel_pass *g, long i, double z, int64_t bits) {
+  if (g->count == g->cap) return -1;
+  double u = ((double) bits + 0.5) * 0x1.0p-53;
+  double score = z + -log(-log(u));
+  g->out[g->count] = (jint) i;
+  g->scores[g->count++] = score;
+  if (score > g->hi) {
+    g->hi = score;
+    g->t = score - 2 * gumbel_margin(score);
+  }
+  return 0;
+}
+
+/* The scalar form of the vector loop's tests, for token i. */
+static inline int gumbel_token(struct gumbel_pass *g, long i) {
+  double z = (double) g->l[i] * g->inv_t;
+  if (!(z + g->max_gumbel >= g->t)) return 0;
+  int64_t bits = gumbel_bits(g->key, i);
+  double behind = g->t - z;
+  if (behind > 0) {
+    long b = (long) (behind * g->bins);
+    if (b < g->table_n && bits <= g->table[b]) return 0;
+  }
+  return gumbel_keep(g, i, z, bits);
+}
+
+/* The candidates' count, their indices ascending in out; −1 where more than cap passed. */
 __attribute__((optimize("fp-contract=off"))) static jint gumbel_candidates(
     const float *l, jint n, double inv_t, uint64_t key, double best, const int64_t *table,
     long table_n, double bins, double max_gumbel, jint *out, jint cap) {
-  jint count = 0;
+  double *scores = (double *) scratch_for((size_t) cap * 2);
+  if (scores == NULL) return -1;
+  struct gumbel_pass g = {l,     inv_t, key,  table, table_n, bins,   max_gumbel,
+                          best,  best - 2 * gumbel_margin(best), out, scores, 0, cap};
   long i = 0;
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-  const __m512d vinv = _mm512_set1_pd(inv_t), vbest = _mm512_set1_pd(best),
-                vmax = _mm512_set1_pd(max_gumbel), vbins = _mm512_set1_pd(bins);
+  const __m512d vinv = _mm512_set1_pd(inv_t), vmax = _mm512_set1_pd(max_gumbel),
+                vbins = _mm512_set1_pd(bins);
   const __m512i c1 = _mm512_set1_epi64((long long) 0xBF58476D1CE4E5B9ULL),
                 c2 = _mm512_set1_epi64((long long) 0x94D049BB133111EBULL),
                 last = _mm512_set1_epi64(table_n - 1);
@@ -913,36 +955,39 @@ __attribute__((optimize("fp-contract=off"))) static jint gumbel_candidates(
       _mm512_mullo_epi64(_mm512_set1_epi64((long long) GUMBEL_GOLDEN),
                          _mm512_setr_epi64(1, 2, 3, 4, 5, 6, 7, 8)));
   const __m512i step = _mm512_set1_epi64((long long) (GUMBEL_GOLDEN * 8ULL));
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   for (; i + 8 <= n; i += 8, h0 = _mm512_add_epi64(h0, step)) {
+    __m512d vt = _mm512_set1_pd(g.t);
     __m512d z = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(l + i)), vinv);
-    __mmask8 live = _mm512_cmp_pd_mask(_mm512_add_pd(z, vmax), vbest, _CMP_GE_OQ);
+    __mmask8 live = _mm512_cmp_pd_mask(_mm512_add_pd(z, vmax), vt, _CMP_GE_OQ);
     if (live == 0) continue;
     __m512i x = _mm512_mullo_epi64(_mm512_xor_si512(h0, _mm512_srli_epi64(h0, 30)), c1);
     x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 27)), c2);
     __m512i bits = _mm512_srli_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 31)), 11);
-    __m512d behind = _mm512_sub_pd(vbest, z);
+    __m512d behind = _mm512_sub_pd(vt, z);
     __mmask8 ahead = _mm512_cmp_pd_mask(behind, _mm512_setzero_pd(), _CMP_GT_OQ) & live;
     __m512i bin = _mm512_cvttpd_epi64(_mm512_mul_pd(behind, vbins));
     ahead &= _mm512_cmp_epi64_mask(bin, last, _MM_CMPINT_LE); /* (past the table: kept) */
     __m512i thr = _mm512_mask_i64gather_epi64(_mm512_set1_epi64(-1), ahead, bin, table, 8);
-    __mmask8 ruled = ahead & _mm512_cmp_epi64_mask(bits, thr, _MM_CMPINT_LE);
-    __mmask8 cand = live & ~ruled;
-    if (cand == 0) continue;
-    int k = __builtin_popcount((unsigned) cand);
-    if (count + k > cap) return -1;
-    _mm256_mask_compressstoreu_epi32(out + count, cand,
-                                     _mm256_add_epi32(lane, _mm256_set1_epi32((int) i)));
-    count += k;
+    __mmask8 pass = live & ~(ahead & _mm512_cmp_epi64_mask(bits, thr, _MM_CMPINT_LE));
+    if (pass == 0) continue;
+    double zs[8];
+    int64_t bs[8];
+    _mm512_storeu_pd(zs, z);
+    _mm512_storeu_si512((void *) bs, bits);
+    for (int j = 0; j < 8; j++) { /* (a threshold raised meanwhile only rules out more) */
+      if ((pass >> j & 1) && gumbel_keep(&g, i + j, zs[j], bs[j]) < 0) return -1;
+    }
   }
 #endif
   for (; i < n; i++) {
-    if (gumbel_may_win(l, i, inv_t, key, best, table, table_n, bins, max_gumbel)) {
-      if (count == cap) return -1;
-      out[count++] = (jint) i;
-    }
+    if (gumbel_token(&g, i) < 0) return -1;
   }
-  return count;
+  jint kept = 0;
+  double floor = g.hi - 2 * gumbel_margin(g.hi);
+  for (jint c = 0; c < g.count; c++) {
+    if (scores[c] >= floor) out[kept++] = out[c];
+  }
+  return kept;
 }
 
 JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gumbelCandidatesRow(
