@@ -6,6 +6,7 @@ import dev.llmbatch.engine.api.ApiException;
 import dev.llmbatch.engine.model.CausalLm;
 import dev.llmbatch.engine.model.KvCache;
 import dev.llmbatch.engine.model.StepInput;
+import dev.llmbatch.engine.runtime.CpuKernels;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
@@ -65,6 +66,9 @@ public final class GenerationEngine implements AutoCloseable {
     this.model = model;
     this.cache = model.allocateCache(config.slots(), config.capacity());
     this.scheduler = new Scheduler(config, texts);
+    // the sampler's passes over the vocabulary run on the CPU kernels where they load: build or
+    // load them now (a GPU model's forward never asks), not inside the first step's draws
+    CpuKernels.available();
     this.thread = new Thread(this::loop, "llm-batch-generate-" + name);
     this.thread.setDaemon(true);
     this.thread.start();

@@ -46,9 +46,9 @@ public final class CpuKernels {
   private static int threads;
   private static final NativePath PATH = new NativePath(CpuKernels::load, LOG,
       () -> "CPU float32 attention, RMSNorm, LayerNorm (with its residual sum), SiLU gating and"
-          + " GELU run as fused native kernels, one call each (LLM_BATCH_CPU_KERNELS=0 turns this"
-          + " off)",
-      "CPU attention, norms, SiLU gating and GELU run as libtorch ops");
+          + " GELU run as fused native kernels, one call each, and the sampler's passes over the"
+          + " vocabulary as vector loops (LLM_BATCH_CPU_KERNELS=0 turns this off)",
+      "CPU attention, norms, SiLU gating and GELU run as libtorch ops, the sampler in Java");
 
   private CpuKernels() {}
 
