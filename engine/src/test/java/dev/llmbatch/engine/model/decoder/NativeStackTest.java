@@ -57,10 +57,8 @@ class NativeStackTest {
   @ParameterizedTest
   @MethodSource("typesAndDtypes")
   void theStackGivesTheLayerByLayerLogitsBitForBit(String type, DType dtype) {
-    assumeTrue(PackedGemm.gathersRows(), "the stack needs the engine's AVX-512 GEMM");
-    // hidden 256: every projection is big enough to pack
-    Path dir = TinyDecoders.write(tmp.resolve(type + "-" + dtype),
-        TinyDecoders.config(type, TinyDecoders.VOCAB, 256), 8, dtype);
+    // hidden 256: every projection is big enough to pack on its own
+    Path dir = tinyModel(type + "-" + dtype, type, 256, dtype);
     long pairs = PackedGemm.swiGluPacked();
     try (CausalLm stacked = Architectures.loadCausalLm(dir, TWO_THREADS);
         CausalLm perOp = loadWithoutStack(dir)) {
@@ -119,9 +117,7 @@ class NativeStackTest {
   @ParameterizedTest
   @MethodSource("stackedTypesAndDtypes")
   void aModelOfSmallProjectionsPacksThemForTheStack(String type, DType dtype) {
-    assumeTrue(PackedGemm.gathersRows(), "the stack needs the engine's AVX-512 GEMM");
-    Path dir = TinyDecoders.write(tmp.resolve(type + "-small-" + dtype),
-        TinyDecoders.config(type, TinyDecoders.VOCAB, 64), 8, dtype);
+    Path dir = tinyModel(type + "-small-" + dtype, type, 64, dtype);
     long before = PackedGemm.packed();
     try (CausalLm stacked = Architectures.loadCausalLm(dir, TWO_THREADS)) {
       long packedForStack = PackedGemm.packed() - before;
@@ -214,9 +210,17 @@ class NativeStackTest {
 
   /** A tiny FP32 Llama whose projections all pack (hidden 256), written under tmp as {@code name}. */
   private Path packedLlama(String name) {
+    return tinyModel(name, "llama", 256, DType.F32);
+  }
+
+  /**
+   * A tiny model of {@code type} and {@code hidden} stored as {@code dtype}, written under tmp as
+   * {@code name}; the test is skipped where the stack cannot run (no AVX-512 GEMM).
+   */
+  private Path tinyModel(String name, String type, int hidden, DType dtype) {
     assumeTrue(PackedGemm.gathersRows(), "the stack needs the engine's AVX-512 GEMM");
     return TinyDecoders.write(tmp.resolve(name),
-        TinyDecoders.config("llama", TinyDecoders.VOCAB, 256), 8, DType.F32);
+        TinyDecoders.config(type, TinyDecoders.VOCAB, hidden), 8, dtype);
   }
 
   /** A step input of {@code n} tokens for {@code slot} at its next position (advanced). */
