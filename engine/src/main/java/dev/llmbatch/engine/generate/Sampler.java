@@ -179,8 +179,35 @@ public final class Sampler {
     return drawPrefix(l, order, keep, invT, key);
   }
 
-  // Gumbel-max over the first keep tokens of order.
-  private static int drawPrefix(float[] l, long[] order, int keep, double invT, long key) {
+  // Gumbel-max over the first keep tokens of order (logits descending), with drawFullLoop's tests:
+  // a token they pass over cannot beat the best so far, and once the largest noise cannot lift a
+  // token to it, none further down can. The token of scoring them all (drawPrefixLoop), with the
+  // logs of a few (a top_p nucleus can hold thousands of tokens).
+  static int drawPrefix(float[] l, long[] order, int keep, double invT, long key) {
+    int best = idOf(order[0]);
+    double bestScore = Double.NEGATIVE_INFINITY;
+    for (int j = 0; j < keep; j++) {
+      int id = idOf(order[j]);
+      double z = l[id] * invT;
+      if (z + MAX_GUMBEL <= bestScore) {
+        break; // its score, and every later one's, stays under the best
+      }
+      long bits = noiseBits(key, id);
+      double behind = bestScore - z; // < MAX_GUMBEL here
+      if (behind > 0 && bits <= CANNOT_CATCH_UP[(int) (behind * CATCH_UP_BINS_PER_UNIT)]) {
+        continue;
+      }
+      double score = z + gumbelOf(bits);
+      if (score > bestScore) {
+        bestScore = score;
+        best = id;
+      }
+    }
+    return best;
+  }
+
+  // drawPrefix scoring every token.
+  static int drawPrefixLoop(float[] l, long[] order, int keep, double invT, long key) {
     int best = idOf(order[0]);
     double bestScore = Double.NEGATIVE_INFINITY;
     for (int j = 0; j < keep; j++) {
@@ -217,17 +244,21 @@ public final class Sampler {
     double max = l[argmax(l)];
     int[] count = new int[NUCLEUS_BINS + 1];
     byte[] bins = new byte[l.length];
+    // on the CPU kernels, each bin's mass comes with its count (the same bins, from nucleusBin's
+    // expression), for the bounded pass
+    double[] binMass = new double[NUCLEUS_BINS + 1];
     if (!CpuKernels.nucleusBins(l, max, invT, -NUCLEUS_BINS * NUCLEUS_BIN, -1 / NUCLEUS_BIN, bins,
-        count)) { // (the same bins, from nucleusBin's expression)
+        count, binMass)) {
+      binMass = null;
       for (int i = 0; i < l.length; i++) {
         int b = nucleusBin((l[i] - max) * invT);
         bins[i] = (byte) b;
         count[b]++;
       }
     }
-    int t = nucleus(l, max, invT, key, bins, count, false);
+    int t = nucleus(l, max, invT, key, bins, count, false, binMass);
     if (t < 0) {
-      t = nucleus(l, max, invT, key, bins, count, true);
+      t = nucleus(l, max, invT, key, bins, count, true, null);
     }
     return t >= 0 ? t : drawSorted(l, sortedAll(l), invT, key);
   }
@@ -243,7 +274,7 @@ public final class Sampler {
   // up where a step could fall either side of top_p within the bounds, so both passes draw
   // drawSorted's tokens, token for token.
   private int nucleus(float[] l, double max, double invT, long key, byte[] bins, int[] count,
-      boolean exact) {
+      boolean exact, double[] binMass) {
     double tailHi = 0;
     double tailLo = 0;
     int computed = NUCLEUS_BINS - 1; // the last bin whose tokens' exps are computed
@@ -260,12 +291,14 @@ public final class Sampler {
       }
     }
     double[] mass = new double[NUCLEUS_BINS + 1];
-    // bounded: the CPU kernels' exps where they run (to ~2 ulp each, in another order: within the
-    // bounds' 1e-12); exact: these, summed as drawSorted sums them
-    double head = exact || computed < 0 ? -1
-        : CpuKernels.nucleusMass(l, bins, max, invT, computed, mass);
-    if (head < 0) {
-      head = 0;
+    double head = 0;
+    if (binMass != null) { // bounded, on the CPU kernels: their per-bin sums (to ~2 ulp a term, in
+      // another order: within the bounds' 1e-12)
+      for (int b = 0; b <= computed; b++) {
+        mass[b] = binMass[b];
+        head += binMass[b];
+      }
+    } else { // in Java: the exact pass (summed as drawSorted sums them), or no CPU kernels
       for (int i = 0; i < l.length; i++) {
         int b = bins[i];
         if (b <= computed) {
@@ -287,9 +320,11 @@ public final class Sampler {
       return -1;
     }
     long[] order = new long[kept + count[last] + count[last + 1]];
-    for (int i = 0, j = 0; j < order.length; i++) {
-      if (bins[i] <= last + 1) {
-        order[j++] = key(l[i], i);
+    if (CpuKernels.nucleusKeys(l, bins, last + 1, order) != order.length) { // (the same keys)
+      for (int i = 0, j = 0; j < order.length; i++) {
+        if (bins[i] <= last + 1) {
+          order[j++] = key(l[i], i);
+        }
       }
     }
     Arrays.sort(order);

@@ -116,25 +116,26 @@ public final class CpuKernels {
 
   /**
    * top_p's bins: for each token of {@code row}, {@code d = (row[i] − max)·invT} and its bin
-   * {@code d > floor ? (int) (d·scale) : last} into {@code bins} (as long as the row), and each
-   * bin's count into {@code count} ({@code last + 1} long, at most 128), the sampler's expression
-   * bit for bit. False where the kernels are not loaded or the arrays could not be pinned (the
-   * caller takes its own loop).
+   * {@code d > floor ? (int) (d·scale) : last} into {@code bins} (as long as the row), the
+   * sampler's expression bit for bit; each bin's count into {@code count} ({@code last + 1}
+   * long, at most 128) and each bin's softmax mass, {@code Σ e^d} over its tokens, into {@code
+   * mass} (as long; the last bin's 0): each term to ~2 ulp, summed in no particular order. False
+   * where the kernels are not loaded or the arrays could not be pinned (the caller takes its own
+   * loop).
    */
   public static boolean nucleusBins(float[] row, double max, double invT, double floor,
-      double scale, byte[] bins, int[] count) {
-    return available() && nucleusBinsRow(row, max, invT, floor, scale, bins, count) == 0;
+      double scale, byte[] bins, int[] count, double[] mass) {
+    return available() && nucleusBinsRow(row, max, invT, floor, scale, bins, count, mass) == 0;
   }
 
   /**
-   * top_p's bounded mass: {@code Σ e^((row[i] − max)·invT)} over the tokens whose bin is at most
-   * {@code computed}, per bin into {@code mass[0..computed]}; returns the total. Each term to ~2
-   * ulp, summed in no particular order (the sampler's bounds absorb both). Negative where the
-   * kernels are not loaded or the arrays could not be pinned (the caller takes its own loop).
+   * top_p's candidates: the keys ({@link #topKeys}'s) of the tokens of {@code row} whose bin is at
+   * most {@code upto}, in index order, into {@code out} (as many as it holds); the count written,
+   * or a negative number where the kernels are not loaded or the arrays could not be pinned. 64
+   * bins a comparison.
    */
-  public static double nucleusMass(float[] row, byte[] bins, double max, double invT,
-      int computed, double[] mass) {
-    return available() ? nucleusMassRow(row, bins, max, invT, computed, mass) : -1;
+  public static int nucleusKeys(float[] row, byte[] bins, int upto, long[] out) {
+    return available() ? nucleusKeysRow(row, bins, upto, out) : -1;
   }
 
   /** Whether {@code a} is something these kernels take: float32 on the CPU, and they are loaded. */
@@ -702,11 +703,10 @@ public final class CpuKernels {
 
   private static native int argmaxRow(float[] row);
 
-  private static native int nucleusBinsRow(float[] row, double max, double invT, double floor,
-      double scale, byte[] bins, int[] count);
+  private static native int nucleusKeysRow(float[] row, byte[] bins, int upto, long[] out);
 
-  private static native double nucleusMassRow(float[] row, byte[] bins, double max, double invT,
-      int computed, double[] mass);
+  private static native int nucleusBinsRow(float[] row, double max, double invT, double floor,
+      double scale, byte[] bins, int[] count, double[] mass);
 
   private static native int topKeysRow(float[] row, long[] out);
 

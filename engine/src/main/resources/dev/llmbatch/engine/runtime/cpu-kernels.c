@@ -1109,23 +1109,11 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_topKeysRow(
 /* ---- top_p over a whole row: the bins and their softmax mass (Sampler.drawNucleus) ----
  *
  * Each token's bin: d = (l[i] − max)·invT, bin (int) (d·scale) where d > floor, else last (the
- * sampler's own expression, bit for bit: the same IEEE operations). Then the bounded pass's mass:
- * e^d summed per bin over the bins up to `computed`, in double precision to ~2 ulp a term, which
- * the pass's bounds (1e-12 of the normalizer) absorb, as they absorb its summation order. */
+ * sampler's own expression, bit for bit: the same IEEE operations), and each bin's count; in the
+ * same pass each bin's mass, e^d summed over its tokens (all but the last bin's), in double
+ * precision to ~2 ulp a term, which the sampler's bounded pass (summing the bins it computes)
+ * absorbs within its bounds (1e-12 of the normalizer), as it absorbs the summation order. */
 #define NUCLEUS_MAX_BINS 128
-
-static void nucleus_bins(const float *l, jint n, double max, double inv_t, double floor_d,
-                         double scale, jint last, int8_t *bins, jint *count) {
-  jint c[4][NUCLEUS_MAX_BINS];
-  memset(c, 0, sizeof c);
-  for (jint i = 0; i < n; i++) { /* four count arrays: no chain of increments to one bin */
-    double d = ((double) l[i] - max) * inv_t;
-    int b = d > floor_d ? (int) (d * scale) : last;
-    bins[i] = (int8_t) b;
-    c[i & 3][b]++;
-  }
-  for (int b = 0; b <= last; b++) count[b] = c[0][b] + c[1][b] + c[2][b] + c[3][b];
-}
 
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 /* e^x for −708 < x ≤ 0, to ~2 ulp: x = n·ln 2 + r (|r| ≤ ln 2 / 2, ln 2 in two parts), e^r by its
@@ -1156,80 +1144,115 @@ static inline __m512d vexp_pd_nonpositive(__m512d x) {
 }
 #endif
 
-/* Σ e^d over the tokens of bins 0..computed, per bin into mass[0..computed]; returns the total. */
-static double nucleus_mass(const float *l, const int8_t *bins, jint n, double max, double inv_t,
-                           jint computed, double *mass) {
-  double lanes[NUCLEUS_MAX_BINS * 8]; /* each vector lane its own sums: no two lanes collide */
-  memset(lanes, 0, sizeof(double) * 8 * (size_t) (computed + 1));
+static void nucleus_bins(const float *l, jint n, double max, double inv_t, double floor_d,
+                         double scale, jint last, int8_t *bins, jint *count, double *mass) {
+  /* a count and a sum array a lane: no chain of increments to one bin across lanes */
+  jint c[8][NUCLEUS_MAX_BINS];
+  double m[8][NUCLEUS_MAX_BINS];
+  memset(c, 0, sizeof c);
+  memset(m, 0, sizeof m);
   jint i = 0;
-#if defined(__AVX512F__) && defined(__AVX512DQ__)
-  const __m512i col = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m512i top = _mm512_set1_epi64(computed);
-  const __m512d vmax = _mm512_set1_pd(max), vinv = _mm512_set1_pd(inv_t);
+#if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
+  const __m512d vmax = _mm512_set1_pd(max), vinv = _mm512_set1_pd(inv_t),
+                vfloor = _mm512_set1_pd(floor_d), vscale = _mm512_set1_pd(scale);
+  const __m256i vlast = _mm256_set1_epi32(last);
   for (; i + 8 <= n; i += 8) {
-    __m512i b = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *) (bins + i)));
-    __mmask8 in = _mm512_cmp_epi64_mask(b, top, _MM_CMPINT_LE);
-    if (in == 0) continue;
     __m512d d = _mm512_mul_pd(_mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(l + i)), vmax), vinv);
-    __m512d e = vexp_pd_nonpositive(d);
-    __m512i at = _mm512_add_epi64(_mm512_slli_epi64(b, 3), col);
-    __m512d sum = _mm512_mask_i64gather_pd(_mm512_setzero_pd(), in, at, lanes, 8);
-    _mm512_mask_i64scatter_pd(lanes, in, at, _mm512_add_pd(sum, e), 8);
+    __mmask8 above = _mm512_cmp_pd_mask(d, vfloor, _CMP_GT_OQ);
+    __m256i b = _mm256_mask_blend_epi32(above, vlast,
+                                        _mm512_cvttpd_epi32(_mm512_mul_pd(d, vscale)));
+    _mm_storel_epi64((__m128i *) (bins + i), _mm256_cvtepi32_epi8(b));
+    int32_t lane[8];
+    double e[8];
+    _mm256_storeu_si256((__m256i *) lane, b);
+    _mm512_storeu_pd(e, _mm512_maskz_mov_pd(above, vexp_pd_nonpositive(d)));
+    for (int j = 0; j < 8; j++) {
+      c[j][lane[j]]++;
+      m[j][lane[j]] += e[j];
+    }
   }
 #endif
   for (; i < n; i++) {
-    if (bins[i] <= computed) lanes[bins[i] * 8] += exp(((double) l[i] - max) * inv_t);
+    double d = ((double) l[i] - max) * inv_t;
+    int b = d > floor_d ? (int) (d * scale) : last;
+    bins[i] = (int8_t) b;
+    c[i & 7][b]++;
+    if (b < last) m[i & 7][b] += exp(d);
   }
-  double head = 0;
-  for (int b = 0; b <= computed; b++) {
-    double m = 0;
-    for (int j = 0; j < 8; j++) m += lanes[b * 8 + j];
-    mass[b] = m;
-    head += m;
+  for (int b = 0; b <= last; b++) {
+    jint sum = 0;
+    double e = 0;
+    for (int j = 0; j < 8; j++) {
+      sum += c[j][b];
+      e += m[j][b];
+    }
+    count[b] = sum;
+    mass[b] = b < last ? e : 0;
   }
-  return head;
 }
+
+/* The keys (topk_key) of the tokens whose bin is at most `upto`, in index order, into out (as
+ * many as there are: the caller counted them); the count written. */
+static jint nucleus_keys(const float *l, const int8_t *bins, jint n, jint upto, int64_t *out,
+                         jint cap) {
+  jint j = 0, i = 0;
+#ifdef __AVX512BW__
+  const __m512i vupto = _mm512_set1_epi8((char) upto);
+  for (; i + 64 <= n && j < cap; i += 64) {
+    uint64_t in = _mm512_cmple_epi8_mask(_mm512_loadu_si512((const void *) (bins + i)), vupto);
+    while (in != 0 && j < cap) {
+      int b = __builtin_ctzll(in);
+      out[j++] = topk_key(l[i + b], i + b);
+      in &= in - 1;
+    }
+  }
+#endif
+  for (; i < n && j < cap; i++) {
+    if (bins[i] <= upto) out[j++] = topk_key(l[i], i);
+  }
+  return j;
+}
+
 
 JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_nucleusBinsRow(
     JNIEnv *env, jclass c, jfloatArray row, jdouble max, jdouble inv_t, jdouble floor_d,
-    jdouble scale, jbyteArray bins, jintArray count) {
+    jdouble scale, jbyteArray bins, jintArray count, jdoubleArray mass) {
   jint n = (*env)->GetArrayLength(env, row);
   jint last = (*env)->GetArrayLength(env, count) - 1;
   if ((*env)->GetArrayLength(env, bins) != n || last < 0 || last >= NUCLEUS_MAX_BINS
-      || !(floor_d * scale <= last)) {
+      || (*env)->GetArrayLength(env, mass) != last + 1 || !(floor_d * scale <= last)) {
     return -1;
   }
   float *l = (float *) (*env)->GetPrimitiveArrayCritical(env, row, NULL);
   int8_t *b = l == NULL ? NULL : (int8_t *) (*env)->GetPrimitiveArrayCritical(env, bins, NULL);
   jint *k = b == NULL ? NULL : (jint *) (*env)->GetPrimitiveArrayCritical(env, count, NULL);
-  if (k != NULL) {
-    nucleus_bins(l, n, max, inv_t, floor_d, scale, last, b, k);
-    (*env)->ReleasePrimitiveArrayCritical(env, count, k, 0);
+  double *m = k == NULL ? NULL : (double *) (*env)->GetPrimitiveArrayCritical(env, mass, NULL);
+  if (m != NULL) {
+    nucleus_bins(l, n, max, inv_t, floor_d, scale, last, b, k, m);
+    (*env)->ReleasePrimitiveArrayCritical(env, mass, m, 0);
   }
-  if (b != NULL) (*env)->ReleasePrimitiveArrayCritical(env, bins, b, k == NULL ? JNI_ABORT : 0);
+  if (k != NULL) (*env)->ReleasePrimitiveArrayCritical(env, count, k, m == NULL ? JNI_ABORT : 0);
+  if (b != NULL) (*env)->ReleasePrimitiveArrayCritical(env, bins, b, m == NULL ? JNI_ABORT : 0);
   if (l != NULL) (*env)->ReleasePrimitiveArrayCritical(env, row, l, JNI_ABORT);
-  return k == NULL ? -1 : 0;
+  return m == NULL ? -1 : 0;
 }
 
-JNIEXPORT jdouble JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_nucleusMassRow(
-    JNIEnv *env, jclass c, jfloatArray row, jbyteArray bins, jdouble max, jdouble inv_t,
-    jint computed, jdoubleArray mass) {
+JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_nucleusKeysRow(
+    JNIEnv *env, jclass c, jfloatArray row, jbyteArray bins, jint upto, jlongArray out) {
   jint n = (*env)->GetArrayLength(env, row);
-  if ((*env)->GetArrayLength(env, bins) != n || computed < 0 || computed >= NUCLEUS_MAX_BINS
-      || (*env)->GetArrayLength(env, mass) <= computed) {
-    return -1;
-  }
+  jint cap = (*env)->GetArrayLength(env, out);
+  if ((*env)->GetArrayLength(env, bins) != n || upto < 0 || upto >= NUCLEUS_MAX_BINS) return -1;
   float *l = (float *) (*env)->GetPrimitiveArrayCritical(env, row, NULL);
   int8_t *b = l == NULL ? NULL : (int8_t *) (*env)->GetPrimitiveArrayCritical(env, bins, NULL);
-  double *m = b == NULL ? NULL : (double *) (*env)->GetPrimitiveArrayCritical(env, mass, NULL);
-  double head = -1;
-  if (m != NULL) {
-    head = nucleus_mass(l, b, n, max, inv_t, computed, m);
-    (*env)->ReleasePrimitiveArrayCritical(env, mass, m, 0);
+  int64_t *o = b == NULL ? NULL : (int64_t *) (*env)->GetPrimitiveArrayCritical(env, out, NULL);
+  jint r = -1;
+  if (o != NULL) {
+    r = nucleus_keys(l, b, n, upto, o, cap);
+    (*env)->ReleasePrimitiveArrayCritical(env, out, o, 0);
   }
   if (b != NULL) (*env)->ReleasePrimitiveArrayCritical(env, bins, b, JNI_ABORT);
   if (l != NULL) (*env)->ReleasePrimitiveArrayCritical(env, row, l, JNI_ABORT);
-  return head;
+  return r;
 }
 
 /* ---- RMSNorm and SiLU-gated products: one call instead of libtorch's 4–6 small ops each ---- */
