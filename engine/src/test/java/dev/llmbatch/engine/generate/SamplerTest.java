@@ -295,33 +295,10 @@ class SamplerTest {
     int draws = 0;
     int notTop = 0;
     for (int n : new int[] {1, 5, 8, 13, 64, 4101, 32000, 151936}) {
-      for (int kind = 0; kind < 5; kind++) {
-        float[] l = new float[n];
-        for (int i = 0; i < n; i++) {
-          double g = rnd.nextGaussian();
-          l[i] = (float) switch (kind) {
-            case 0 -> g * 2.5; // peaked below: a head of 20 near 12 over a broad tail
-            case 1 -> g * 0.01; // flat
-            case 2 -> Math.round(g * 2) / 2.0; // ties everywhere
-            default -> g * 3;
-          };
-        }
-        if (kind == 0) {
-          for (int j = 0; j < 20; j++) {
-            l[rnd.nextInt(n)] = (float) (12 + rnd.nextGaussian() * 2);
-          }
-        }
-        if (kind == 3) { // masked tokens
-          for (int j = 0; j < n / 2; j++) {
-            l[rnd.nextInt(n)] = Float.NEGATIVE_INFINITY;
-          }
-        }
-        if (kind == 4 && n > 2) {
-          l[n / 3] = Float.POSITIVE_INFINITY;
-          l[n - 1] = Float.POSITIVE_INFINITY;
-        }
+      for (String kind : KINDS) {
+        float[] l = row(rnd, n, kind);
         for (double t : new double[] {0.05, 0.6, 1.0, 2.0}) {
-          for (int k = 0; k < 50; k++) {
+          for (int k = 0; k < (n > 20000 ? 10 : 50); k++) {
             long key = rnd.nextLong();
             int expected = Sampler.drawFullLoop(l, 1 / t, key);
             assertEquals(expected, Sampler.drawFull(l, 1 / t, key),
@@ -332,7 +309,7 @@ class SamplerTest {
         }
       }
     }
-    assertEquals(8 * 5 * 4 * 50, draws);
+    assertEquals((6 * 50 + 2 * 10) * KINDS.length * 4, draws);
     assertTrue(notTop > draws / 4, "the draws are draws, not argmaxes: " + notTop);
   }
 
@@ -347,22 +324,8 @@ class SamplerTest {
     Random rnd = new Random(3);
     int rows = 0;
     for (int n : new int[] {1, 9, 16, 40, 4101, 151936}) {
-      for (int kind = 0; kind < 5; kind++) {
-        float[] l = new float[n];
-        for (int i = 0; i < n; i++) {
-          double g = rnd.nextGaussian();
-          l[i] = (float) switch (kind) {
-            case 1 -> g * 1e-3;
-            case 2 -> Math.round(g * 2); // ties
-            case 3 -> i; // ascending: each logit beats the heap's worst
-            case 4 -> -i;
-            default -> g * 2.5;
-          };
-        }
-        if (kind == 2) {
-          l[rnd.nextInt(n)] = -0f;
-          l[rnd.nextInt(n)] = 0f;
-        }
+      for (String kind : KINDS) {
+        float[] l = row(rnd, n, kind);
         for (int k : new int[] {1, 2, 20, n / 2 + 1, n}) {
           if (k < 1 || k > n) {
             continue;
@@ -393,27 +356,8 @@ class SamplerTest {
     int draws = 0;
     for (int n : new int[] {1, 7, 64, 4101, 32000, 151936}) {
       int keys = n > 40000 ? 2 : n > 5000 ? 4 : 10;
-      for (int kind = 0; kind < 5; kind++) {
-        float[] l = new float[n];
-        for (int i = 0; i < n; i++) {
-          double g = rnd.nextGaussian();
-          l[i] = (float) switch (kind) {
-            case 1 -> g * 1e-3; // flat: a random model's
-            case 2 -> Math.round(g * 2) / 2.0; // ties
-            case 3 -> g * 6; // a wide spread: bins far down the tail
-            default -> g * 2.5;
-          };
-        }
-        if (kind == 0 || kind == 4) { // peaked: a head over a broad tail
-          for (int j = 0; j < 20; j++) {
-            l[rnd.nextInt(n)] = (float) (12 + rnd.nextGaussian() * 2);
-          }
-        }
-        if (kind == 4) {
-          for (int j = 0; j < n / 3; j++) {
-            l[rnd.nextInt(n)] = Float.NEGATIVE_INFINITY;
-          }
-        }
+      for (String kind : new String[] {"peaked", "flat", "tied", "masked"}) {
+        float[] l = row(rnd, n, kind);
         for (double t : new double[] {0.3, 0.7, 1.0, 1.5}) {
           for (double p : new double[] {0.5, 0.9, 0.95, 0.999}) {
             Sampler s = new Sampler(params(t, p, 0, 1), 0);
@@ -441,25 +385,8 @@ class SamplerTest {
     Random rnd = new Random(17);
     int draws = 0;
     for (int n : new int[] {1, 6, 300, 20000}) {
-      for (int kind = 0; kind < 5; kind++) {
-        float[] l = new float[n];
-        for (int i = 0; i < n; i++) {
-          double g = rnd.nextGaussian();
-          l[i] = (float) switch (kind) {
-            case 1 -> g * 1e-3;
-            case 2 -> Math.round(g * 2) / 2.0;
-            default -> g * 2.5;
-          };
-        }
-        if (kind == 3) {
-          for (int j = 0; j < n / 2; j++) {
-            l[rnd.nextInt(n)] = Float.NEGATIVE_INFINITY;
-          }
-        }
-        if (kind == 4) {
-          l[rnd.nextInt(n)] = Float.POSITIVE_INFINITY;
-          l[rnd.nextInt(n)] = Float.POSITIVE_INFINITY;
-        }
+      for (String kind : KINDS) {
+        float[] l = row(rnd, n, kind);
         long[] order = Sampler.sortedAll(l);
         for (int keep : new int[] {1, 2, n / 10 + 1, n}) {
           for (double t : new double[] {0.05, 0.7, 2.0}) {
@@ -474,7 +401,53 @@ class SamplerTest {
         }
       }
     }
-    assertEquals(4 * 5 * 4 * 3 * 5, draws);
+    assertEquals(4 * KINDS.length * 4 * 3 * 5, draws);
+  }
+
+  /** The kinds of logit row {@link #row} writes. */
+  private static final String[] KINDS = {"peaked", "flat", "tied", "masked", "infinite",
+      "ascending"};
+
+  /**
+   * A logit row of n of a kind: peaked (a head of 20 near 12 over a broad N(0, 2.5²) tail, as an
+   * LM's), flat (N(0, 1e-3²), a random model's), tied (halves, −0 beside +0), masked (N(0, 3²)
+   * with about a third −∞), infinite (a broad tail with two +∞), ascending (each logit the largest
+   * yet).
+   */
+  private static float[] row(Random rnd, int n, String kind) {
+    float[] l = new float[n];
+    for (int i = 0; i < n; i++) {
+      double g = rnd.nextGaussian();
+      l[i] = (float) switch (kind) {
+        case "flat" -> g * 1e-3;
+        case "tied" -> Math.round(g * 2) / 2.0;
+        case "masked" -> g * 3;
+        case "ascending" -> i;
+        default -> g * 2.5;
+      };
+    }
+    switch (kind) {
+      case "peaked" -> {
+        for (int j = 0; j < 20; j++) {
+          l[rnd.nextInt(n)] = (float) (12 + rnd.nextGaussian() * 2);
+        }
+      }
+      case "tied" -> {
+        l[rnd.nextInt(n)] = -0f;
+        l[rnd.nextInt(n)] = 0f;
+      }
+      case "masked" -> {
+        for (int j = 0; j < n / 2; j++) {
+          l[rnd.nextInt(n)] = Float.NEGATIVE_INFINITY;
+        }
+      }
+      case "infinite" -> {
+        l[n / 3] = Float.POSITIVE_INFINITY;
+        l[n - 1] = Float.POSITIVE_INFINITY;
+      }
+      default -> { }
+    }
+    return l;
   }
 
   @Test
