@@ -68,8 +68,7 @@ public final class Sampler {
       return r;
     }
     if (r != Integer.MIN_VALUE) {
-      throw new EngineException("Cannot sample: the model produced NaN logits (token " + (-1 - r)
-          + ")");
+      throw nanLogit(-1 - r);
     }
     return argmaxLoop(l);
   }
@@ -81,7 +80,7 @@ public final class Sampler {
     for (int i = 0; i < l.length; i++) {
       float v = l[i];
       if (v != v) {
-        throw new EngineException("Cannot sample: the model produced NaN logits (token " + i + ")");
+        throw nanLogit(i);
       }
       if (v > bv) {
         bv = v;
@@ -89,6 +88,12 @@ public final class Sampler {
       }
     }
     return best;
+  }
+
+  /** The failure for a NaN logit at {@code token} (the first in the row). */
+  private static EngineException nanLogit(int token) {
+    return new EngineException("Cannot sample: the model produced NaN logits (token " + token
+        + ")");
   }
 
   // Gumbel-max over the whole vocabulary: no sort needed. Where the CPU kernels run, they rule
@@ -135,7 +140,7 @@ public final class Sampler {
     for (int i = 0; i < l.length; i++) {
       double z = l[i] * invT;
       if (z != z) {
-        throw new EngineException("Cannot sample: the model produced NaN logits (token " + i + ")");
+        throw nanLogit(i);
       }
       if (z + MAX_GUMBEL <= bestScore || z == Double.NEGATIVE_INFINITY) {
         continue; // cannot win even with the largest noise the hash can produce
@@ -382,7 +387,7 @@ public final class Sampler {
   // A long whose ascending order is logit descending, then id ascending.
   private static long key(float v, int id) {
     if (v != v) {
-      throw new EngineException("Cannot sample: the model produced NaN logits (token " + id + ")");
+      throw nanLogit(id);
     }
     int bits = Float.floatToIntBits(v == 0f ? 0f : v);
     int sortable = bits ^ ((bits >> 31) & 0x7fffffff); // int order == float order
@@ -402,7 +407,6 @@ public final class Sampler {
     return keys;
   }
 
-  // The k smallest keys (k largest logits), sorted, via a bounded max-heap: O(V log k).
   // The k best tokens' keys, ascending: on the CPU kernels where they run (the same keys, 16
   // logits a comparison where none enters), else topKLoop.
   static long[] topK(float[] l, int k) {
@@ -412,12 +416,12 @@ public final class Sampler {
       return out;
     }
     if (r != Integer.MIN_VALUE) {
-      throw new EngineException("Cannot sample: the model produced NaN logits (token " + (-1 - r)
-          + ")");
+      throw nanLogit(-1 - r);
     }
     return topKLoop(l, k);
   }
 
+  // The k smallest keys (k largest logits), sorted, via a bounded max-heap: O(V log k).
   static long[] topKLoop(float[] l, int k) {
     long[] heap = new long[k];
     int size = 0;
