@@ -168,6 +168,8 @@ struct job {
   int failed;         /* set when an item ran out of scratch memory: everyone stops */
   const float *q_norm, *k_norm; /* per-head RMSNorm gains (dim) of queries and new keys, or null */
   float qk_eps;
+  const char *then; /* the packed weight the heads' output is multiplied by next, or null */
+  int then_rows;    /* that GEMM's rows (the step's tokens) */
 };
 
 static inline v16 splat(float x) {
@@ -301,13 +303,30 @@ static float *scratch_of(const pthread_key_t *key, size_t floats) {
 
 static float *scratch_for(size_t floats) { return scratch_of(&scratch_key, floats); }
 
+/* The next attention item's keys and values, fetched into L2 a few lines at a time while the
+ * current item computes (pf_tick once per key row scored and once per value row summed), so the
+ * memory system streams them under the arithmetic instead of in bursts that stall it. */
+struct pf_stream {
+  const char *k, *v;  /* the next item's key and value rows: `bytes` each, contiguous */
+  long bytes, at;     /* bytes of each; bytes fetched so far (of each) */
+  long step, due;     /* bytes of each to fetch per tick (a multiple of 64); fetched by now */
+};
+
+static inline void pf_tick(struct pf_stream *pf) {
+  for (pf->due += pf->step; pf->at < pf->due && pf->at < pf->bytes; pf->at += 64) {
+    __builtin_prefetch(pf->k + pf->at, 0, 2);
+    __builtin_prefetch(pf->v + pf->at, 0, 2);
+  }
+}
+
 /* For nq ≤ NQ queries: out_i[0..dim) = inv_i · Σ_{j in [lo, hi)} p_i[j] · v[j·ld ..] (rows of
  * DB·16 readable floats; p_i zero where query i does not look). The queries share each row's
  * loads, and NQ·DB independent FMA chains (8 where the shape allows) hide the FMA latency. */
 #define WEIGHTED_SUM(DB, NQ)                                                                     \
   static void weighted_sum_##DB##_##NQ(float *const *p, int nq, const float *v, long ld, int lo, \
-                                        int hi,                                                  \
-                                const float *inv, float *const *out, int dim) {                  \
+                                        int hi, const float *inv, float *const *out, int dim,    \
+                                        struct pf_stream *pf) {                                  \
+    struct pf_stream pfl = pf != NULL ? *pf : (struct pf_stream){0}; /* in registers */          \
     for (int q0 = 0; q0 < nq; q0 += NQ) {                                                        \
       const float *pr[NQ];                                                                       \
       for (int q = 0; q < NQ; q++) pr[q] = p[q0 + q < nq ? q0 + q : q0];                         \
@@ -318,6 +337,7 @@ static float *scratch_for(size_t floats) { return scratch_of(&scratch_key, float
         const v16u *row = (const v16u *) (v + (long) j * ld);                                    \
         if (j + 8 < hi)                                                                          \
           for (int b = 0; b < DB; b++) __builtin_prefetch(v + (long) (j + 8) * ld + b * W, 0, 3); \
+        pf_tick(&pfl);                                                                           \
         for (int b = 0; b < DB; b++) {                                                           \
           v16 vb = row[b];                                                                       \
           for (int q = 0; q < NQ; q++) acc[q][b] += splat(pr[q][j]) * vb;                        \
@@ -329,6 +349,7 @@ static float *scratch_for(size_t floats) { return scratch_of(&scratch_key, float
         memcpy(out[q0 + q], tmp, (size_t) dim * sizeof(float));                                  \
       }                                                                                          \
     }                                                                                            \
+    if (pf != NULL) *pf = pfl;                                                                   \
   }
 WEIGHTED_SUM(1, 4)
 WEIGHTED_SUM(1, 8)
@@ -350,30 +371,31 @@ WEIGHTED_SUM(8, 1)
 WEIGHTED_SUM(8, 2)
 
 static void weighted_sum(float *const *p, int nq, const float *v, long ld, long dpad, int lo,
-                         int hi, const float *inv, float *const *out, int dim) {
+                         int hi, const float *inv, float *const *out, int dim,
+                         struct pf_stream *pf) {
   /* as many of the queries as registers allow share each value row's loads: a pass per group
    * (heads of up to 32 dims: all of a block's 8 when there are more than 4, 16 chains; of 48–64
    * dims, 2–4, so a decode row's GQA group of 3 or 4 is one pass; of 80–128, 2) */
   int wide = nq > 4;
   switch (dpad / W) {
     case 1:
-      (wide ? weighted_sum_1_8 : weighted_sum_1_4)(p, nq, v, ld, lo, hi, inv, out, dim);
+      (wide ? weighted_sum_1_8 : weighted_sum_1_4)(p, nq, v, ld, lo, hi, inv, out, dim, pf);
       return;
     case 2:
-      (wide ? weighted_sum_2_8 : weighted_sum_2_4)(p, nq, v, ld, lo, hi, inv, out, dim);
+      (wide ? weighted_sum_2_8 : weighted_sum_2_4)(p, nq, v, ld, lo, hi, inv, out, dim, pf);
       return;
     case 3:
       (nq == 3 ? weighted_sum_3_3 : nq >= 4 ? weighted_sum_3_4 : weighted_sum_3_2)(
-          p, nq, v, ld, lo, hi, inv, out, dim);
+          p, nq, v, ld, lo, hi, inv, out, dim, pf);
       return;
     case 4:
       (nq == 3 ? weighted_sum_4_3 : nq >= 4 ? weighted_sum_4_4 : weighted_sum_4_2)(
-          p, nq, v, ld, lo, hi, inv, out, dim);
+          p, nq, v, ld, lo, hi, inv, out, dim, pf);
       return;
-    case 5: (nq > 1 ? weighted_sum_5_2 : weighted_sum_5_1)(p, nq, v, ld, lo, hi, inv, out, dim); return;
-    case 6: (nq > 1 ? weighted_sum_6_2 : weighted_sum_6_1)(p, nq, v, ld, lo, hi, inv, out, dim); return;
-    case 7: (nq > 1 ? weighted_sum_7_2 : weighted_sum_7_1)(p, nq, v, ld, lo, hi, inv, out, dim); return;
-    case 8: (nq > 1 ? weighted_sum_8_2 : weighted_sum_8_1)(p, nq, v, ld, lo, hi, inv, out, dim); return;
+    case 5: (nq > 1 ? weighted_sum_5_2 : weighted_sum_5_1)(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
+    case 6: (nq > 1 ? weighted_sum_6_2 : weighted_sum_6_1)(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
+    case 7: (nq > 1 ? weighted_sum_7_2 : weighted_sum_7_1)(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
+    case 8: (nq > 1 ? weighted_sum_8_2 : weighted_sum_8_1)(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
     default: break;
   }
   for (int q = 0; q < nq; q++) {
@@ -436,10 +458,12 @@ static inline void visible(const struct job *jb, int p, int keys, int *lo, int *
  * apart, scaled, into sc's rows (lpad apart); a key at or past `keys` scores 0. Each key's NQ dot
  * products run in registers (FMAs in dim order), then sum16 folds each query's 16 of them. */
 typedef void (*dot_block_fn)(const float *const *, const float *, long, int, int, int, float,
-                             float *, long);
+                             float *, long, struct pf_stream *);
 #define DOT_BLOCK(NQ)                                                                             \
   static void dot_block_##NQ(const float *const *qp, const float *k, long ld, int j, int keys,  \
-                             int nb, float scale, float *sc, long lpad) {                        \
+                             int nb, float scale, float *sc, long lpad,                          \
+                             struct pf_stream *pf) {                                             \
+    struct pf_stream pfl = *pf; /* in registers */                                              \
     v16 part[NQ][W];                                                                            \
     for (int jj = 0; jj < W; jj++) {                                                            \
       v16 acc[NQ];                                                                              \
@@ -452,8 +476,10 @@ typedef void (*dot_block_fn)(const float *const *, const float *, long, int, int
         }                                                                                       \
       }                                                                                         \
       for (int i = 0; i < NQ; i++) part[i][jj] = acc[i];                                        \
+      pf_tick(&pfl);                                                                            \
     }                                                                                           \
     for (int i = 0; i < NQ; i++) *(v16 *) (sc + i * lpad + j) = sum16(part[i]) * scale;         \
+    *pf = pfl;                                                                                  \
   }
 DOT_BLOCK(1)
 DOT_BLOCK(2)
@@ -509,6 +535,8 @@ static int attend_item(const struct job *jb, int item, int next) {
     vrows = vs;
     vld = dpad;
   }
+  struct pf_stream pf = {0};
+  struct pf_stream *pfp = NULL; /* the dot path's: the next item's rows, fetched as this one runs */
   for (int q0 = 0; q0 < queries; q0 += QB) {
     int nq = queries - q0 < QB ? queries - q0 : QB;
     const float *qp[QB];
@@ -534,33 +562,27 @@ static int attend_item(const struct job *jb, int item, int next) {
     if (dot) {
       /* a decode item reads a few KB of keys and values each from its own place in the cache:
        * too short a stream for the hardware prefetcher to ramp up (measured: 12 layers of 32
-       * rows over 86 cached tokens, 3.5 → 2.3 ms). Per block, fetch the next block's keys and
-       * this block's values (for the weighted sum, into L2), and a share of the next item's
-       * keys and values (into L2), so that item starts on cached rows. */
-      const char *nk = NULL, *nv = NULL;
-      long next_rows = 0, lines = (long) dim * sizeof(float) / 64, ld = jb->kv_row;
+       * rows over 86 cached tokens, 3.5 → 2.3 ms). The next item's keys and values are fetched
+       * into L2 while this one runs, a few lines per key scored and per value row summed
+       * (pf_tick), so it starts on cached rows. Fetching them in bursts, a block's share at a
+       * time with this block's own rows as well, stalled the arithmetic behind full miss queues:
+       * spread, 12 layers of 32 rows over ~104 cached tokens with a weight's worth of other reads
+       * between layers (as in a step) took 2.0 instead of 2.25 ms on an AMD EPYC (session 16). */
+      long ld = jb->kv_row;
       if (next >= 0) { /* (a dot item's queries are one block) */
         int s2 = next / jb->kv_heads, h2 = next % jb->kv_heads;
-        nk = (const char *) (jb->k + jb->kv_base[s2] + (long) h2 * jb->kv_head);
-        nv = (const char *) (jb->v + jb->kv_base[s2] + (long) h2 * jb->kv_head);
-        next_rows = jb->causal ? jb->pos0[s2] + jb->count[s2] : jb->count[s2];
+        long next_rows = jb->causal ? jb->pos0[s2] + jb->count[s2] : jb->count[s2];
+        pf.k = (const char *) (jb->k + jb->kv_base[s2] + (long) h2 * jb->kv_head);
+        pf.v = (const char *) (jb->v + jb->kv_base[s2] + (long) h2 * jb->kv_head);
+        pf.bytes = next_rows * ld * (long) sizeof(float);
+        /* ticks: a key row scored, a value row summed (16 per key block, hi − lo) */
+        long ticks = (long) ((bhi - jb0 + W - 1) / W) * W + (bhi - blo);
+        pf.step = ((pf.bytes + ticks - 1) / ticks + 63) / 64 * 64;
+        pfp = &pf;
       }
-      int blocks = (bhi - jb0 + W - 1) / W;
-      for (int j = jb0, blk = 0; j < bhi; j += W, blk++) {
-        for (int r = j; r < j + W && r < keys; r++) {
-          int ahead = r + W < keys ? r + W : keys - 1;
-          for (long c = 0; c < lines; c++) {
-            __builtin_prefetch(k + ahead * ld + c * W, 0, 3);
-            __builtin_prefetch(vrows + r * vld + c * W, 0, 2);
-          }
-        }
-        for (long r = next_rows * blk / blocks; r < next_rows * (blk + 1) / blocks; r++) {
-          for (long c = 0; c < lines; c++) {
-            __builtin_prefetch(nk + (r * ld + c * W) * sizeof(float), 0, 2);
-            __builtin_prefetch(nv + (r * ld + c * W) * sizeof(float), 0, 2);
-          }
-        }
-        dot_blocks[nq]((const float *const *) qp, k, ld, j, keys, dpad / W, jb->scale, sc, lpad);
+      for (int j = jb0; j < bhi; j += W) {
+        dot_blocks[nq]((const float *const *) qp, k, ld, j, keys, dpad / W, jb->scale, sc, lpad,
+                       &pf);
       }
     }
     for (int j = jb0; j < bhi && !dot; j += W) { /* QB independent FMA chains */
@@ -604,7 +626,7 @@ static int attend_item(const struct job *jb, int item, int next) {
       }
       inv[i] = 1.0f / hsum(sum);
     }
-    weighted_sum(rows, nq, vrows, vld, dpad, blo, bhi, inv, op, dim);
+    weighted_sum(rows, nq, vrows, vld, dpad, blo, bhi, inv, op, dim, pfp);
   }
   return 0;
 }
@@ -616,9 +638,17 @@ static int attend_one(void *ctx, long t, long next) {
 /* Items shared by segments (share_walk), each with the next one's keys and values fetched ahead
  * (a decode item is a few KB of each from its own place in the cache, too short a stream for the
  * hardware prefetcher to ramp up). */
+#ifdef __AVX512F__
+static void gemm_prefetch_start(const char *packed, int m, int team, int me);
+#endif
+
 static void worker(void *arg) {
   struct job *jb = (struct job *) arg;
   share_walk(&jb->share, attend_one, jb, &jb->failed); /* out of memory: everyone stops */
+#ifdef __AVX512F__
+  gemm_prefetch_start(jb->then, jb->then_rows, jb->share.team,
+                      jb->share.team > 1 && gomp_thread_num != NULL ? gomp_thread_num() : 0);
+#endif
 }
 
 /* Runs the job's items (every sequence's every KV head) over the team; 0, or −1 when scratch
@@ -1638,6 +1668,7 @@ struct gemm_job {
   struct share tiles;    /* a tile: a block of up to mc rows × one panel (SwiGLU: a pair) */
   int coops;             /* segments' last tiles shared by row blocks (gemm_one), slots taken */
   struct gemm_coop coop[COOP_SLOTS];
+  const char *then;   /* the weight the next GEMM over these rows multiplies by, or null */
   const uint16_t *xs; /* PACKED_AMX: x split in three bfloat16 planes (amx_split) */
   long xs_ld, xs_plane; /* their row stride and plane size, in values */
 };
@@ -1962,6 +1993,36 @@ static int gemm_one(void *ctx, long t, long next) {
   return 0;
 }
 
+/* Row blocks of an m-row GEMM: equal, a multiple of MR, at most MC rows (a thread's share never
+ * ends on a sliver). */
+static inline int gemm_block_rows(int m) {
+  int blocks = (m + MC - 1) / MC;
+  return ((m + blocks - 1) / blocks + MR - 1) / MR * MR;
+}
+
+/* Into L2: the start of the first tile thread `me` of a team of `team` will take in an m-row GEMM
+ * by `packed` (its first chunk, at most PF_START bytes of each panel), so that GEMM's first
+ * kernel calls do not wait on memory: a thread done with a phase (a GEMM, attention) issues it
+ * while it waits for the team, under the arithmetic of whoever is still busy. */
+enum { PF_START = 48 << 10 };
+static void gemm_prefetch_start(const char *packed, int m, int team, int me) {
+  if (packed == NULL || me < 0) return;
+  const struct packed_header *h = (const struct packed_header *) packed;
+  if (h->layout == PACKED_AMX) return;
+  int panels = gemm_panels(h->n, h->split), per = h->split > 0 ? panels / 2 : panels;
+  long tiles = (long) ((m + gemm_block_rows(m) - 1) / gemm_block_rows(m)) * per;
+  long t = team > 1 ? tiles * me / team : 0;
+  int p = (int) (t % per) * (h->split > 0 ? 2 : 1);
+  long panel_bytes = gemm_panel_bytes(h->layout, h->k);
+  long chunk = (long) gemm_chunk_start(h->layout, h->k, 1, (h->k + KC - 1) / KC)
+               * gemm_row_bytes(h->layout);
+  long bytes = chunk < PF_START ? chunk : PF_START;
+  for (int i = 0; i < (h->split > 0 ? 2 : 1); i++) {
+    const char *start = packed + HEADER + (p + i) * panel_bytes;
+    for (long b = 0; b < bytes; b += 64) _mm_prefetch(start + b, _MM_HINT_T1);
+  }
+}
+
 /* Tiles shared by segments (share_walk), the next panel prefetched under the current one: a
  * thread that starts late or is preempted (a shared host, the JVM's own threads) costs the step a
  * tile, not a share. With two threads this ran a 100M model's step of GEMMs 3–9% faster at 1–32
@@ -1976,6 +2037,8 @@ static void gemm_worker(void *arg) {
   for (int i = 0; i < coops && i < COOP_SLOTS; i++) {
     if (__atomic_load_n(&jb->coop[i].ready, __ATOMIC_ACQUIRE)) gemm_coop_help(jb, &jb->coop[i]);
   }
+  gemm_prefetch_start(jb->then, jb->m, jb->tiles.team,
+                      jb->tiles.team > 1 && gomp_thread_num != NULL ? gomp_thread_num() : 0);
 #ifdef HAVE_AMX
   if (amx_rows != 0) { /* the tiles back to their initial state: nothing else on this thread
                         * (libtorch's own OpenMP work) finds them configured, and the kernel
@@ -2253,11 +2316,13 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedLay
  * packed at `packed` (header first); y may be the residual itself. A SwiGLU weight (its header's
  * split: n = 2·split, gate rows first) gives y (m, split) = silu(x·Gᵀ + bias_g) · (x·Uᵀ + bias_u)
  * instead (no residual). 0, or −1 when scratch memory ran out (PACKED_AMX's split of x). */
-static int gemm_run(const float *x, const char *packed, const float *bias,
-                    const float *residual, float *y, int m, int n, int k, int threads) {
+static int gemm_run_then(const float *x, const char *packed, const float *bias,
+                         const float *residual, float *y, int m, int n, int k, int threads,
+                         const char *then) {
   const struct packed_header *h = (const struct packed_header *) packed;
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
+  jb.then = then;
   jb.x = x;
   jb.layout = h->layout;
   jb.split = h->split;
@@ -2285,8 +2350,7 @@ static int gemm_run(const float *x, const char *packed, const float *bias,
     jb.xs = xs;
   }
 #endif
-  int blocks = (m + MC - 1) / MC; /* row blocks of equal size (a multiple of MR): a thread's */
-  jb.mc = ((m + blocks - 1) / blocks + MR - 1) / MR * MR; /* share never ends on a sliver */
+  jb.mc = gemm_block_rows(m);
   jb.panels = gemm_panels(n, jb.split);
   long tiles = (long) ((m + jb.mc - 1) / jb.mc) * (jb.split > 0 ? jb.panels / 2 : jb.panels);
   /* a team when there is enough to share: arithmetic, or a weight to stream (one thread cannot
@@ -2300,6 +2364,11 @@ static int gemm_run(const float *x, const char *packed, const float *bias,
     gemm_worker(&jb);
   }
   return 0;
+}
+
+static int gemm_run(const float *x, const char *packed, const float *bias,
+                    const float *residual, float *y, int m, int n, int k, int threads) {
+  return gemm_run_then(x, packed, bias, residual, y, m, n, k, threads, NULL);
 }
 #endif
 
@@ -2470,17 +2539,27 @@ static int stack_run(const struct stack *st, float *xs, int n, struct job *jb, f
     jb->q_norm = L->q_norm;
     jb->k_norm = L->k_norm;
     jb->qk_eps = L->qk_eps;
+    /* each phase's threads, once done, fetch the start of their share of the next weight */
+    const char *next_qkv = l + 1 < st->layers ? st->layer[l + 1].qkv : NULL;
+    jb->then = L->o;
+    jb->then_rows = n;
     rows_over(rms_norm_row, xs, L->norm1, a, n, h, L->eps1, threads);
     if (gemm_run(a, L->qkv, L->qkv_bias, NULL, b, n, qkvw, h, threads) != 0) return -1;
     if (attend_run(jb, threads) != 0) return -1; /* b's q|k|v → the heads' output in a */
-    if (gemm_run(a, L->o, L->o_bias, xs, xs, n, h, hd, threads) != 0) return -1;
+    if (gemm_run_then(a, L->o, L->o_bias, xs, xs, n, h, hd, threads, L->gu) != 0) return -1;
     rows_over(rms_norm_row, xs, L->norm2, a, n, h, L->eps2, threads);
-    if (gemm_run(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads) != 0) return -1;
+    if (gemm_run_then(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads, L->down) != 0) {
+      return -1;
+    }
     if (((const struct packed_header *) L->gu)->split > 0) { /* silu(gate)·up straight into b */
-      if (gemm_run(b, L->down, L->down_bias, xs, xs, n, h, in, threads) != 0) return -1;
+      if (gemm_run_then(b, L->down, L->down_bias, xs, xs, n, h, in, threads, next_qkv) != 0) {
+        return -1;
+      }
     } else {
       rows_over(silu_mul_row, b, NULL, a, n, in, 0, threads);
-      if (gemm_run(a, L->down, L->down_bias, xs, xs, n, h, in, threads) != 0) return -1;
+      if (gemm_run_then(a, L->down, L->down_bias, xs, xs, n, h, in, threads, next_qkv) != 0) {
+        return -1;
+      }
     }
   }
   /* each sequence's last token, gathered into a, then normed into out */
