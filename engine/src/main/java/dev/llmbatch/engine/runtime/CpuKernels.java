@@ -312,14 +312,34 @@ public final class CpuKernels {
    * (…, I), in gu's manager.
    */
   public static NDArray siluMul(NDArray gu) {
+    return gatedMul(gu, false);
+  }
+
+  /**
+   * The GeGLU product of a fused gate|up projection (Gemma's MLP): {@code gu} (…, 2I) →
+   * gelu_tanh(gate) · up (…, I), in gu's manager; gelu_tanh is HF's {@code gelu_pytorch_tanh},
+   * ½x(1 + tanh(√(2/π)(x + 0.044715x³))), computed as x·σ(2√(2/π)(x + 0.044715x³)) (the same
+   * function), within a few float32 ulps of libtorch's ops.
+   */
+  public static NDArray geluTanhMul(NDArray gu) {
+    return gatedMul(gu, true);
+  }
+
+  /** gu (…, 2I) → act(gate) · up (…, I): SiLU, or with {@code geluTanh} the tanh GELU. */
+  private static NDArray gatedMul(NDArray gu, boolean geluTanh) {
     Shape s = gu.getShape();
     long twice = s.get(s.dimension() - 1);
     check(gu, 2, "gate|up");
     long[] dims = s.getShape().clone(); // Shape hands out its own array
     dims[dims.length - 1] = twice / 2;
     NDArray out = gu.getManager().create(new Shape(dims), DataType.FLOAT32);
-    siluMul(buffer(gu), buffer(out), Math.toIntExact(s.size() / twice),
-        Math.toIntExact(twice / 2), threads());
+    int rows = Math.toIntExact(s.size() / twice);
+    int n = Math.toIntExact(twice / 2);
+    if (geluTanh) {
+      geluTanhMul(buffer(gu), buffer(out), rows, n, threads());
+    } else {
+      siluMul(buffer(gu), buffer(out), rows, n, threads());
+    }
     return out;
   }
 
@@ -327,7 +347,8 @@ public final class CpuKernels {
    * One pre-norm block of a Llama-shaped decoder as {@link Stack} runs it: RMSNorm ({@code
    * inputNorm} (hidden) or null where folded into the weights), the fused q|k|v projection, rotary,
    * the cache writes and attention of {@code heads}, the output projection onto the residual,
-   * RMSNorm, the fused gate|up projection, SiLU(gate)·up, and the down projection onto the
+   * RMSNorm, the fused gate|up projection, SiLU(gate)·up (the tanh GELU's where gate|up is packed
+   * as a GeGLU pair: Gemma), and the down projection onto the
    * residual. Each projection is packed in the engine's own layout (its bias, if any, with it).
    * {@code qNorm}/{@code kNorm} (D), when not null, are per-head RMSNorms of the queries and new
    * keys before rotary (Qwen3), with {@code qkEps}.
@@ -637,19 +658,20 @@ public final class CpuKernels {
    * Packs {@code w} (n, k) float32 row-major for {@link #gemm}: where {@code half} (0: no; 1: yes;
    * 2: yes, bfloat16 ones for the AMX tile units where the CPU and kernel allow) allows, in a
    * 16-bit layout every value fits exactly (bfloat16, else float16; {@link #gemmPackedLayout}
-   * tells), else as float32. With {@code split} &gt; 0, w is a SwiGLU gate|up weight (n = 2 ·
-   * split, gate rows first), packed so {@link #gemm} gives {@code silu(gate) · up} (m, split).
-   * Its address, 0 without memory (or for a split that does not halve n).
+   * tells), else as float32. With {@code split} &gt; 0, w is a gated gate|up weight (n = 2 ·
+   * split, gate rows first), packed so {@link #gemm} gives {@code act(gate) · up} (m, split),
+   * act the {@code gate}'s (0 SiLU: SwiGLU; 1 the tanh GELU: GeGLU). Its address, 0 without
+   * memory (or for a split that does not halve n).
    */
-  static long gemmPack(ByteBuffer w, int n, int k, int half, int split) {
-    return gemmPack(w, n, k, half, split, threads());
+  static long gemmPack(ByteBuffer w, int n, int k, int half, int split, int gate) {
+    return gemmPack(w, n, k, half, split, gate, threads());
   }
 
   /**
    * y (m, n) = x (m, k) · Wᵀ (+ bias (n) when not null) (+ residual (m, n) when not null), W
    * packed by {@link #gemmPack}; for a SwiGLU pair (packed with a split), y (m, split) = silu(x ·
-   * Gᵀ + bias_g) · (x · Uᵀ + bias_u), bit for bit what {@link #siluMul} makes of the plain product,
-   * and no residual.
+   * Gᵀ + bias_g) · (x · Uᵀ + bias_u), bit for bit what {@link #siluMul} makes of the plain product
+   * (a GeGLU pair: what {@link #geluTanhMul} makes), and no residual.
    */
   static void gemm(ByteBuffer x, long packed, ByteBuffer bias, ByteBuffer residual, ByteBuffer y,
       int m, int n, int k) {
@@ -695,6 +717,9 @@ public final class CpuKernels {
       float eps, int threads);
 
   private static native void siluMul(ByteBuffer gu, ByteBuffer out, int rows, int n, int threads);
+
+  private static native void geluTanhMul(ByteBuffer gu, ByteBuffer out, int rows, int n,
+      int threads);
 
   private static native void addLayerNorm(ByteBuffer x, ByteBuffer y, ByteBuffer w, ByteBuffer b,
       ByteBuffer out, int rows, int n, float eps, int threads);
@@ -748,7 +773,7 @@ public final class CpuKernels {
    */
   static native String amxRefusal();
 
-  private static native long gemmPack(ByteBuffer w, int n, int k, int half, int split,
+  private static native long gemmPack(ByteBuffer w, int n, int k, int half, int split, int gate,
       int threads);
 
   private static native void gemm(ByteBuffer x, long packed, ByteBuffer bias,

@@ -76,14 +76,25 @@ public final class PackedGemm implements AutoCloseable {
   private final ByteBuffer bias; // (n) float32, or null: a view of the caller's bias, made once
   private final int layout; // 0 float32, 1 bfloat16, 2 float16 panels
   private final int split; // a SwiGLU gate|up pair's half (n = 2 · split), else 0
+  private final Gate gate; // such a pair's gate (SILU otherwise)
 
-  private PackedGemm(long address, int n, int k, ByteBuffer bias, int layout, int split) {
+  /** The gate of a gate|up pair ({@link #packGlu}): SiLU (SwiGLU) or the tanh GELU (GeGLU). */
+  public enum Gate {
+    /** silu(gate) · up: Llama, Mistral, Qwen, Phi-3. */
+    SILU,
+    /** gelu_tanh(gate) · up (HF's gelu_pytorch_tanh): Gemma, Gemma 2. */
+    GELU_TANH
+  }
+
+  private PackedGemm(long address, int n, int k, ByteBuffer bias, int layout, int split,
+      Gate gate) {
     this.address = new AtomicLong(address);
     this.n = n;
     this.k = k;
     this.bias = bias;
     this.layout = layout;
     this.split = split;
+    this.gate = gate;
   }
 
   /**
@@ -113,7 +124,7 @@ public final class PackedGemm implements AutoCloseable {
    * bit, and each row's still depends on that row alone.
    */
   public static PackedGemm pack(NDArray w, NDArray bias) {
-    return pack(w, bias, 0);
+    return pack(w, bias, 0, Gate.SILU);
   }
 
   /**
@@ -131,6 +142,15 @@ public final class PackedGemm implements AutoCloseable {
    * through memory, and no separate pass over it. Requires {@link #packsSwiGlu()}.
    */
   public static PackedGemm packSwiGlu(NDArray w, NDArray bias, int split) {
+    return packGlu(w, bias, split, Gate.SILU);
+  }
+
+  /**
+   * {@link #packSwiGlu} with the pair's {@code gate}: {@link #swiGlu} then makes {@code
+   * gate(x·Gᵀ + b_g) · (x·Uᵀ + b_u)} (GeGLU for {@link Gate#GELU_TANH}, bit for bit what {@link
+   * CpuKernels#geluTanhMul} makes of the plain product).
+   */
+  public static PackedGemm packGlu(NDArray w, NDArray bias, int split, Gate gate) {
     if (!packsSwiGlu()) {
       throw new IllegalStateException("SwiGLU pairs need the engine's own packed GEMM, not "
           + (available() ? "oneMKL's" : "none: " + unavailableReason()));
@@ -139,10 +159,10 @@ public final class PackedGemm implements AutoCloseable {
       throw new IllegalArgumentException("a SwiGLU pair of " + split + " takes a (" + 2L * split
           + ", k) gate|up weight, not " + w.getShape());
     }
-    return pack(w, bias, split);
+    return pack(w, bias, split, gate);
   }
 
-  private static PackedGemm pack(NDArray w, NDArray bias, int split) {
+  private static PackedGemm pack(NDArray w, NDArray bias, int split, Gate gate) {
     if (!available()) {
       throw new IllegalStateException("packed GEMM is unavailable: " + unavailableReason());
     }
@@ -163,7 +183,8 @@ public final class PackedGemm implements AutoCloseable {
     int half = !own || !halfAllowed() ? 0 : amxAllowed() ? 2 : 1;
     try (NDManager tmp = w.getManager().newSubManager()) {
       w.tempAttach(tmp); // a contiguous copy libtorch may make for the buffer goes with tmp
-      address = own ? CpuKernels.gemmPack(buffer(w), n, k, half, split) : pack(buffer(w), n, k);
+      address = own ? CpuKernels.gemmPack(buffer(w), n, k, half, split,
+          gate.ordinal()) : pack(buffer(w), n, k);
     }
     if (address == 0) {
       throw new OutOfMemoryError("cannot allocate "
@@ -182,7 +203,7 @@ public final class PackedGemm implements AutoCloseable {
       SWIGLU_PACKED.incrementAndGet();
     }
     LOG.debug("Packed a ({}, {}) weight as {}{}", n, k, LAYOUTS[layout],
-        split > 0 ? ", a SwiGLU pair" : "");
+        split > 0 ? ", a " + (gate == Gate.SILU ? "SwiGLU" : "GeGLU") + " pair" : "");
     if (layout != 0 && layout != AMX && !HALF_SAID.getAndSet(true)) {
       LOG.info("Weights whose values all are bfloat16 or IEEE halves (a BF16 or FP16"
           + " checkpoint's) are packed in those 16 bits and widened exactly in the GEMM: the same"
@@ -203,7 +224,8 @@ public final class PackedGemm implements AutoCloseable {
           + " AVX-512 GEMM with many rows a step (prefill, full batches), slower with a few"
           + " (LLM_BATCH_AMX=0 keeps the AVX-512 GEMM, bit for bit float32's products)");
     }
-    return new PackedGemm(address, n, k, bias == null ? null : buffer(bias), layout, split);
+    return new PackedGemm(address, n, k, bias == null ? null : buffer(bias), layout, split,
+        gate);
   }
 
   /**
@@ -338,9 +360,14 @@ public final class PackedGemm implements AutoCloseable {
     return n;
   }
 
-  /** A SwiGLU pair's half ({@link #packSwiGlu}), else 0. */
+  /** A SwiGLU (or GeGLU) pair's half ({@link #packSwiGlu}, {@link #packGlu}), else 0. */
   public int swiGluSplit() {
     return split;
+  }
+
+  /** A pair's gate ({@link #packGlu}); {@link Gate#SILU} for any other weight. */
+  public Gate gate() {
+    return gate;
   }
 
   /** In features. */
@@ -369,7 +396,8 @@ public final class PackedGemm implements AutoCloseable {
   /**
    * {@code silu(x·Gᵀ + b_g) · (x·Uᵀ + b_u)} for a SwiGLU pair ({@link #packSwiGlu}): x (…, k)
    * float32 on the CPU → (…, split) in x's manager, bit for bit what {@link
-   * CpuKernels#siluMul} makes of the plain product.
+   * CpuKernels#siluMul} makes of the plain product; for a GeGLU pair ({@link #packGlu}) the
+   * same with the tanh GELU, what {@link CpuKernels#geluTanhMul} makes.
    */
   public NDArray swiGlu(NDArray x) {
     if (split == 0) {

@@ -1347,6 +1347,35 @@ static void silu_mul_row(const struct rows_job *jb, long r) {
   silu_mul_span(g, g + jb->n, jb->out + r * jb->n, jb->n);
 }
 
+/* o = gelu_tanh(g) · u over w columns (GeGLU, Gemma's gelu_pytorch_tanh): gelu_tanh(g) =
+ * ½g(1 + tanh(y)), y = √(2/π)(g + 0.044715g³), taken as g·σ(2y) (the same function: 1 + tanh(y)
+ * = 2σ(2y)), σ from e^{−|2y|} as in silu_mul_span; y's terms in the order the layer-by-layer
+ * path's ops take them ((g·g·0.044715 + 1)·g·√(2/π)). Spans as silu_mul_span's. */
+static void gelu_tanh_mul_span(const float *g, const float *u, float *o, int w) {
+  const float c = 0.7978845608028654f; /* √(2/π) */
+  int col = 0;
+  for (; col + W <= w; col += W) {
+    v16 x = *(const v16u *) (g + col);
+    v16 z = (x * x * 0.044715f + 1.0f) * x * c * 2.0f;
+    v16 e = vexp_nonpositive((v16)((i16) z | (i16) splat(-0.0f))); /* e^{−|2y|} */
+    i16 neg = z < 0;
+    v16 num = (v16)(((i16) e & neg) | ((i16) splat(1.0f) & ~neg)); /* σ(2y) = num / (1 + e) */
+    *(v16u *) (o + col) = x * num / (1.0f + e) * *(const v16u *) (u + col);
+  }
+  for (; col < w; col++) {
+    float x = g[col];
+    float z = (x * x * 0.044715f + 1.0f) * x * c * 2.0f;
+    float e = expf(-fabsf(z));
+    o[col] = x * (z < 0 ? e : 1.0f) / (1.0f + e) * u[col];
+  }
+}
+
+/* out = gelu_tanh(g) · u for a row [g (n) | u (n)]. */
+static void gelu_tanh_mul_row(const struct rows_job *jb, long r) {
+  const float *g = jb->x + r * 2L * jb->n;
+  gelu_tanh_mul_span(g, g + jb->n, jb->out + r * jb->n, jb->n);
+}
+
 /* out = LayerNorm(x + y) · w + b for one row (y may be null; out may be x or y): the sum is
  * written to out, then its mean and the mean squared deviation from it (two passes over the row,
  * in L1), then normalised in place. */
@@ -1476,6 +1505,13 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_siluMul(
   run_rows(silu_mul_row, &jb, threads);
 }
 
+JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_geluTanhMul(
+    JNIEnv *env, jclass c, jobject gu, jobject out, jint rows, jint n, jint threads) {
+  struct rows_job jb = rows_of(env, out, rows, n, 0);
+  jb.x = address(env, gu);
+  run_rows(gelu_tanh_mul_row, &jb, threads);
+}
+
 /* ---- Packed GEMM: y (m, n) = x (m, k) · Wᵀ + bias, W (n, k) packed once ----
  *
  * W is packed into panels of NR = 48 output columns, each k rows of 48 values (zero-padded past
@@ -1521,7 +1557,9 @@ struct packed_header {
   int32_t layout, n, k;
   int32_t split; /* 0; or a SwiGLU gate|up weight (n = 2·split rows, gate first) packed for
                   * gemm_glu_run: panels in pairs, gate columns 48q.. then the same of up */
+  int32_t gate;  /* such a pair's gate: GATE_SILU (SwiGLU) or GATE_GELU_TANH (GeGLU) */
 };
+enum { GATE_SILU = 0, GATE_GELU_TANH = 1 };
 
 /* Starts a kernel's accumulators: init 1: bias (or 0); 2: r + bias (a residual, laid out as c);
  * 0: c (a later chunk). */
@@ -1665,6 +1703,7 @@ struct gemm_job {
   const float *residual; /* (m, n) added to y, or null */
   int next;              /* packing: the next panel */
   int split;             /* a SwiGLU weight's half (packing, and gemm_glu_run), else 0 */
+  int gate;              /* its gate (GATE_SILU, GATE_GELU_TANH) */
   struct share tiles;    /* a tile: a block of up to mc rows × one panel (SwiGLU: a pair) */
   int coops;             /* segments' last tiles shared by row blocks (gemm_one), slots taken */
   struct gemm_coop coop[COOP_SLOTS];
@@ -1931,6 +1970,7 @@ static void gemm_tile(const struct gemm_job *jb, long t, int lo, int hi, long af
 }
 
 static void silu_mul_span(const float *g, const float *u, float *o, int w);
+static void gelu_tanh_mul_span(const float *g, const float *u, float *o, int w);
 
 /* Rows [lo, hi) of SwiGLU tile t (row block t / pairs × pair q = t % pairs): the gate and up
  * products of columns 48q.. (each panel into scratch), then y = silu(gate) · up there, as
@@ -1946,9 +1986,10 @@ static void gemm_glu_tile(const struct gemm_job *jb, long t, int lo, int hi, lon
                   2 * q + 1);
   gemm_panel_rows(jb, 2 * q + 1, r0, r1, w, u, NR, jb->bias == NULL ? NULL : jb->bias + n + c0,
                   NULL, after < 0 ? -1 : 2 * (after % pairs));
+  void (*gated)(const float *, const float *, float *, int) =
+      jb->gate == GATE_GELU_TANH ? gelu_tanh_mul_span : silu_mul_span;
   for (int r = r0; r < r1; r++) {
-    silu_mul_span(g + (long) (r - r0) * NR, u + (long) (r - r0) * NR, jb->y + (long) r * n + c0,
-                  w);
+    gated(g + (long) (r - r0) * NR, u + (long) (r - r0) * NR, jb->y + (long) r * n + c0, w);
   }
 }
 
@@ -2190,7 +2231,8 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmLayoutFor
  * value is one and k is even (2: for the tile units where they can be used, PACKED_AMX), else
  * as float16 if every value is one; else as float32. Returns the copy's address (0: no memory). */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
-    JNIEnv *env, jclass c, jobject w, jint n, jint k, jint half, jint split, jint threads) {
+    JNIEnv *env, jclass c, jobject w, jint n, jint k, jint half, jint split, jint gate,
+    jint threads) {
 #ifdef __AVX512F__
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
@@ -2199,7 +2241,8 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
   jb.k = k;
   jb.split = split;
   jb.panels = gemm_panels(n, split);
-  if (jb.w == NULL || (split > 0 && n != 2 * split)) {
+  if (jb.w == NULL || (split > 0 && n != 2 * split) || gate < GATE_SILU
+      || gate > GATE_GELU_TANH) {
     return 0;
   }
   jb.layout = half ? half_layout(jb.w, n, k) : PACKED_F32;
@@ -2209,7 +2252,7 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
   if (posix_memalign(&dest, 64, bytes) != 0) {
     return 0;
   }
-  struct packed_header h = {jb.layout, n, k, split};
+  struct packed_header h = {jb.layout, n, k, split, split > 0 ? gate : GATE_SILU};
   memset(dest, 0, bytes); /* bfloat16 panels are or'ed together half by half */
   memcpy(dest, &h, sizeof h);
   jb.packed = (const char *) dest + HEADER;
@@ -2315,7 +2358,7 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedLay
 /* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when not null) (+ residual (m, n) when not null), W (n, k)
  * packed at `packed` (header first); y may be the residual itself. A SwiGLU weight (its header's
  * split: n = 2·split, gate rows first) gives y (m, split) = silu(x·Gᵀ + bias_g) · (x·Uᵀ + bias_u)
- * instead (no residual). 0, or −1 when scratch memory ran out (PACKED_AMX's split of x). */
+ * instead (no residual); a GeGLU one (its header's gate) gelu_tanh(…) · (…). 0, or −1 when scratch memory ran out (PACKED_AMX's split of x). */
 static int gemm_run_then(const float *x, const char *packed, const float *bias,
                          const float *residual, float *y, int m, int n, int k, int threads,
                          const char *then) {
@@ -2326,6 +2369,7 @@ static int gemm_run_then(const float *x, const char *packed, const float *bias,
   jb.x = x;
   jb.layout = h->layout;
   jb.split = h->split;
+  jb.gate = h->gate;
   jb.packed = packed + HEADER;
   jb.bias = bias;
   jb.y = y;
@@ -2551,7 +2595,7 @@ static int stack_run(const struct stack *st, float *xs, int n, struct job *jb, f
     if (gemm_run_then(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads, L->down) != 0) {
       return -1;
     }
-    if (((const struct packed_header *) L->gu)->split > 0) { /* silu(gate)·up straight into b */
+    if (((const struct packed_header *) L->gu)->split > 0) { /* gate·up straight into b */
       if (gemm_run_then(b, L->down, L->down_bias, xs, xs, n, h, in, threads, next_qkv) != 0) {
         return -1;
       }

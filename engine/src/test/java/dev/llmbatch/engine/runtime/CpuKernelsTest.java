@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.llmbatch.engine.model.layers.Activation;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -354,6 +356,44 @@ class CpuKernelsTest {
       NDArray out = CpuKernels.siluMul(s.create(gu, new Shape(rows, 2L * n)));
       assertArrayEquals(new long[] {rows, n}, out.getShape().getShape());
       close(expected, out.toFloatArray(), "silu(gate)·up");
+    }
+  }
+
+  /**
+   * gelu_tanh(gate)·up (GeGLU: Gemma's gelu_pytorch_tanh) against its definition in double,
+   * ½g(1 + tanh(√(2/π)(g + 0.044715g³)))·u, gates far into both tails and near zero; and against
+   * the layer-by-layer path's libtorch ops ({@link Activation#GELU_TANH}) on the same rows.
+   */
+  @ParameterizedTest(name = "{0} rows of {1}")
+  @CsvSource({"1, 2048", "4, 21", "64, 512", "3, 16"})
+  void geluTanhGatingMatchesItsDefinition(int rows, int n) {
+    SplittableRandom r = new SplittableRandom(rows * 19L + n);
+    float[] gu = random(r, rows * 2 * n, 12.0);
+    gu[0] = 1e-4f; // near zero, where ½(1 + tanh) is ½ and σ(2y) must say so too
+    gu[1] = -30f; // far into the negative tail: a tiny product, not NaN or a sign flip
+    float[] expected = new float[rows * n];
+    for (int i = 0; i < rows; i++) {
+      for (int c = 0; c < n; c++) {
+        double g = gu[i * 2 * n + c];
+        double y = Math.sqrt(2 / Math.PI) * (g + 0.044715 * g * g * g);
+        expected[i * n + c] = (float) (0.5 * g * (1 + Math.tanh(y)) * gu[i * 2 * n + n + c]);
+      }
+    }
+    try (NDManager s = m.newSubManager()) {
+      NDArray in = s.create(gu, new Shape(rows, 2L * n));
+      NDArray out = CpuKernels.geluTanhMul(in);
+      assertArrayEquals(new long[] {rows, n}, out.getShape().getShape());
+      close(expected, out.toFloatArray(), "gelu_tanh(gate)·up");
+      NDList halves = in.split(new long[] {n}, 1);
+      NDArray ops = Activation.GELU_TANH.apply(halves.get(0)).mul(halves.get(1));
+      float[] want = ops.toFloatArray();
+      float[] got = out.toFloatArray();
+      for (int i = 0; i < want.length; i++) { // libtorch's 1 + tanh cancels in the far tail
+        float tol = 2e-6f * Math.max(1f, Math.abs(want[i]) + Math.abs(gu[i / n * 2 * n + n
+            + i % n]));
+        assertTrue(Math.abs(want[i] - got[i]) <= tol,
+            "element " + i + ": libtorch's ops " + want[i] + ", the kernel " + got[i]);
+      }
     }
   }
 

@@ -260,7 +260,8 @@ class PackedGemmTest {
 
   /**
    * A SwiGLU gate|up weight packed as column pairs gives {@code silu(gate) · up} bit for bit as
-   * the fused kernel makes it from the plain product: in all three layouts, halves that are and
+   * the fused kernel makes it from the plain product, and a GeGLU one {@code gelu_tanh(gate) · up}
+   * as its kernel does: in all three layouts, halves that are and
    * are not whole panels or whole vectors (the scalar tail), with bias, over one and several row
    * blocks; the pair refuses the plain product and row reads, and a packable linear marked as a
    * pair gates through {@link Linear#swiGlu}.
@@ -276,20 +277,24 @@ class PackedGemmTest {
       int split = sk[0];
       int k = sk[1];
       for (boolean withBias : new boolean[] {false, true}) {
+        PackedGemm.Gate gate = PackedGemm.Gate.values()[(split + (withBias ? 1 : 0)) % 2];
         try (NDManager s = m.newSubManager()) {
           NDArray w = held.equals("float32") ? random(s, r, 2L * split, k)
               : valued(held, s, r, 2L * split, k);
           NDArray b = withBias ? random(s, r, 2L * split) : null;
           try (PackedGemm plain = PackedGemm.pack(w, b);
-              PackedGemm pair = PackedGemm.packSwiGlu(w, b, split)) {
+              PackedGemm pair = gate == PackedGemm.Gate.SILU ? PackedGemm.packSwiGlu(w, b, split)
+                  : PackedGemm.packGlu(w, b, split, gate)) {
             assertEquals(plain.held(), pair.held(), "the same values pack the same way");
             assertEquals(split, pair.swiGluSplit());
+            assertEquals(gate, pair.gate());
             assertTrue(pair.bytes() >= plain.bytes(), "each half pads its own last panel");
             for (int rows : new int[] {1, 7, 8, 33, 129, 257}) {
-              String what = held + " (" + split + " | " + split + ", " + k + "), " + rows
-                  + " rows, bias " + withBias;
-              NDArray x = random(s, r, rows, k).mul(3); // gates well into silu's tails
-              NDArray want = CpuKernels.siluMul(plain.apply(x));
+              String what = held + " " + gate + " (" + split + " | " + split + ", " + k + "), "
+                  + rows + " rows, bias " + withBias;
+              NDArray x = random(s, r, rows, k).mul(3); // gates well into the gates' tails
+              NDArray want = gate == PackedGemm.Gate.SILU ? CpuKernels.siluMul(plain.apply(x))
+                  : CpuKernels.geluTanhMul(plain.apply(x));
               NDArray got = pair.swiGlu(x);
               assertEquals(new Shape(rows, split), got.getShape(), what);
               assertArrayEquals(want.toFloatArray(), got.toFloatArray(), what);
@@ -310,6 +315,10 @@ class PackedGemmTest {
           .singletonOrThrow());
       Linear pair = Linear.packable(w.duplicate(), null).asSwiGlu(256);
       assertClose(want, pair.swiGlu(x), "a linear marked as a pair, against libtorch's product");
+      NDArray wantGe = CpuKernels.geluTanhMul(x.getNDArrayInternal().linear(x, w, null)
+          .singletonOrThrow());
+      Linear gePair = Linear.packable(w.duplicate(), null).asGlu(256, PackedGemm.Gate.GELU_TANH);
+      assertClose(wantGe, gePair.swiGlu(x), "a linear marked as a GeGLU pair");
       assertEquals(null, Linear.packable(w.duplicate(), null).prepack().swiGlu(x),
           "a plain linear leaves the gating to its caller");
       assertThrows(IllegalStateException.class, () -> pair.asSwiGlu(256), "packed already");

@@ -160,12 +160,14 @@ final class Checkpoint {
     Map<String, Integer> packedAs = new TreeMap<>(); // format → weights packed so
     long bytes = 0;
     int swiGluPairs = 0;
+    String pairs = "SwiGLU";
     for (Linear l : packables) {
       if (l.packedBytes() > 0) {
         bytes += l.packedBytes();
         packedAs.merge(l.held(), 1, Integer::sum);
         if (l.packed().swiGluSplit() > 0) {
           swiGluPairs++;
+          pairs = l.packed().gate() == PackedGemm.Gate.SILU ? "SwiGLU" : "GeGLU";
         }
       }
     }
@@ -178,7 +180,8 @@ final class Checkpoint {
         .collect(Collectors.joining(", "));
     return String.format("%d linear weights packed for the CPU GEMM (%s; 16-bit ones hold the"
         + " values exactly%s), %.1f MB", weights, as, swiGluPairs == 0 ? ""
-            : "; " + swiGluPairs + " gate|up as SwiGLU pairs, gated in the GEMM", bytes / 1e6);
+            : "; " + swiGluPairs + " gate|up as " + pairs + " pairs, gated in the GEMM",
+        bytes / 1e6);
   }
 
   long matmulParameters() {

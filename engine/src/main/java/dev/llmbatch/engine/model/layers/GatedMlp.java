@@ -8,8 +8,8 @@ import dev.llmbatch.engine.runtime.PackedGemm;
 /**
  * {@code down(act(gate(x)) * up(x))} (SwiGLU, Gemma's GeGLU). gate_proj and up_proj are fused into
  * one (2·I, hidden) matmul at load (Phi-3 stores them fused already): one op fewer per decode step.
- * A SiLU gate|up linear marked as a SwiGLU pair ({@link #gateUp}) is gated inside the engine's
- * GEMM where it packs.
+ * A SiLU or tanh-GELU gate|up linear marked as a SwiGLU or GeGLU pair ({@link #gateUp}) is gated
+ * inside the engine's GEMM where it packs.
  */
 public final class GatedMlp implements Mlp {
   private final Linear gateUp; // (2I, hidden): gate rows first, then up
@@ -25,12 +25,23 @@ public final class GatedMlp implements Mlp {
   }
 
   /**
-   * The fused gate|up linear (2·I, hidden) as this MLP wants it packed: for a SiLU gate, a packable
-   * linear not yet packed is marked as a SwiGLU pair ({@link Linear#asSwiGlu}), so the GEMM gates
-   * it; else {@code gateUp} itself. A loader calls this before packing.
+   * The fused gate|up linear (2·I, hidden) as this MLP wants it packed: for a SiLU or tanh-GELU
+   * gate, a packable linear not yet packed is marked as a SwiGLU or GeGLU pair ({@link
+   * Linear#asGlu}), so the GEMM gates it; else {@code gateUp} itself. A loader calls this before
+   * packing.
    */
   public static Linear gateUp(Linear gateUp, Activation act, int intermediate) {
-    return act == Activation.SILU && gateUp.isPackable() ? gateUp.asSwiGlu(intermediate) : gateUp;
+    PackedGemm.Gate gate = gateOf(act);
+    return gate != null && gateUp.isPackable() ? gateUp.asGlu(intermediate, gate) : gateUp;
+  }
+
+  /** The packed GEMM's gate for {@code act}; null for one it does not gate (the erf GELU). */
+  private static PackedGemm.Gate gateOf(Activation act) {
+    return switch (act) {
+      case SILU -> PackedGemm.Gate.SILU;
+      case GELU_TANH -> PackedGemm.Gate.GELU_TANH;
+      case GELU -> null;
+    };
   }
 
   @Override
@@ -45,26 +56,36 @@ public final class GatedMlp implements Mlp {
 
   /**
    * The packed gate|up and down projections, for the native layer stack, packed whatever their
-   * size ({@link Linear#packedForStack}); null unless the gate is SiLU and both pack here.
+   * size ({@link Linear#packedForStack}); null unless both pack here and the gate is SiLU (the
+   * stack gates a plain gate|up product with SiLU) or gate|up packed as a pair with this MLP's
+   * gate (GeGLU).
    */
   PackedGemm[] stackProjections() {
-    if (act != Activation.SILU) {
+    PackedGemm.Gate gate = gateOf(act);
+    if (gate == null) {
       return null;
     }
     PackedGemm a = gateUp.packedForStack();
     PackedGemm b = down.packedForStack();
-    return a == null || b == null ? null : new PackedGemm[] {a, b};
+    if (a == null || b == null
+        || (gate != PackedGemm.Gate.SILU && (a.swiGluSplit() == 0 || a.gate() != gate))) {
+      return null;
+    }
+    return new PackedGemm[] {a, b};
   }
 
   /** act(gate(x)) * up(x): (B, T, hidden) → (B, T, I). */
   private NDArray gated(NDArray x) {
-    NDArray g = gateUp.swiGlu(x); // null unless packed as a SwiGLU pair
+    NDArray g = gateUp.swiGlu(x); // null unless packed as a SwiGLU or GeGLU pair
     if (g != null) {
-      return g; // packed as a SwiGLU pair: gated in the GEMM
+      return g; // packed as a pair: gated in the GEMM
     }
     NDArray gu = gateUp.apply(x); // (B, T, 2I)
     if (act == Activation.SILU && CpuKernels.serves(gu)) {
       return CpuKernels.siluMul(gu); // one call instead of four ops
+    }
+    if (act == Activation.GELU_TANH && CpuKernels.serves(gu)) {
+      return CpuKernels.geluTanhMul(gu); // one call instead of nine
     }
     NDList parts = gu.split(splitAt, gu.getShape().dimension() - 1); // 2 × (B, T, I)
     return act.apply(parts.get(0)).muli(parts.get(1));

@@ -30,6 +30,7 @@ public final class Linear {
   private final NDArray bias; // (out) or null
   private final boolean packable; // pack once on the CPU (decoders)
   private final int swiGluSplit; // a SwiGLU gate|up weight's half, packed as pairs; else 0
+  private final PackedGemm.Gate gate; // that pair's gate (SiLU; the tanh GELU for GeGLU)
   private final long outFeatures;
   private final long inFeatures;
   private volatile PackedGemm packed;
@@ -42,14 +43,16 @@ public final class Linear {
   }
 
   private Linear(NDArray weight, NDArray bias, boolean packable) {
-    this(weight, bias, packable, 0);
+    this(weight, bias, packable, 0, PackedGemm.Gate.SILU);
   }
 
-  private Linear(NDArray weight, NDArray bias, boolean packable, int swiGluSplit) {
+  private Linear(NDArray weight, NDArray bias, boolean packable, int swiGluSplit,
+      PackedGemm.Gate gate) {
     this.weight = weight;
     this.bias = bias;
     this.packable = packable;
     this.swiGluSplit = swiGluSplit;
+    this.gate = gate;
     this.outFeatures = weight.getShape().get(0);
     this.inFeatures = weight.getShape().get(1);
   }
@@ -74,17 +77,26 @@ public final class Linear {
    * {@link #apply} is refused. Before it is packed only.
    */
   public Linear asSwiGlu(int split) {
+    return asGlu(split, PackedGemm.Gate.SILU);
+  }
+
+  /**
+   * {@link #asSwiGlu} with the pair's gate: for {@link PackedGemm.Gate#GELU_TANH} (Gemma's GeGLU)
+   * {@link #swiGlu} gives {@code gelu_tanh(gate) · up}.
+   */
+  public Linear asGlu(int split, PackedGemm.Gate gate) {
     if (!packable || packingDecided || outFeatures != 2L * split) {
-      throw new IllegalStateException("a SwiGLU pair of " + split + " is a packable (" + 2L * split
+      throw new IllegalStateException("a gate|up pair of " + split + " is a packable (" + 2L * split
           + ", in) linear not yet packed, not " + (packingDecided ? "a packed " : "a ")
           + "(" + outFeatures + ", " + inFeatures + ")");
     }
-    return new Linear(weight, bias, true, split);
+    return new Linear(weight, bias, true, split, gate);
   }
 
   /**
    * {@code silu(gate(x)) · up(x)}: (…, in) → (…, split), where this linear is packed as a SwiGLU
-   * pair ({@link #asSwiGlu}); else null (the caller takes {@link #apply} and gates it).
+   * pair ({@link #asSwiGlu}; {@code gelu_tanh(gate(x)) · up(x)} for a GeGLU one, {@link #asGlu});
+   * else null (the caller takes {@link #apply} and gates it).
    */
   public NDArray swiGlu(NDArray x) {
     PackedGemm p = packedFor(x);
@@ -151,7 +163,7 @@ public final class Linear {
     if (packable && w != null && !w.getDevice().isGpu() && w.getDataType() == DataType.FLOAT32
         && PackedGemm.fits(outFeatures, inFeatures) && PackedGemm.available()) {
       PackedGemm p = swiGluSplit > 0 && PackedGemm.packsSwiGlu()
-          ? PackedGemm.packSwiGlu(w, bias, swiGluSplit) : PackedGemm.pack(w, bias);
+          ? PackedGemm.packGlu(w, bias, swiGluSplit, gate) : PackedGemm.pack(w, bias);
       w.getManager().attachInternal("packed-" + w.getUid(), p); // freed with the model
       packed = p;
       w.close(); // the packed copy replaces it
@@ -219,7 +231,8 @@ public final class Linear {
    * PackedGemm#packsIn16Bits}): its values all are bfloat16 or IEEE halves (a BF16 or FP16
    * checkpoint's). Folding a scale into it ({@link #scaledInputs}, {@link #scaledOutputs}) would
    * make it float32, twice the bytes every decode step streams, so a loader asks first. The weight
-   * is scanned once, for this and {@link #packsOnAmx}.
+   * is scanned once, for this and {@link #packsOnAmx}; a small one too (under {@link
+   * #PACK_MIN_ELEMENTS}), which a native layer stack packs ({@link #packedForStack}).
    */
   public boolean packsIn16Bits() {
     return layout16() != 0;
@@ -238,7 +251,7 @@ public final class Linear {
     int l = layout16;
     NDArray w = weight;
     if (l < 0 && w != null) {
-      l = packable && weightParameters() >= PACK_MIN_ELEMENTS ? PackedGemm.layout16(w) : 0;
+      l = packable ? PackedGemm.layout16(w) : 0;
       layout16 = l;
     }
     return Math.max(l, 0);
@@ -256,7 +269,7 @@ public final class Linear {
     NDArray w = weight.mul(g.toType(weight.getDataType(), false).reshape(1, -1)); // (out, in)
     w.attach(weight.getManager());
     weight.close();
-    return new Linear(w, bias, packable, swiGluSplit);
+    return new Linear(w, bias, packable, swiGluSplit, gate);
   }
 
   /**
@@ -280,7 +293,7 @@ public final class Linear {
         bias.close();
       }
       weight.close();
-      return new Linear(w, b, packable, swiGluSplit);
+      return new Linear(w, b, packable, swiGluSplit, gate);
     }
   }
 
