@@ -352,10 +352,14 @@ public final class CpuKernels {
    * residual. Each projection is packed in the engine's own layout (its bias, if any, with it).
    * {@code qNorm}/{@code kNorm} (D), when not null, are per-head RMSNorms of the queries and new
    * keys before rotary (Qwen3), with {@code qkEps}.
+   * {@code postAttentionNorm}/{@code postMlpNorm} (hidden), when not null, are Gemma 2's extra
+   * RMSNorms of each branch's output before it joins the residual (the branch's last projection
+   * then does not start from the residual).
    */
   public record StackLayer(NDArray inputNorm, float inputEps, PackedGemm qkv, PackedGemm o,
       Heads heads, NDArray qNorm, NDArray kNorm, float qkEps, NDArray mlpNorm, float mlpEps,
-      PackedGemm gateUp, PackedGemm down) {}
+      PackedGemm gateUp, PackedGemm down, NDArray postAttentionNorm, float postAttentionEps,
+      NDArray postMlpNorm, float postMlpEps) {}
 
   /**
    * A decoder's whole layer stack as one native call a step ({@code stackStep} in {@code
@@ -407,9 +411,9 @@ public final class CpuKernels {
       int inter = blocks.get(0).down().inFeatures();
       int n = blocks.size();
       long[] packed = new long[4 * n];
-      ByteBuffer[] vectors = new ByteBuffer[6 * n + 1];
+      ByteBuffer[] vectors = new ByteBuffer[8 * n + 1];
       int[] windows = new int[n];
-      float[] params = new float[4 * n + 1];
+      float[] params = new float[6 * n + 1];
       boolean qkNorms = blocks.stream().anyMatch(b -> b.qNorm() != null || b.kNorm() != null);
       ByteBuffer[] qk = qkNorms ? new ByteBuffer[2 * n] : null;
       float qkEps = 0;
@@ -431,15 +435,20 @@ public final class CpuKernels {
                 + shapes[j][0] + ", " + shapes[j][1] + ")");
           }
           packed[4 * i + j] = ws[j].address();
-          vectors[6 * i + 2 + j] = ws[j].biasBuffer();
+          vectors[8 * i + 2 + j] = ws[j].biasBuffer();
         }
-        vectors[6 * i] = vector(b.inputNorm(), hidden, "layer " + i + "'s input norm");
-        vectors[6 * i + 1] = vector(b.mlpNorm(), hidden, "layer " + i + "'s MLP norm");
+        vectors[8 * i] = vector(b.inputNorm(), hidden, "layer " + i + "'s input norm");
+        vectors[8 * i + 1] = vector(b.mlpNorm(), hidden, "layer " + i + "'s MLP norm");
+        vectors[8 * i + 6] = vector(b.postAttentionNorm(), hidden,
+            "layer " + i + "'s post-attention norm");
+        vectors[8 * i + 7] = vector(b.postMlpNorm(), hidden, "layer " + i + "'s post-MLP norm");
         windows[i] = bh.window();
-        params[4 * i] = b.inputEps();
-        params[4 * i + 1] = b.mlpEps();
-        params[4 * i + 2] = bh.scale();
-        params[4 * i + 3] = bh.softcap();
+        params[6 * i] = b.inputEps();
+        params[6 * i + 1] = b.mlpEps();
+        params[6 * i + 2] = bh.scale();
+        params[6 * i + 3] = bh.softcap();
+        params[6 * i + 4] = b.postAttentionEps();
+        params[6 * i + 5] = b.postMlpEps();
         if (qkNorms) {
           if (i > 0 && b.qkEps() != qkEps) {
             throw new IllegalArgumentException("layer " + i + "'s q/k norm eps " + b.qkEps()
@@ -450,8 +459,8 @@ public final class CpuKernels {
           qk[2 * i + 1] = vector(b.kNorm(), h.headDim(), "layer " + i + "'s k norm");
         }
       }
-      vectors[6 * n] = vector(finalNorm, hidden, "the final norm");
-      params[4 * n] = finalEps;
+      vectors[8 * n] = vector(finalNorm, hidden, "the final norm");
+      params[6 * n] = finalEps;
       long address = stackNew(n, hidden, h.heads(), h.kvHeads(), h.headDim(), inter, packed,
           vectors, windows, params, qk, qkEps);
       if (address == 0) {

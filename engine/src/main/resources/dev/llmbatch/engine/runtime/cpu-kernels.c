@@ -1303,6 +1303,17 @@ static void rms_norm_row(const struct rows_job *jb, long r) {
   rms_row(jb->x + r * jb->n, jb->w, jb->out + r * jb->n, jb->n, jb->eps);
 }
 
+/* out += x over one row of n (a residual sum, one rounding an element as a tensor add's). */
+static void add_row(const struct rows_job *jb, long r) {
+  const float *x = jb->x + r * jb->n;
+  float *o = jb->out + r * jb->n;
+  int c = 0;
+  for (; c + W <= jb->n; c += W) {
+    *(v16u *) (o + c) = *(const v16u *) (o + c) + *(const v16u *) (x + c);
+  }
+  for (; c < jb->n; c++) o[c] += x[c];
+}
+
 /* o = x · (mean(x²) + eps)^−½ · w (w may be null) over n floats. */
 static void rms_row(const float *x, const float *w, float *o, int n, float eps) {
   int c = 0;
@@ -2445,10 +2456,14 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmFree(JNIE
  * so the numbers are that path's bit for bit, without ~8 JNI calls, fresh libtorch tensors and
  * buffer views a layer. Activations live in two scratch buffers the calling thread keeps (no
  * fresh pages a step): A (rows of max(hidden, H·D, I)) holds the normed input, then the heads'
- * output, then the normed residual, then SiLU·up; B (rows of max(q|k|v, 2I)) the projections
- * (SiLU·up itself where gate|up is packed as a SwiGLU pair, gemm_glu_tile). */
+ * output, then the normed residual, then SiLU·up; B (rows of max(q|k|v, 2I, hidden)) the
+ * projections (SiLU·up itself where gate|up is packed as a SwiGLU pair, gemm_glu_tile). Gemma 2's
+ * extra norms (post_attn, post_mlp) take a branch's output (o's in B, down's in A or B) through
+ * RMSNorm in place and then add it to the residual, as the layer-by-layer path's norm and add. */
 struct stack_layer {
   const float *norm1, *norm2; /* RMSNorm gains (hidden), or null where folded into the weights */
+  const float *post_attn, *post_mlp; /* Gemma 2's branch-output RMSNorm gains, or null: none */
+  float eps_post_attn, eps_post_mlp;
   const char *qkv, *o, *gu, *down;                    /* packed weights, header first */
   const float *qkv_bias, *o_bias, *gu_bias, *down_bias; /* (n) or null */
   const float *q_norm, *k_norm;                        /* per-head gains (dim) or null (Qwen3) */
@@ -2464,9 +2479,9 @@ struct stack {
 };
 
 /* A stack over weights the caller keeps alive until stackFree: per layer, packed[4] = q|k|v, o,
- * gate|up, down; vectors[6] = input norm, post-attention norm, and the four biases (null where
- * absent), then the final norm; windows[1]; params[4] = the two eps, scale, softcap; then the
- * final eps; then, where qk (per layer: q norm, k norm, each (dim) or null) is not null, qkEps. 0
+ * gate|up, down; vectors[8] = input norm, pre-MLP norm, the four biases, the post-attention and
+ * post-MLP norms (null where absent), then the final norm; windows[1]; params[6] = the two eps,
+ * scale, softcap, the post norms' eps; then the final eps; then, where qk (per layer: q norm, k norm, each (dim) or null) is not null, qkEps. 0
  * without memory. */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackNew(
     JNIEnv *env, jclass c, jint layers, jint hidden, jint heads, jint kv_heads, jint dim,
@@ -2483,16 +2498,16 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackNew(
   jlong *pk = (*env)->GetLongArrayElements(env, packed, NULL);
   jint *win = (*env)->GetIntArrayElements(env, windows, NULL);
   jfloat *par = (*env)->GetFloatArrayElements(env, params, NULL);
-  const float *vec[7];
+  const float *vec[8];
   for (int l = 0; l <= layers; l++) {
-    for (int i = 0; i < (l < layers ? 6 : 1); i++) {
-      jobject b = (*env)->GetObjectArrayElement(env, vectors, l * 6 + i);
+    for (int i = 0; i < (l < layers ? 8 : 1); i++) {
+      jobject b = (*env)->GetObjectArrayElement(env, vectors, l * 8 + i);
       vec[i] = address(env, b);
       if (b != NULL) (*env)->DeleteLocalRef(env, b);
     }
     if (l == layers) {
       st->final_norm = vec[0];
-      st->final_eps = par[l * 4];
+      st->final_eps = par[l * 6];
       break;
     }
     struct stack_layer *L = &st->layer[l];
@@ -2506,11 +2521,15 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackNew(
     L->o_bias = vec[3];
     L->gu_bias = vec[4];
     L->down_bias = vec[5];
+    L->post_attn = vec[6];
+    L->post_mlp = vec[7];
     L->window = win[l];
-    L->eps1 = par[l * 4];
-    L->eps2 = par[l * 4 + 1];
-    L->scale = par[l * 4 + 2];
-    L->softcap = par[l * 4 + 3];
+    L->eps1 = par[l * 6];
+    L->eps2 = par[l * 6 + 1];
+    L->scale = par[l * 6 + 2];
+    L->softcap = par[l * 6 + 3];
+    L->eps_post_attn = par[l * 6 + 4];
+    L->eps_post_mlp = par[l * 6 + 5];
     if (qk != NULL) {
       jobject qn = (*env)->GetObjectArrayElement(env, qk, 2 * l);
       jobject kn = (*env)->GetObjectArrayElement(env, qk, 2 * l + 1);
@@ -2560,6 +2579,7 @@ static int stack_run(const struct stack *st, float *xs, int n, struct job *jb, f
   long wa = h > hd ? h : hd;
   wa = wa > in ? wa : in;
   long wb = qkvw > 2 * in ? qkvw : 2 * in;
+  wb = wb > h ? wb : h;
   float *a = scratch_of(&stack_key, (size_t) n * (wa + wb));
   if (a == NULL) return -1;
   float *b = a + (size_t) n * wa;
@@ -2590,20 +2610,35 @@ static int stack_run(const struct stack *st, float *xs, int n, struct job *jb, f
     rows_over(rms_norm_row, xs, L->norm1, a, n, h, L->eps1, threads);
     if (gemm_run(a, L->qkv, L->qkv_bias, NULL, b, n, qkvw, h, threads) != 0) return -1;
     if (attend_run(jb, threads) != 0) return -1; /* b's q|k|v → the heads' output in a */
-    if (gemm_run_then(a, L->o, L->o_bias, xs, xs, n, h, hd, threads, L->gu) != 0) return -1;
+    if (L->post_attn == NULL) {
+      if (gemm_run_then(a, L->o, L->o_bias, xs, xs, n, h, hd, threads, L->gu) != 0) return -1;
+    } else { /* Gemma 2: x + norm(o(heads)) */
+      if (gemm_run_then(a, L->o, L->o_bias, NULL, b, n, h, hd, threads, L->gu) != 0) return -1;
+      rows_over(rms_norm_row, b, L->post_attn, b, n, h, L->eps_post_attn, threads);
+      rows_over(add_row, b, NULL, xs, n, h, 0, threads);
+    }
     rows_over(rms_norm_row, xs, L->norm2, a, n, h, L->eps2, threads);
     if (gemm_run_then(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads, L->down) != 0) {
       return -1;
     }
-    if (((const struct packed_header *) L->gu)->split > 0) { /* gate·up straight into b */
-      if (gemm_run_then(b, L->down, L->down_bias, xs, xs, n, h, in, threads, next_qkv) != 0) {
-        return -1;
-      }
-    } else {
+    const float *gated = b; /* gate·up: straight into b where gate|up is a pair */
+    float *down = a;        /* down's output where a norm comes before the residual */
+    if (((const struct packed_header *) L->gu)->split == 0) {
       rows_over(silu_mul_row, b, NULL, a, n, in, 0, threads);
-      if (gemm_run_then(a, L->down, L->down_bias, xs, xs, n, h, in, threads, next_qkv) != 0) {
+      gated = a;
+      down = b;
+    }
+    if (L->post_mlp == NULL) {
+      if (gemm_run_then(gated, L->down, L->down_bias, xs, xs, n, h, in, threads, next_qkv) != 0) {
         return -1;
       }
+    } else { /* Gemma 2: h + norm(down(gate·up)) */
+      if (gemm_run_then(gated, L->down, L->down_bias, NULL, down, n, h, in, threads, next_qkv)
+          != 0) {
+        return -1;
+      }
+      rows_over(rms_norm_row, down, L->post_mlp, down, n, h, L->eps_post_mlp, threads);
+      rows_over(add_row, down, NULL, xs, n, h, 0, threads);
     }
   }
   /* each sequence's last token, gathered into a, then normed into out */

@@ -74,8 +74,8 @@ public final class DecoderModel implements CausalLm {
 
   /**
    * The layers as {@link CpuKernels.Stack}, where every block is one it runs (Llama, Mistral,
-   * Qwen2, Qwen3, Phi-3, Gemma on the CPU in float32, packed) and it is not turned off; else null,
-   * and steps run layer by layer.
+   * Qwen2, Qwen3, Phi-3, Gemma, Gemma 2 on the CPU in float32, packed) and it is not turned off;
+   * else null, and steps run layer by layer.
    */
   private CpuKernels.Stack buildStack() {
     if (!(finalNorm instanceof RmsNorm norm) || dtype != DataType.FLOAT32

@@ -47,17 +47,22 @@ public final class DecoderLayer {
 
   /**
    * This block as {@link CpuKernels.Stack} runs it, or null where it is not one: RMSNorms (Qwen3's
-   * per-head q/k norms included), no Gemma 2 extra norms, a SiLU-gated MLP, every projection
-   * packed (small ones are packed now: {@link Linear#packedForStack}). Call it only where the
-   * stack can run ({@link CpuKernels.Stack#runsHere}).
+   * per-head q/k norms and Gemma 2's extra norms included), a SiLU- or tanh-GELU-gated MLP (the
+   * latter packed as a GeGLU pair), every projection packed (small ones are packed now: {@link
+   * Linear#packedForStack}). Call it only where the stack can run ({@link
+   * CpuKernels.Stack#runsHere}).
    */
   public CpuKernels.StackLayer stackLayer() {
-    if (postAttentionNorm != null || postMlpNorm != null
-        || !(inputNorm instanceof RmsNorm in) || !(preMlpNorm instanceof RmsNorm mn)
-        || !(mlp instanceof GatedMlp gated)) {
-      return null;
+    if (!(inputNorm instanceof RmsNorm in) || !(preMlpNorm instanceof RmsNorm mn)
+        || !(mlp instanceof GatedMlp gated)
+        || (postAttentionNorm != null
+            && !(postAttentionNorm instanceof RmsNorm r1 && r1.weight() != null))
+        || (postMlpNorm != null && !(postMlpNorm instanceof RmsNorm r2 && r2.weight() != null))) {
+      return null; // (a branch norm's scale is never folded away: the stack reads a null as none)
     }
-    PackedGemm[] ffn = gated.stackProjections(); // (a GeGLU MLP: null before packing anything)
+    RmsNorm pa = (RmsNorm) postAttentionNorm;
+    RmsNorm pm = (RmsNorm) postMlpNorm;
+    PackedGemm[] ffn = gated.stackProjections(); // (null: packs nothing here)
     Attention.StackParts att = ffn == null ? null : attention.stackParts();
     if (att == null) {
       return null;
@@ -66,7 +71,8 @@ public final class DecoderLayer {
     RmsNorm k = att.kNorm();
     return new CpuKernels.StackLayer(in.weight(), in.eps(), att.qkv(), att.o(), att.heads(),
         q == null ? null : q.weight(), k == null ? null : k.weight(), q == null ? 0 : q.eps(),
-        mn.weight(), mn.eps(), ffn[0], ffn[1]);
+        mn.weight(), mn.eps(), ffn[0], ffn[1], pa == null ? null : pa.weight(),
+        pa == null ? 0 : pa.eps(), pm == null ? null : pm.weight(), pm == null ? 0 : pm.eps());
   }
 
   /**
