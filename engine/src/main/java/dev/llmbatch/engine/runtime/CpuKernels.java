@@ -300,10 +300,28 @@ public final class CpuKernels {
    * vectorised CPU kernel uses.
    */
   public static NDArray geluInPlace(NDArray x) {
+    return geluInPlace(x, false);
+  }
+
+  /**
+   * The tanh GELU (HF's {@code gelu_new}, {@code gelu_pytorch_tanh}: GPT-2's MLP) applied to
+   * {@code x} in place (float32, contiguous: a fresh output of the caller's own); returns x.
+   * Computed as {@link #geluTanhMul}'s gate is, within a few float32 ulps of libtorch's ops.
+   */
+  public static NDArray geluTanhInPlace(NDArray x) {
+    return geluInPlace(x, true);
+  }
+
+  private static NDArray geluInPlace(NDArray x, boolean tanh) {
     Shape s = x.getShape();
     long n = s.get(s.dimension() - 1);
     check(x, n, "x");
-    gelu(buffer(x), Math.toIntExact(s.size() / n), Math.toIntExact(n), threads());
+    int rows = Math.toIntExact(s.size() / n);
+    if (tanh) {
+      geluTanh(buffer(x), rows, Math.toIntExact(n), threads());
+    } else {
+      gelu(buffer(x), rows, Math.toIntExact(n), threads());
+    }
     return x;
   }
 
@@ -354,12 +372,15 @@ public final class CpuKernels {
    * keys before rotary (Qwen3), with {@code qkEps}.
    * {@code postAttentionNorm}/{@code postMlpNorm} (hidden), when not null, are Gemma 2's extra
    * RMSNorms of each branch's output before it joins the residual (the branch's last projection
-   * then does not start from the residual).
+   * then does not start from the residual). GPT-2's block: {@code inputNormBias}/{@code
+   * mlpNormBias} (hidden) not null make its two norms LayerNorms, and {@code plainMlp} its MLP
+   * c_fc ({@code gateUp}, I rows) → gelu_tanh → c_proj ({@code down}).
    */
   public record StackLayer(NDArray inputNorm, float inputEps, PackedGemm qkv, PackedGemm o,
       Heads heads, NDArray qNorm, NDArray kNorm, float qkEps, NDArray mlpNorm, float mlpEps,
       PackedGemm gateUp, PackedGemm down, NDArray postAttentionNorm, float postAttentionEps,
-      NDArray postMlpNorm, float postMlpEps) {}
+      NDArray postMlpNorm, float postMlpEps, NDArray inputNormBias, NDArray mlpNormBias,
+      boolean plainMlp) {}
 
   /**
    * A decoder's whole layer stack as one native call a step ({@code stackStep} in {@code
@@ -395,13 +416,14 @@ public final class CpuKernels {
 
     /**
      * The stack of {@code blocks} (all with the same heads but their windows, scale and
-     * softcap) and the final RMSNorm ({@code finalNorm} (hidden) or null), or null where it cannot
+     * softcap) and the final RMSNorm ({@code finalNorm} (hidden) or null; a LayerNorm where {@code
+     * finalNormBias} is not null), or null where it cannot
      * run here: the engine's packed GEMM is not in use, or {@code LLM_BATCH_NATIVE_STACK=0}
      * ({@code -Dllmbatch.nativeStack=false}). Shapes must chain (hidden → q|k|v → hidden → 2I → I
      * → hidden), else IllegalArgumentException.
      */
-    public static Stack of(List<StackLayer> blocks, NDArray finalNorm, float finalEps,
-        int hidden) {
+    public static Stack of(List<StackLayer> blocks, NDArray finalNorm, NDArray finalNormBias,
+        float finalEps, int hidden) {
       if (blocks.isEmpty() || !runsHere()) {
         return null;
       }
@@ -411,8 +433,8 @@ public final class CpuKernels {
       int inter = blocks.get(0).down().inFeatures();
       int n = blocks.size();
       long[] packed = new long[4 * n];
-      ByteBuffer[] vectors = new ByteBuffer[8 * n + 1];
-      int[] windows = new int[n];
+      ByteBuffer[] vectors = new ByteBuffer[10 * n + 2];
+      int[] windows = new int[2 * n];
       float[] params = new float[6 * n + 1];
       boolean qkNorms = blocks.stream().anyMatch(b -> b.qNorm() != null || b.kNorm() != null);
       ByteBuffer[] qk = qkNorms ? new ByteBuffer[2 * n] : null;
@@ -426,8 +448,9 @@ public final class CpuKernels {
               + ", layer 0 " + h + ": a stack's layers share their head layout");
         }
         PackedGemm[] ws = {b.qkv(), b.o(), b.gateUp(), b.down()};
-        int[][] shapes = {{qkv, hidden}, {hidden, width}, {2 * inter, hidden}, {hidden, inter}};
-        String[] names = {"q|k|v", "o", "gate|up", "down"};
+        int[][] shapes = {{qkv, hidden}, {hidden, width},
+            {(b.plainMlp() ? 1 : 2) * inter, hidden}, {hidden, inter}};
+        String[] names = {"q|k|v", "o", b.plainMlp() ? "c_fc" : "gate|up", "down"};
         for (int j = 0; j < 4; j++) {
           if (ws[j].outFeatures() != shapes[j][0] || ws[j].inFeatures() != shapes[j][1]) {
             throw new IllegalArgumentException("layer " + i + "'s " + names[j] + " projection is ("
@@ -435,14 +458,18 @@ public final class CpuKernels {
                 + shapes[j][0] + ", " + shapes[j][1] + ")");
           }
           packed[4 * i + j] = ws[j].address();
-          vectors[8 * i + 2 + j] = ws[j].biasBuffer();
+          vectors[10 * i + 2 + j] = ws[j].biasBuffer();
         }
-        vectors[8 * i] = vector(b.inputNorm(), hidden, "layer " + i + "'s input norm");
-        vectors[8 * i + 1] = vector(b.mlpNorm(), hidden, "layer " + i + "'s MLP norm");
-        vectors[8 * i + 6] = vector(b.postAttentionNorm(), hidden,
+        vectors[10 * i] = vector(b.inputNorm(), hidden, "layer " + i + "'s input norm");
+        vectors[10 * i + 1] = vector(b.mlpNorm(), hidden, "layer " + i + "'s MLP norm");
+        vectors[10 * i + 6] = vector(b.postAttentionNorm(), hidden,
             "layer " + i + "'s post-attention norm");
-        vectors[8 * i + 7] = vector(b.postMlpNorm(), hidden, "layer " + i + "'s post-MLP norm");
-        windows[i] = bh.window();
+        vectors[10 * i + 7] = vector(b.postMlpNorm(), hidden, "layer " + i + "'s post-MLP norm");
+        vectors[10 * i + 8] = vector(b.inputNormBias(), hidden,
+            "layer " + i + "'s input norm bias");
+        vectors[10 * i + 9] = vector(b.mlpNormBias(), hidden, "layer " + i + "'s MLP norm bias");
+        windows[2 * i] = bh.window();
+        windows[2 * i + 1] = b.plainMlp() ? 1 : 0;
         params[6 * i] = b.inputEps();
         params[6 * i + 1] = b.mlpEps();
         params[6 * i + 2] = bh.scale();
@@ -459,7 +486,8 @@ public final class CpuKernels {
           qk[2 * i + 1] = vector(b.kNorm(), h.headDim(), "layer " + i + "'s k norm");
         }
       }
-      vectors[8 * n] = vector(finalNorm, hidden, "the final norm");
+      vectors[10 * n] = vector(finalNorm, hidden, "the final norm");
+      vectors[10 * n + 1] = vector(finalNormBias, hidden, "the final norm's bias");
       params[6 * n] = finalEps;
       long address = stackNew(n, hidden, h.heads(), h.kvHeads(), h.headDim(), inter, packed,
           vectors, windows, params, qk, qkEps);
@@ -729,6 +757,8 @@ public final class CpuKernels {
 
   private static native void geluTanhMul(ByteBuffer gu, ByteBuffer out, int rows, int n,
       int threads);
+
+  private static native void geluTanh(ByteBuffer x, int rows, int n, int threads);
 
   private static native void addLayerNorm(ByteBuffer x, ByteBuffer y, ByteBuffer w, ByteBuffer b,
       ByteBuffer out, int rows, int n, float eps, int threads);

@@ -1358,27 +1358,39 @@ static void silu_mul_row(const struct rows_job *jb, long r) {
   silu_mul_span(g, g + jb->n, jb->out + r * jb->n, jb->n);
 }
 
-/* o = gelu_tanh(g) · u over w columns (GeGLU, Gemma's gelu_pytorch_tanh): gelu_tanh(g) =
- * ½g(1 + tanh(y)), y = √(2/π)(g + 0.044715g³), taken as g·σ(2y) (the same function: 1 + tanh(y)
- * = 2σ(2y)), σ from e^{−|2y|} as in silu_mul_span; y's terms in the order the layer-by-layer
- * path's ops take them ((g·g·0.044715 + 1)·g·√(2/π)). Spans as silu_mul_span's. */
+/* gelu_tanh(x) (HF's gelu_pytorch_tanh, GPT-2's gelu_new) = ½x(1 + tanh(y)), y = √(2/π)(x +
+ * 0.044715x³), taken as x·σ(2y) (the same function: 1 + tanh(y) = 2σ(2y)), σ from e^{−|2y|} as
+ * in silu_mul_span; y's terms in the order the layer-by-layer path's ops took them ((x·x·0.044715
+ * + 1)·x·√(2/π)). Sixteen lanes, and one value (the tails of spans). */
+static inline v16 vgelu_tanh(v16 x) {
+  v16 z = (x * x * 0.044715f + 1.0f) * x * 0.7978845608028654f * 2.0f;
+  v16 e = vexp_nonpositive((v16)((i16) z | (i16) splat(-0.0f))); /* e^{−|2y|} */
+  i16 neg = z < 0;
+  v16 num = (v16)(((i16) e & neg) | ((i16) splat(1.0f) & ~neg)); /* σ(2y) = num / (1 + e) */
+  return x * num / (1.0f + e);
+}
+
+static inline float gelu_tanh1(float x) {
+  float z = (x * x * 0.044715f + 1.0f) * x * 0.7978845608028654f * 2.0f;
+  float e = expf(-fabsf(z));
+  return x * (z < 0 ? e : 1.0f) / (1.0f + e);
+}
+
+/* o = gelu_tanh(g) · u over w columns (GeGLU: Gemma's MLP). Spans as silu_mul_span's. */
 static void gelu_tanh_mul_span(const float *g, const float *u, float *o, int w) {
-  const float c = 0.7978845608028654f; /* √(2/π) */
   int col = 0;
   for (; col + W <= w; col += W) {
-    v16 x = *(const v16u *) (g + col);
-    v16 z = (x * x * 0.044715f + 1.0f) * x * c * 2.0f;
-    v16 e = vexp_nonpositive((v16)((i16) z | (i16) splat(-0.0f))); /* e^{−|2y|} */
-    i16 neg = z < 0;
-    v16 num = (v16)(((i16) e & neg) | ((i16) splat(1.0f) & ~neg)); /* σ(2y) = num / (1 + e) */
-    *(v16u *) (o + col) = x * num / (1.0f + e) * *(const v16u *) (u + col);
+    *(v16u *) (o + col) = vgelu_tanh(*(const v16u *) (g + col)) * *(const v16u *) (u + col);
   }
-  for (; col < w; col++) {
-    float x = g[col];
-    float z = (x * x * 0.044715f + 1.0f) * x * c * 2.0f;
-    float e = expf(-fabsf(z));
-    o[col] = x * (z < 0 ? e : 1.0f) / (1.0f + e) * u[col];
-  }
+  for (; col < w; col++) o[col] = gelu_tanh1(g[col]) * u[col];
+}
+
+/* x = gelu_tanh(x) in place over one row (GPT-2's MLP). */
+static void gelu_tanh_row(const struct rows_job *jb, long r) {
+  float *x = jb->out + r * jb->n;
+  int c = 0;
+  for (; c + W <= jb->n; c += W) *(v16u *) (x + c) = vgelu_tanh(*(const v16u *) (x + c));
+  for (; c < jb->n; c++) x[c] = gelu_tanh1(x[c]);
 }
 
 /* out = gelu_tanh(g) · u for a row [g (n) | u (n)]. */
@@ -1514,6 +1526,12 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_siluMul(
   struct rows_job jb = rows_of(env, out, rows, n, 0);
   jb.x = address(env, gu);
   run_rows(silu_mul_row, &jb, threads);
+}
+
+JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_geluTanh(
+    JNIEnv *env, jclass c, jobject x, jint rows, jint n, jint threads) {
+  struct rows_job jb = rows_of(env, x, rows, n, 0);
+  run_rows(gelu_tanh_row, &jb, threads);
 }
 
 JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_geluTanhMul(
@@ -2462,6 +2480,8 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmFree(JNIE
  * RMSNorm in place and then add it to the residual, as the layer-by-layer path's norm and add. */
 struct stack_layer {
   const float *norm1, *norm2; /* RMSNorm gains (hidden), or null where folded into the weights */
+  const float *norm1_b, *norm2_b; /* LayerNorm biases (GPT-2): the norms are LayerNorms, or null */
+  int plain_mlp;                  /* 1: gu is GPT-2's c_fc (I rows), gelu_tanh in place, no gate */
   const float *post_attn, *post_mlp; /* Gemma 2's branch-output RMSNorm gains, or null: none */
   float eps_post_attn, eps_post_mlp;
   const char *qkv, *o, *gu, *down;                    /* packed weights, header first */
@@ -2474,14 +2494,16 @@ struct stack_layer {
 struct stack {
   int layers, hidden, heads, kv_heads, dim, inter;
   const float *final_norm; /* or null */
+  const float *final_norm_b; /* a LayerNorm's bias (GPT-2's ln_f), or null: RMSNorm */
   float final_eps;
   struct stack_layer layer[];
 };
 
 /* A stack over weights the caller keeps alive until stackFree: per layer, packed[4] = q|k|v, o,
- * gate|up, down; vectors[8] = input norm, pre-MLP norm, the four biases, the post-attention and
- * post-MLP norms (null where absent), then the final norm; windows[1]; params[6] = the two eps,
- * scale, softcap, the post norms' eps; then the final eps; then, where qk (per layer: q norm, k norm, each (dim) or null) is not null, qkEps. 0
+ * gate|up (GPT-2: c_fc), down; vectors[10] = input norm, pre-MLP norm, the four biases, the
+ * post-attention and post-MLP norms, the input and pre-MLP norms' LayerNorm biases (null where
+ * absent), then the final norm and its LayerNorm bias; windows[2] = the window, and 1 for a plain
+ * GELU MLP (GPT-2's) else 0; params[6] = the two eps, scale, softcap, the post norms' eps; then the final eps; then, where qk (per layer: q norm, k norm, each (dim) or null) is not null, qkEps. 0
  * without memory. */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackNew(
     JNIEnv *env, jclass c, jint layers, jint hidden, jint heads, jint kv_heads, jint dim,
@@ -2498,15 +2520,16 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackNew(
   jlong *pk = (*env)->GetLongArrayElements(env, packed, NULL);
   jint *win = (*env)->GetIntArrayElements(env, windows, NULL);
   jfloat *par = (*env)->GetFloatArrayElements(env, params, NULL);
-  const float *vec[8];
+  const float *vec[10];
   for (int l = 0; l <= layers; l++) {
-    for (int i = 0; i < (l < layers ? 8 : 1); i++) {
-      jobject b = (*env)->GetObjectArrayElement(env, vectors, l * 8 + i);
+    for (int i = 0; i < (l < layers ? 10 : 2); i++) {
+      jobject b = (*env)->GetObjectArrayElement(env, vectors, l * 10 + i);
       vec[i] = address(env, b);
       if (b != NULL) (*env)->DeleteLocalRef(env, b);
     }
     if (l == layers) {
       st->final_norm = vec[0];
+      st->final_norm_b = vec[1];
       st->final_eps = par[l * 6];
       break;
     }
@@ -2523,7 +2546,10 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackNew(
     L->down_bias = vec[5];
     L->post_attn = vec[6];
     L->post_mlp = vec[7];
-    L->window = win[l];
+    L->norm1_b = vec[8];
+    L->norm2_b = vec[9];
+    L->window = win[2 * l];
+    L->plain_mlp = win[2 * l + 1];
     L->eps1 = par[l * 6];
     L->eps2 = par[l * 6 + 1];
     L->scale = par[l * 6 + 2];
@@ -2552,19 +2578,33 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackFree(JNI
   free((void *) (intptr_t) stack);
 }
 
-/* A row function over `rows` rows of n (RMSNorm: x → out, w may be null; SiLU gating: rows of
- * 2n → n). */
-static void rows_over(void (*row)(const struct rows_job *, long), const float *x, const float *w,
-                      float *out, int rows, int n, float eps, int threads) {
+/* A row function over `rows` rows of n, with a bias b (LayerNorm's) or none. */
+static void rows_with(void (*row)(const struct rows_job *, long), const float *x, const float *w,
+                      const float *b, float *out, int rows, int n, float eps, int threads) {
   struct rows_job jb;
   memset(&jb, 0, sizeof jb);
   jb.x = x;
   jb.w = w;
+  jb.b = b;
   jb.out = out;
   jb.rows = rows;
   jb.n = n;
   jb.eps = eps;
   run_rows(row, &jb, threads);
+}
+
+/* A row function over `rows` rows of n (RMSNorm: x → out, w may be null; SiLU gating: rows of
+ * 2n → n). */
+static void rows_over(void (*row)(const struct rows_job *, long), const float *x, const float *w,
+                      float *out, int rows, int n, float eps, int threads) {
+  rows_with(row, x, w, NULL, out, rows, n, eps, threads);
+}
+
+/* RMSNorm (bias null) or LayerNorm (GPT-2's: gain w and bias) of `rows` rows of n: x → out. */
+static void norm_rows(const float *x, const float *w, const float *bias, float *out, int rows,
+                      int n, float eps, int threads) {
+  rows_with(bias == NULL ? rms_norm_row : add_layer_norm_row, x, w, bias, out, rows, n, eps,
+            threads);
 }
 
 #ifdef __AVX512F__
@@ -2607,7 +2647,7 @@ static int stack_run(const struct stack *st, float *xs, int n, struct job *jb, f
     const char *next_qkv = l + 1 < st->layers ? st->layer[l + 1].qkv : NULL;
     jb->then = L->o;
     jb->then_rows = n;
-    rows_over(rms_norm_row, xs, L->norm1, a, n, h, L->eps1, threads);
+    norm_rows(xs, L->norm1, L->norm1_b, a, n, h, L->eps1, threads);
     if (gemm_run(a, L->qkv, L->qkv_bias, NULL, b, n, qkvw, h, threads) != 0) return -1;
     if (attend_run(jb, threads) != 0) return -1; /* b's q|k|v → the heads' output in a */
     if (L->post_attn == NULL) {
@@ -2617,13 +2657,16 @@ static int stack_run(const struct stack *st, float *xs, int n, struct job *jb, f
       rows_over(rms_norm_row, b, L->post_attn, b, n, h, L->eps_post_attn, threads);
       rows_over(add_row, b, NULL, xs, n, h, 0, threads);
     }
-    rows_over(rms_norm_row, xs, L->norm2, a, n, h, L->eps2, threads);
-    if (gemm_run_then(a, L->gu, L->gu_bias, NULL, b, n, 2 * in, h, threads, L->down) != 0) {
+    norm_rows(xs, L->norm2, L->norm2_b, a, n, h, L->eps2, threads);
+    if (gemm_run_then(a, L->gu, L->gu_bias, NULL, b, n, (L->plain_mlp ? 1 : 2) * in, h, threads,
+                      L->down) != 0) {
       return -1;
     }
     const float *gated = b; /* gate·up: straight into b where gate|up is a pair */
     float *down = a;        /* down's output where a norm comes before the residual */
-    if (((const struct packed_header *) L->gu)->split == 0) {
+    if (L->plain_mlp) {     /* GPT-2: gelu_tanh(c_fc) in place */
+      rows_over(gelu_tanh_row, NULL, NULL, b, n, in, 0, threads);
+    } else if (((const struct packed_header *) L->gu)->split == 0) {
       rows_over(silu_mul_row, b, NULL, a, n, in, 0, threads);
       gated = a;
       down = b;
@@ -2646,7 +2689,7 @@ static int stack_run(const struct stack *st, float *xs, int n, struct job *jb, f
     memcpy(a + (size_t) i * h, xs + (size_t) (jb->first[i] + jb->count[i] - 1) * h,
            (size_t) h * sizeof(float));
   }
-  rows_over(rms_norm_row, a, st->final_norm, out, jb->seqs, h, st->final_eps, threads);
+  norm_rows(a, st->final_norm, st->final_norm_b, out, jb->seqs, h, st->final_eps, threads);
   return 0;
 }
 #endif

@@ -360,6 +360,30 @@ class CpuKernelsTest {
   }
 
   /**
+   * The tanh GELU in place (GPT-2's gelu_new) against its definition in double, ½x(1 +
+   * tanh(√(2/π)(x + 0.044715x³))), over both tails and zero, rows with and without a scalar tail.
+   */
+  @ParameterizedTest(name = "{0} rows of {1}")
+  @CsvSource({"1, 3072", "5, 37", "64, 512"})
+  void geluTanhInPlaceMatchesItsDefinition(int rows, int n) {
+    SplittableRandom r = new SplittableRandom(rows * 23L + n);
+    float[] x = random(r, rows * n, 12.0);
+    x[0] = 0f;
+    x[1] = -40f;
+    float[] expected = new float[x.length];
+    for (int i = 0; i < x.length; i++) {
+      double y = Math.sqrt(2 / Math.PI) * (x[i] + 0.044715 * x[i] * x[i] * x[i]);
+      expected[i] = (float) (0.5 * x[i] * (1 + Math.tanh(y)));
+    }
+    try (NDManager s = m.newSubManager()) {
+      NDArray in = s.create(x, new Shape(rows, n));
+      NDArray out = CpuKernels.geluTanhInPlace(in);
+      assertTrue(out == in, "in place");
+      close(expected, out.toFloatArray(), "gelu_tanh");
+    }
+  }
+
+  /**
    * gelu_tanh(gate)·up (GeGLU: Gemma's gelu_pytorch_tanh) against its definition in double,
    * ½g(1 + tanh(√(2/π)(g + 0.044715g³)))·u, gates far into both tails and near zero; and against
    * the layer-by-layer path's libtorch ops ({@link Activation#GELU_TANH}) on the same rows.

@@ -12,6 +12,7 @@ import dev.llmbatch.engine.model.KvCache;
 import dev.llmbatch.engine.model.StepInput;
 import dev.llmbatch.engine.model.layers.DecoderConfig;
 import dev.llmbatch.engine.model.layers.DecoderLayer;
+import dev.llmbatch.engine.model.layers.LayerNorm;
 import dev.llmbatch.engine.model.layers.Linear;
 import dev.llmbatch.engine.model.layers.Norm;
 import dev.llmbatch.engine.model.layers.RotaryEmbedding;
@@ -74,12 +75,12 @@ public final class DecoderModel implements CausalLm {
 
   /**
    * The layers as {@link CpuKernels.Stack}, where every block is one it runs (Llama, Mistral,
-   * Qwen2, Qwen3, Phi-3, Gemma, Gemma 2 on the CPU in float32, packed) and it is not turned off;
-   * else null, and steps run layer by layer.
+   * Qwen2, Qwen3, Phi-3, Gemma, Gemma 2, GPT-2 on the CPU in float32, packed) and it is not turned
+   * off; else null, and steps run layer by layer.
    */
   private CpuKernels.Stack buildStack() {
-    if (!(finalNorm instanceof RmsNorm norm) || dtype != DataType.FLOAT32
-        || !CpuKernels.Stack.runsHere()) {
+    if (!(finalNorm instanceof RmsNorm || finalNorm instanceof LayerNorm)
+        || dtype != DataType.FLOAT32 || !CpuKernels.Stack.runsHere()) {
       return null; // (before stackLayer, which packs a layer's small projections for the stack)
     }
     List<CpuKernels.StackLayer> blocks = new ArrayList<>(layers.length);
@@ -90,8 +91,10 @@ public final class DecoderModel implements CausalLm {
       }
       blocks.add(b);
     }
-    CpuKernels.Stack s = CpuKernels.Stack.of(blocks, norm.weight(), norm.eps(),
-        config.hiddenSize());
+    CpuKernels.Stack s = finalNorm instanceof RmsNorm norm
+        ? CpuKernels.Stack.of(blocks, norm.weight(), null, norm.eps(), config.hiddenSize())
+        : CpuKernels.Stack.of(blocks, ((LayerNorm) finalNorm).weight(),
+            ((LayerNorm) finalNorm).bias(), ((LayerNorm) finalNorm).eps(), config.hiddenSize());
     if (s != null) {
       LOG.info("{}: its {} layers run as one native call a step (LLM_BATCH_NATIVE_STACK=0 runs"
           + " them op by op)", config.architecture(), layers.length);

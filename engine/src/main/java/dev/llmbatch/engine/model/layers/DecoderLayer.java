@@ -47,32 +47,46 @@ public final class DecoderLayer {
 
   /**
    * This block as {@link CpuKernels.Stack} runs it, or null where it is not one: RMSNorms (Qwen3's
-   * per-head q/k norms and Gemma 2's extra norms included), a SiLU- or tanh-GELU-gated MLP (the
-   * latter packed as a GeGLU pair), every projection packed (small ones are packed now: {@link
-   * Linear#packedForStack}). Call it only where the stack can run ({@link
-   * CpuKernels.Stack#runsHere}).
+   * per-head q/k norms and Gemma 2's extra norms included) and a SiLU- or tanh-GELU-gated MLP (the
+   * latter packed as a GeGLU pair), or GPT-2's LayerNorms and tanh-GELU MLP; every projection
+   * packed (small ones are packed now: {@link Linear#packedForStack}). Call it only where the
+   * stack can run ({@link CpuKernels.Stack#runsHere}).
    */
   public CpuKernels.StackLayer stackLayer() {
-    if (!(inputNorm instanceof RmsNorm in) || !(preMlpNorm instanceof RmsNorm mn)
-        || !(mlp instanceof GatedMlp gated)
+    boolean rms = inputNorm instanceof RmsNorm && preMlpNorm instanceof RmsNorm;
+    boolean layer = inputNorm instanceof LayerNorm && preMlpNorm instanceof LayerNorm;
+    if (!(rms || layer)
         || (postAttentionNorm != null
             && !(postAttentionNorm instanceof RmsNorm r1 && r1.weight() != null))
         || (postMlpNorm != null && !(postMlpNorm instanceof RmsNorm r2 && r2.weight() != null))) {
       return null; // (a branch norm's scale is never folded away: the stack reads a null as none)
     }
-    RmsNorm pa = (RmsNorm) postAttentionNorm;
-    RmsNorm pm = (RmsNorm) postMlpNorm;
-    PackedGemm[] ffn = gated.stackProjections(); // (null: packs nothing here)
+    PackedGemm[] ffn = mlp instanceof GatedMlp gated && rms ? gated.stackProjections()
+        : mlp instanceof PlainMlp plain && layer ? plain.stackProjections() : null;
     Attention.StackParts att = ffn == null ? null : attention.stackParts();
     if (att == null) {
       return null;
     }
     RmsNorm q = att.qNorm();
     RmsNorm k = att.kNorm();
-    return new CpuKernels.StackLayer(in.weight(), in.eps(), att.qkv(), att.o(), att.heads(),
-        q == null ? null : q.weight(), k == null ? null : k.weight(), q == null ? 0 : q.eps(),
-        mn.weight(), mn.eps(), ffn[0], ffn[1], pa == null ? null : pa.weight(),
-        pa == null ? 0 : pa.eps(), pm == null ? null : pm.weight(), pm == null ? 0 : pm.eps());
+    RmsNorm pa = (RmsNorm) postAttentionNorm;
+    RmsNorm pm = (RmsNorm) postMlpNorm;
+    return new CpuKernels.StackLayer(weight(inputNorm), eps(inputNorm), att.qkv(), att.o(),
+        att.heads(), q == null ? null : q.weight(), k == null ? null : k.weight(),
+        q == null ? 0 : q.eps(), weight(preMlpNorm), eps(preMlpNorm), ffn[0], ffn[1],
+        pa == null ? null : pa.weight(), pa == null ? 0 : pa.eps(),
+        pm == null ? null : pm.weight(), pm == null ? 0 : pm.eps(),
+        layer ? ((LayerNorm) inputNorm).bias() : null,
+        layer ? ((LayerNorm) preMlpNorm).bias() : null, layer);
+  }
+
+  /** An RMSNorm's or LayerNorm's gain (an RMSNorm's null where folded into the weights). */
+  private static NDArray weight(Norm n) {
+    return n instanceof RmsNorm r ? r.weight() : ((LayerNorm) n).weight();
+  }
+
+  private static float eps(Norm n) {
+    return n instanceof RmsNorm r ? r.eps() : ((LayerNorm) n).eps();
   }
 
   /**

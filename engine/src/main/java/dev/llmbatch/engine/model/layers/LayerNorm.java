@@ -18,6 +18,21 @@ public final class LayerNorm implements Norm {
     this.normalized = new Shape(weight.getShape().get(0));
   }
 
+  /** The gain (N). */
+  public NDArray weight() {
+    return weight;
+  }
+
+  /** The bias (N). */
+  public NDArray bias() {
+    return bias;
+  }
+
+  /** The epsilon added to the variance. */
+  public float eps() {
+    return eps;
+  }
+
   /** On the CPU in float32 one native pass a row ({@link CpuKernels#addLayerNorm}). */
   @Override
   public NDArray apply(NDArray x) {

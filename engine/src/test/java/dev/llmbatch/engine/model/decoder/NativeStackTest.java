@@ -36,12 +36,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * but layer by layer its normed queries and keys rotate in libtorch ops, so its logits agree
  * within {@link DecoderArchitecturesTest#TOL} rather than bit for bit. Gemma's GeGLU runs as a
  * gate|up pair gated in the GEMM on both paths; Gemma 2's extra norms and its soft-capped,
- * alternately windowed attention as the layer-by-layer path's kernels and add. GPT-2 (LayerNorm,
- * learned positions), whose blocks it does not run, keeps the layer-by-layer path.
+ * alternately windowed attention as the layer-by-layer path's kernels and add; GPT-2's LayerNorms,
+ * tanh-GELU MLP and attention without rotary (its learned positions are added before the stack)
+ * too. Every architecture runs as the stack.
  */
 class NativeStackTest {
   /** The architectures whose every block the stack runs. */
   static final Set<String> STACKED = Set.of("llama", "mistral", "qwen2", "phi3", "qwen3", "gemma",
+      "gemma2", "gpt2");
+  /** The architectures whose gate|up packs as a gated pair (SwiGLU, GeGLU): all but GPT-2. */
+  static final Set<String> PAIRED = Set.of("llama", "mistral", "qwen2", "phi3", "qwen3", "gemma",
       "gemma2");
   static final LoadOptions TWO_THREADS = new LoadOptions("cpu", ComputeDtype.FP32, 2);
 
@@ -68,7 +72,7 @@ class NativeStackTest {
       assertEquals(STACKED.contains(type), ((DecoderModel) stacked).runsNativeStack(),
           type + ": runs the native stack");
       // gated MLPs (SiLU, and Gemma's tanh GELU) pack gate|up as pairs, in both models
-      assertEquals(pairs + (STACKED.contains(type) ? 2 * stacked.spec().numLayers() : 0),
+      assertEquals(pairs + (PAIRED.contains(type) ? 2 * stacked.spec().numLayers() : 0),
           PackedGemm.swiGluPacked(), type + ": gate|up packed as SwiGLU or GeGLU pairs");
       assertTrue(!((DecoderModel) perOp).runsNativeStack(), "LLM_BATCH_NATIVE_STACK=0 is obeyed");
       try (KvCache a = stacked.allocateCache(4, 40); KvCache b = perOp.allocateCache(4, 40)) {
