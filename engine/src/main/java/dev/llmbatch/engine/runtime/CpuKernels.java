@@ -326,6 +326,19 @@ public final class CpuKernels {
   }
 
   /**
+   * {@code cap · tanh(x / cap)} in place (Gemma 2's final logit soft-capping; x float32,
+   * contiguous, the caller's own); returns x. One pass instead of libtorch's three, its tanh
+   * within ~2 ulp.
+   */
+  public static NDArray softcapInPlace(NDArray x, float cap) {
+    Shape s = x.getShape();
+    long n = s.get(s.dimension() - 1);
+    check(x, n, "x");
+    softcap(buffer(x), Math.toIntExact(s.size() / n), Math.toIntExact(n), cap, threads());
+    return x;
+  }
+
+  /**
    * The SiLU-gated product of a fused gate|up projection: {@code gu} (…, 2I) → silu(gate) · up
    * (…, I), in gu's manager.
    */
@@ -759,6 +772,8 @@ public final class CpuKernels {
       int threads);
 
   private static native void geluTanh(ByteBuffer x, int rows, int n, int threads);
+
+  private static native void softcap(ByteBuffer x, int rows, int n, float cap, int threads);
 
   private static native void addLayerNorm(ByteBuffer x, ByteBuffer y, ByteBuffer w, ByteBuffer b,
       ByteBuffer out, int rows, int n, float eps, int threads);

@@ -1385,6 +1385,28 @@ static void gelu_tanh_mul_span(const float *g, const float *u, float *o, int w) 
   for (; col < w; col++) o[col] = gelu_tanh1(g[col]) * u[col];
 }
 
+/* tanh(y) to ~2 ulp: below |y| = 0.625 an odd polynomial (Cephes' tanhf), above it sign(y)·(1 −
+ * e)/(1 + e), e = e^{−2|y|}, where 1 − e no longer cancels. */
+static inline v16 vtanh(v16 y) {
+  v16 z = y * y;
+  v16 p = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z
+            + 1.33314422036e-1f) * z - 3.33332819422e-1f) * z * y + y;
+  i16 sign = (i16) y & (i16) splat(-0.0f);
+  v16 e = vexp_nonpositive((v16)((i16) y | (i16) splat(-0.0f)) * 2.0f); /* e^{−2|y|} */
+  v16 big = (v16)((i16) ((1.0f - e) / (1.0f + e)) | sign);
+  i16 small = (v16)((i16) y & ~(i16) splat(-0.0f)) < 0.625f;
+  return (v16)(((i16) p & small) | ((i16) big & ~small));
+}
+
+/* x = cap · tanh(x / cap) in place over one row (Gemma 2's final logit soft-capping). */
+static void softcap_row(const struct rows_job *jb, long r) {
+  float *x = jb->out + r * jb->n;
+  float cap = jb->eps;
+  int c = 0;
+  for (; c + W <= jb->n; c += W) *(v16u *) (x + c) = vtanh(*(const v16u *) (x + c) / cap) * cap;
+  for (; c < jb->n; c++) x[c] = tanhf(x[c] / cap) * cap;
+}
+
 /* x = gelu_tanh(x) in place over one row (GPT-2's MLP). */
 static void gelu_tanh_row(const struct rows_job *jb, long r) {
   float *x = jb->out + r * jb->n;
@@ -1526,6 +1548,12 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_siluMul(
   struct rows_job jb = rows_of(env, out, rows, n, 0);
   jb.x = address(env, gu);
   run_rows(silu_mul_row, &jb, threads);
+}
+
+JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_softcap(
+    JNIEnv *env, jclass c, jobject x, jint rows, jint n, jfloat cap, jint threads) {
+  struct rows_job jb = rows_of(env, x, rows, n, cap); /* (eps carries the cap) */
+  run_rows(softcap_row, &jb, threads);
 }
 
 JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_geluTanh(

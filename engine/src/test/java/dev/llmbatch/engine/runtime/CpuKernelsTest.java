@@ -360,6 +360,34 @@ class CpuKernelsTest {
   }
 
   /**
+   * Gemma 2's final logit soft-capping in place, cap · tanh(x / cap), against tanh in double to a
+   * few ulps across the polynomial's range, its edge at |x / cap| = 0.625 and the exponential form
+   * beyond, tiny and huge logits of both signs, rows with and without a scalar tail.
+   */
+  @ParameterizedTest(name = "{0} rows of {1}, cap {2}")
+  @CsvSource({"1, 4096, 30", "3, 21, 30", "16, 512, 2"})
+  void softcappingMatchesTanhInDouble(int rows, int n, float cap) {
+    SplittableRandom r = new SplittableRandom(rows * 29L + n);
+    float[] x = random(r, rows * n, 3.0 * cap);
+    float[] special = {0f, 1e-6f, -1e-6f, 0.625f * cap, -0.625f * cap, 0.6249f * cap,
+        0.6251f * cap, 1e30f, -1e30f, 60f * cap};
+    System.arraycopy(special, 0, x, 0, Math.min(special.length, x.length));
+    float[] expected = new float[x.length];
+    for (int i = 0; i < x.length; i++) {
+      expected[i] = (float) (cap * Math.tanh((double) x[i] / cap));
+    }
+    try (NDManager s = m.newSubManager()) {
+      NDArray in = s.create(x, new Shape(rows, n));
+      float[] got = CpuKernels.softcapInPlace(in, cap).toFloatArray();
+      for (int i = 0; i < x.length; i++) {
+        float tol = 4 * Math.ulp(expected[i]) + 1e-30f;
+        assertTrue(Math.abs(got[i] - expected[i]) <= tol, "x = " + x[i] + ": expected "
+            + expected[i] + " but was " + got[i]);
+      }
+    }
+  }
+
+  /**
    * The tanh GELU in place (GPT-2's gelu_new) against its definition in double, ½x(1 +
    * tanh(√(2/π)(x + 0.044715x³))), over both tails and zero, rows with and without a scalar tail.
    */

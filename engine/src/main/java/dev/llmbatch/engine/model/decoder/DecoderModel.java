@@ -199,7 +199,8 @@ public final class DecoderModel implements CausalLm {
       NDArray logits = lmHead.apply(normed); // (B, V)
       if (config.finalLogitSoftcap() > 0) {
         float c = config.finalLogitSoftcap();
-        logits = logits.divi(c).tanh().muli(c);
+        logits = CpuKernels.serves(logits) ? CpuKernels.softcapInPlace(logits, c)
+            : logits.divi(c).tanh().muli(c);
       }
       if (logits.getDataType() != DataType.FLOAT32) {
         logits = logits.toType(DataType.FLOAT32, false);
