@@ -300,7 +300,7 @@ public final class CpuKernels {
    * vectorised CPU kernel uses.
    */
   public static NDArray geluInPlace(NDArray x) {
-    return geluInPlace(x, false);
+    return inPlace(x, 0, 0);
   }
 
   /**
@@ -309,20 +309,7 @@ public final class CpuKernels {
    * Computed as {@link #geluTanhMul}'s gate is, within a few float32 ulps of libtorch's ops.
    */
   public static NDArray geluTanhInPlace(NDArray x) {
-    return geluInPlace(x, true);
-  }
-
-  private static NDArray geluInPlace(NDArray x, boolean tanh) {
-    Shape s = x.getShape();
-    long n = s.get(s.dimension() - 1);
-    check(x, n, "x");
-    int rows = Math.toIntExact(s.size() / n);
-    if (tanh) {
-      geluTanh(buffer(x), rows, Math.toIntExact(n), threads());
-    } else {
-      gelu(buffer(x), rows, Math.toIntExact(n), threads());
-    }
-    return x;
+    return inPlace(x, 1, 0);
   }
 
   /**
@@ -331,10 +318,15 @@ public final class CpuKernels {
    * within ~2 ulp.
    */
   public static NDArray softcapInPlace(NDArray x, float cap) {
+    return inPlace(x, 2, cap);
+  }
+
+  /** x in place, row by row: kind 0 the erf GELU, 1 the tanh GELU, 2 param · tanh(x / param). */
+  private static NDArray inPlace(NDArray x, int kind, float param) {
     Shape s = x.getShape();
     long n = s.get(s.dimension() - 1);
     check(x, n, "x");
-    softcap(buffer(x), Math.toIntExact(s.size() / n), Math.toIntExact(n), cap, threads());
+    inPlace(buffer(x), kind, Math.toIntExact(s.size() / n), Math.toIntExact(n), param, threads());
     return x;
   }
 
@@ -364,13 +356,8 @@ public final class CpuKernels {
     long[] dims = s.getShape().clone(); // Shape hands out its own array
     dims[dims.length - 1] = twice / 2;
     NDArray out = gu.getManager().create(new Shape(dims), DataType.FLOAT32);
-    int rows = Math.toIntExact(s.size() / twice);
-    int n = Math.toIntExact(twice / 2);
-    if (geluTanh) {
-      geluTanhMul(buffer(gu), buffer(out), rows, n, threads());
-    } else {
-      siluMul(buffer(gu), buffer(out), rows, n, threads());
-    }
+    gatedMul(buffer(gu), buffer(out), geluTanh, Math.toIntExact(s.size() / twice),
+        Math.toIntExact(twice / 2), threads());
     return out;
   }
 
@@ -447,7 +434,7 @@ public final class CpuKernels {
       int n = blocks.size();
       long[] packed = new long[4 * n];
       ByteBuffer[] vectors = new ByteBuffer[10 * n + 2];
-      int[] windows = new int[2 * n];
+      int[] ints = new int[2 * n];
       float[] params = new float[6 * n + 1];
       boolean qkNorms = blocks.stream().anyMatch(b -> b.qNorm() != null || b.kNorm() != null);
       ByteBuffer[] qk = qkNorms ? new ByteBuffer[2 * n] : null;
@@ -481,8 +468,8 @@ public final class CpuKernels {
         vectors[10 * i + 8] = vector(b.inputNormBias(), hidden,
             "layer " + i + "'s input norm bias");
         vectors[10 * i + 9] = vector(b.mlpNormBias(), hidden, "layer " + i + "'s MLP norm bias");
-        windows[2 * i] = bh.window();
-        windows[2 * i + 1] = b.plainMlp() ? 1 : 0;
+        ints[2 * i] = bh.window();
+        ints[2 * i + 1] = b.plainMlp() ? 1 : 0;
         params[6 * i] = b.inputEps();
         params[6 * i + 1] = b.mlpEps();
         params[6 * i + 2] = bh.scale();
@@ -503,7 +490,7 @@ public final class CpuKernels {
       vectors[10 * n + 1] = vector(finalNormBias, hidden, "the final norm's bias");
       params[6 * n] = finalEps;
       long address = stackNew(n, hidden, h.heads(), h.kvHeads(), h.headDim(), inter, packed,
-          vectors, windows, params, qk, qkEps);
+          vectors, ints, params, qk, qkEps);
       if (address == 0) {
         throw new OutOfMemoryError("cannot allocate the native layer stack");
       }
@@ -766,19 +753,15 @@ public final class CpuKernels {
   private static native void rmsNorm(ByteBuffer x, ByteBuffer w, ByteBuffer out, int rows, int n,
       float eps, int threads);
 
-  private static native void siluMul(ByteBuffer gu, ByteBuffer out, int rows, int n, int threads);
+  private static native void gatedMul(ByteBuffer gu, ByteBuffer out, boolean geluTanh, int rows,
+      int n, int threads);
 
-  private static native void geluTanhMul(ByteBuffer gu, ByteBuffer out, int rows, int n,
+  private static native void inPlace(ByteBuffer x, int kind, int rows, int n, float param,
       int threads);
-
-  private static native void geluTanh(ByteBuffer x, int rows, int n, int threads);
-
-  private static native void softcap(ByteBuffer x, int rows, int n, float cap, int threads);
 
   private static native void addLayerNorm(ByteBuffer x, ByteBuffer y, ByteBuffer w, ByteBuffer b,
       ByteBuffer out, int rows, int n, float eps, int threads);
 
-  private static native void gelu(ByteBuffer x, int rows, int n, int threads);
 
   private static native int argmaxRow(float[] row);
 
@@ -837,7 +820,7 @@ public final class CpuKernels {
       int count, ByteBuffer out);
 
   private static native long stackNew(int layers, int hidden, int heads, int kvHeads, int dim,
-      int inter, long[] packed, ByteBuffer[] vectors, int[] windows, float[] params,
+      int inter, long[] packed, ByteBuffer[] vectors, int[] ints, float[] params,
       ByteBuffer[] qk, float qkEps);
 
   private static native void stackFree(long stack);

@@ -1537,36 +1537,22 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_addLayerNorm(
   run_rows(add_layer_norm_row, &jb, threads);
 }
 
-JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gelu(
-    JNIEnv *env, jclass c, jobject x, jint rows, jint n, jint threads) {
-  struct rows_job jb = rows_of(env, x, rows, n, 0);
-  run_rows(gelu_row, &jb, threads);
+/* x in place, row by row: kind 0 the erf GELU, 1 the tanh GELU, 2 param · tanh(x / param). */
+JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_inPlace(
+    JNIEnv *env, jclass c, jobject x, jint kind, jint rows, jint n, jfloat param, jint threads) {
+  static void (*const row[])(const struct rows_job *, long) = {gelu_row, gelu_tanh_row,
+                                                                softcap_row};
+  struct rows_job jb = rows_of(env, x, rows, n, param); /* (eps carries softcap's cap) */
+  run_rows(row[kind], &jb, threads);
 }
 
-JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_siluMul(
-    JNIEnv *env, jclass c, jobject gu, jobject out, jint rows, jint n, jint threads) {
+/* out = act(gate) · up for rows [gate (n) | up (n)] of gu: SiLU, or with gelu the tanh GELU. */
+JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gatedMul(
+    JNIEnv *env, jclass c, jobject gu, jobject out, jboolean gelu, jint rows, jint n,
+    jint threads) {
   struct rows_job jb = rows_of(env, out, rows, n, 0);
   jb.x = address(env, gu);
-  run_rows(silu_mul_row, &jb, threads);
-}
-
-JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_softcap(
-    JNIEnv *env, jclass c, jobject x, jint rows, jint n, jfloat cap, jint threads) {
-  struct rows_job jb = rows_of(env, x, rows, n, cap); /* (eps carries the cap) */
-  run_rows(softcap_row, &jb, threads);
-}
-
-JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_geluTanh(
-    JNIEnv *env, jclass c, jobject x, jint rows, jint n, jint threads) {
-  struct rows_job jb = rows_of(env, x, rows, n, 0);
-  run_rows(gelu_tanh_row, &jb, threads);
-}
-
-JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_geluTanhMul(
-    JNIEnv *env, jclass c, jobject gu, jobject out, jint rows, jint n, jint threads) {
-  struct rows_job jb = rows_of(env, out, rows, n, 0);
-  jb.x = address(env, gu);
-  run_rows(gelu_tanh_mul_row, &jb, threads);
+  run_rows(gelu ? gelu_tanh_mul_row : silu_mul_row, &jb, threads);
 }
 
 /* ---- Packed GEMM: y (m, n) = x (m, k) · Wᵀ + bias, W (n, k) packed once ----
@@ -2530,12 +2516,13 @@ struct stack {
 /* A stack over weights the caller keeps alive until stackFree: per layer, packed[4] = q|k|v, o,
  * gate|up (GPT-2: c_fc), down; vectors[10] = input norm, pre-MLP norm, the four biases, the
  * post-attention and post-MLP norms, the input and pre-MLP norms' LayerNorm biases (null where
- * absent), then the final norm and its LayerNorm bias; windows[2] = the window, and 1 for a plain
- * GELU MLP (GPT-2's) else 0; params[6] = the two eps, scale, softcap, the post norms' eps; then the final eps; then, where qk (per layer: q norm, k norm, each (dim) or null) is not null, qkEps. 0
- * without memory. */
+ * absent), then the final norm and its LayerNorm bias; ints[2] = the window, and 1 for a plain
+ * GELU MLP (GPT-2's) else 0; params[6] = the two eps, scale, softcap, the post norms' eps; then
+ * the final eps; then, where qk (per layer: q norm, k norm, each (dim) or null) is not null,
+ * qkEps. 0 without memory. */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackNew(
     JNIEnv *env, jclass c, jint layers, jint hidden, jint heads, jint kv_heads, jint dim,
-    jint inter, jlongArray packed, jobjectArray vectors, jintArray windows, jfloatArray params,
+    jint inter, jlongArray packed, jobjectArray vectors, jintArray ints, jfloatArray params,
     jobjectArray qk, jfloat qk_eps) {
   struct stack *st = calloc(1, sizeof(struct stack) + (size_t) layers * sizeof(struct stack_layer));
   if (st == NULL) return 0;
@@ -2546,7 +2533,7 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackNew(
   st->dim = dim;
   st->inter = inter;
   jlong *pk = (*env)->GetLongArrayElements(env, packed, NULL);
-  jint *win = (*env)->GetIntArrayElements(env, windows, NULL);
+  jint *win = (*env)->GetIntArrayElements(env, ints, NULL);
   jfloat *par = (*env)->GetFloatArrayElements(env, params, NULL);
   const float *vec[10];
   for (int l = 0; l <= layers; l++) {
@@ -2595,7 +2582,7 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackNew(
     }
   }
   (*env)->ReleaseLongArrayElements(env, packed, pk, JNI_ABORT);
-  (*env)->ReleaseIntArrayElements(env, windows, win, JNI_ABORT);
+  (*env)->ReleaseIntArrayElements(env, ints, win, JNI_ABORT);
   (*env)->ReleaseFloatArrayElements(env, params, par, JNI_ABORT);
   return (jlong) (intptr_t) st;
 }

@@ -91,10 +91,8 @@ public final class DecoderModel implements CausalLm {
       }
       blocks.add(b);
     }
-    CpuKernels.Stack s = finalNorm instanceof RmsNorm norm
-        ? CpuKernels.Stack.of(blocks, norm.weight(), null, norm.eps(), config.hiddenSize())
-        : CpuKernels.Stack.of(blocks, ((LayerNorm) finalNorm).weight(),
-            ((LayerNorm) finalNorm).bias(), ((LayerNorm) finalNorm).eps(), config.hiddenSize());
+    CpuKernels.Stack s = CpuKernels.Stack.of(blocks, finalNorm.weight(), finalNorm.bias(),
+        finalNorm.eps(), config.hiddenSize());
     if (s != null) {
       LOG.info("{}: its {} layers run as one native call a step (LLM_BATCH_NATIVE_STACK=0 runs"
           + " them op by op)", config.architecture(), layers.length);

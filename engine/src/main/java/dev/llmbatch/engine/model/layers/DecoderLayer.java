@@ -69,24 +69,14 @@ public final class DecoderLayer {
     }
     RmsNorm q = att.qNorm();
     RmsNorm k = att.kNorm();
-    RmsNorm pa = (RmsNorm) postAttentionNorm;
-    RmsNorm pm = (RmsNorm) postMlpNorm;
-    return new CpuKernels.StackLayer(weight(inputNorm), eps(inputNorm), att.qkv(), att.o(),
+    Norm pa = postAttentionNorm; // (Gemma 2's; else null)
+    Norm pm = postMlpNorm;
+    return new CpuKernels.StackLayer(inputNorm.weight(), inputNorm.eps(), att.qkv(), att.o(),
         att.heads(), q == null ? null : q.weight(), k == null ? null : k.weight(),
-        q == null ? 0 : q.eps(), weight(preMlpNorm), eps(preMlpNorm), ffn[0], ffn[1],
+        q == null ? 0 : q.eps(), preMlpNorm.weight(), preMlpNorm.eps(), ffn[0], ffn[1],
         pa == null ? null : pa.weight(), pa == null ? 0 : pa.eps(),
-        pm == null ? null : pm.weight(), pm == null ? 0 : pm.eps(),
-        layer ? ((LayerNorm) inputNorm).bias() : null,
-        layer ? ((LayerNorm) preMlpNorm).bias() : null, layer);
-  }
-
-  /** An RMSNorm's or LayerNorm's gain (an RMSNorm's null where folded into the weights). */
-  private static NDArray weight(Norm n) {
-    return n instanceof RmsNorm r ? r.weight() : ((LayerNorm) n).weight();
-  }
-
-  private static float eps(Norm n) {
-    return n instanceof RmsNorm r ? r.eps() : ((LayerNorm) n).eps();
+        pm == null ? null : pm.weight(), pm == null ? 0 : pm.eps(), inputNorm.bias(),
+        preMlpNorm.bias(), layer);
   }
 
   /**

@@ -18,17 +18,17 @@ public final class LayerNorm implements Norm {
     this.normalized = new Shape(weight.getShape().get(0));
   }
 
-  /** The gain (N). */
+  @Override
   public NDArray weight() {
     return weight;
   }
 
-  /** The bias (N). */
+  @Override
   public NDArray bias() {
     return bias;
   }
 
-  /** The epsilon added to the variance. */
+  @Override
   public float eps() {
     return eps;
   }

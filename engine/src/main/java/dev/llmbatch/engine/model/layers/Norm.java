@@ -17,6 +17,17 @@ public interface Norm {
   /** Normalizes {@code x} (…, N) over its last axis. */
   NDArray apply(NDArray x);
 
+  /** The gain (N); an RMSNorm's is null once folded into the weights it feeds. */
+  NDArray weight();
+
+  /** A LayerNorm's bias (N); null for an RMSNorm. */
+  default NDArray bias() {
+    return null;
+  }
+
+  /** The epsilon added under the square root. */
+  float eps();
+
   /** Builds a norm of {@code kind} from its checkpoint weight (and bias for LayerNorm). */
   static Norm of(Kind kind, NDArray weight, NDArray bias, float eps) {
     return switch (kind) {

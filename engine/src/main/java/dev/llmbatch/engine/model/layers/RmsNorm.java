@@ -48,11 +48,13 @@ public final class RmsNorm implements Norm {
   }
 
   /** The effective scale (N), or null once folded away. */
+  @Override
   public NDArray weight() {
     return weight;
   }
 
   /** The epsilon added to mean(x²). */
+  @Override
   public float eps() {
     return eps;
   }
