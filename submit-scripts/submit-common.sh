@@ -42,6 +42,14 @@ if [[ -z "$jar" ]]; then
 fi
 [[ -n "$jar" && -f "$jar" ]] || { echo "llm-batch: no shaded jar; build it with" \
   "'mvn -B -DskipTests package -pl jobs -am' or set LLM_BATCH_JAR" >&2; exit 1; }
+if [[ -z "${LLM_BATCH_JAR:-}" ]]; then # the build's own jar: say so when the sources moved on
+  # shellcheck source=stale-jar.sh
+  source "$here/stale-jar.sh"
+  stale="$(llm_batch_stale_source "$jar" "$root")"
+  [[ -z "$stale" ]] || echo "llm-batch: warning: ${stale#"$root"/} changed since $(basename "$jar")" \
+    "was built, so the cluster runs the older code; rebuild with 'mvn -B -DskipTests package -pl" \
+    "jobs -am'" >&2
+fi
 
 libtorch="${LLM_BATCH_LIBTORCH_JAR:-}"
 if [[ -z "$libtorch" && -f "$root/jobs/target/classpath-runtime.txt" ]]; then

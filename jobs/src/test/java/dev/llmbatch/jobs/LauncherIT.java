@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -99,6 +100,59 @@ class LauncherIT {
     assertEquals(1, line.lines().count(), r.err());
     assertTrue(line.contains(empty.resolve("models--acme--tiny-llama-chat/snapshots/"
         + FlavorFixtures.REVISION).toString()) && line.contains("llm-batch persist"), line);
+  }
+
+  /**
+   * The launchers' staleness check (submit-scripts/stale-jar.sh) over a checkout-shaped tree: a
+   * jar older than a module's source or a pom.xml is stale and the check names that file; test
+   * sources, docs and the build's own output are not inputs of the jar.
+   */
+  @Test
+  void aJarOlderThanItsSourcesIsStale() throws Exception {
+    Path root = tmp.resolve("checkout");
+    Path jar = root.resolve("jobs/target/llm-batch-jobs-0.1.0.jar");
+    Path source = root.resolve("engine/src/main/java/dev/llmbatch/engine/X.java");
+    Path test = root.resolve("engine/src/test/java/dev/llmbatch/engine/XTest.java");
+    Path pom = root.resolve("udf/pom.xml");
+    Path readme = root.resolve("README.md");
+    for (Path f : List.of(jar, source, test, pom, readme, root.resolve("pom.xml"))) {
+      Files.createDirectories(f.getParent());
+      Files.writeString(f, f.getFileName().toString());
+    }
+    long built = System.currentTimeMillis();
+    FileTime before = FileTime.fromMillis(built - 60_000);
+    FileTime after = FileTime.fromMillis(built + 60_000);
+    Files.setLastModifiedTime(jar, FileTime.fromMillis(built));
+    for (Path f : List.of(source, test, pom, readme, root.resolve("pom.xml"))) {
+      Files.setLastModifiedTime(f, before);
+    }
+    assertEquals("", stale(jar, root), "every input is older than the jar");
+
+    Files.setLastModifiedTime(test, after); // a test, a doc: not in the jar
+    Files.setLastModifiedTime(readme, after);
+    assertEquals("", stale(jar, root));
+
+    Files.setLastModifiedTime(source, after);
+    assertEquals(source.toString(), stale(jar, root));
+    Files.setLastModifiedTime(source, before);
+    Files.setLastModifiedTime(pom, after);
+    assertEquals(pom.toString(), stale(jar, root));
+
+    // no sources at all (an unpacked release): never stale
+    Path bare = tmp.resolve("release");
+    Path bareJar = bare.resolve("jobs/target/llm-batch-jobs-0.1.0.jar");
+    Files.createDirectories(bareJar.getParent());
+    Files.writeString(bareJar, "jar");
+    assertEquals("", stale(bareJar, bare));
+  }
+
+  private static String stale(Path jar, Path root) throws Exception {
+    Result r = exec(List.of("bash", "-c", "source \"$0\" && llm_batch_stale_source \"$1\" \"$2\"",
+        repo.resolve("submit-scripts/stale-jar.sh").toString(), jar.toString(), root.toString()),
+        Map.of());
+    assertEquals(0, r.code(), r.err());
+    assertEquals("", r.err());
+    return r.out().strip();
   }
 
   @Test
