@@ -506,18 +506,12 @@ public final class CpuKernels {
      */
     public void step(NDArray x, NDArray cos, NDArray sinSigned, ByteBuffer[] kv, int capacity,
         Sequences s, NDArray out) {
-      long p = handle.get();
-      if (p == 0) {
-        throw new IllegalStateException("the native layer stack was used after close");
-      }
       check(x, hidden, "x");
       long tokens = x.getShape().size() / hidden;
-      if (s.tokens() != tokens || out.getShape().size() != (long) s.count().length * hidden
-          || out.getDataType() != DataType.FLOAT32 || kv.length != 2 * layers) {
-        throw new IllegalArgumentException("native stack step: " + tokens + " tokens, "
-            + s.tokens() + " in the sequences, out " + out.getShape() + " for "
-            + s.count().length + " sequences, " + kv.length + " caches for " + layers
-            + " layers");
+      if (out.getShape().size() != (long) s.count().length * hidden
+          || out.getDataType() != DataType.FLOAT32) {
+        throw new IllegalArgumentException("native stack step: out " + out.getShape() + " for "
+            + s.count().length + " sequences");
       }
       int rot = 0;
       if (cos != null) {
@@ -525,13 +519,39 @@ public final class CpuKernels {
         check(cos, rot, "cos");
         check(sinSigned, rot, "sin");
       }
+      step(buffer(x), Math.toIntExact(tokens), cos == null ? null : buffer(cos),
+          sinSigned == null ? null : buffer(sinSigned), rot, kv, capacity, s, buffer(out));
+    }
+
+    /**
+     * {@link #step} over direct buffers (native order) the caller keeps: {@code x} holds {@code
+     * tokens} rows of hidden, cos/sinSigned {@code tokens} rows of {@code rot} (null, 0: no
+     * rotary), {@code out} a row of hidden per sequence. No libtorch array is made: a decode step
+     * that streams a model's weights finds DJL's and libtorch's bookkeeping cold, ~60 µs an array
+     * made (docs/benchmarks.md, session 20).
+     */
+    public void step(ByteBuffer x, int tokens, ByteBuffer cos, ByteBuffer sinSigned, int rot,
+        ByteBuffer[] kv, int capacity, Sequences s, ByteBuffer out) {
+      long p = handle.get();
+      if (p == 0) {
+        throw new IllegalStateException("the native layer stack was used after close");
+      }
+      if (s.tokens() != tokens || kv.length != 2 * layers
+          || x.capacity() < (long) tokens * hidden * Float.BYTES
+          || out.capacity() < (long) s.count().length * hidden * Float.BYTES
+          || (cos != null && (cos.capacity() < (long) tokens * rot * Float.BYTES
+              || sinSigned == null || sinSigned.capacity() < cos.capacity()))) {
+        throw new IllegalArgumentException("native stack step: " + tokens + " tokens, "
+            + s.tokens() + " in the sequences, " + kv.length + " caches for " + layers
+            + " layers, buffers x " + x.capacity() + " B, out " + out.capacity() + " B, cos "
+            + (cos == null ? "none" : cos.capacity() + " B") + " for rot " + rot);
+      }
       long[] base = new long[s.kvRow().length];
       for (int i = 0; i < base.length; i++) {
         base[i] = s.kvRow()[i] * headDim;
       }
-      int rc = stackStep(p, buffer(x), Math.toIntExact(tokens), cos == null ? null : buffer(cos),
-          sinSigned == null ? null : buffer(sinSigned), rot, kv, (long) capacity * headDim,
-          s.first(), s.count(), s.start(), base, buffer(out), threads());
+      int rc = stackStep(p, x, tokens, cos, sinSigned, rot, kv, (long) capacity * headDim,
+          s.first(), s.count(), s.start(), base, out, threads());
       if (rc != 0) {
         throw new OutOfMemoryError("cannot allocate scratch memory for the native layer stack");
       }
@@ -602,6 +622,37 @@ public final class CpuKernels {
     ByteBuffer t = buffer(table);
     return gathered(ids, manager, v, width, "the table's",
         (idBuffer, count, out) -> gatherRows(t, v, width, idBuffer, count, out));
+  }
+
+  /**
+   * Rows {@code ids} ({@code count} int64 in a direct buffer) of {@code table} (a direct view of
+   * rows × width float32) into {@code out} (direct, count × width): −1, or the index of the first
+   * id outside [0, rows), where nothing past it was copied. Needs {@link #available}.
+   */
+  public static int gatherInto(ByteBuffer table, long rows, int width, ByteBuffer ids, int count,
+      ByteBuffer out) {
+    if (count > 0 && (ids.capacity() < (long) count * Long.BYTES
+        || out.capacity() < (long) count * width * Float.BYTES)) {
+      throw new IllegalArgumentException(count + " ids need " + count * Long.BYTES + " B of ids"
+          + " and " + (long) count * width * Float.BYTES + " B of rows, not " + ids.capacity()
+          + " and " + out.capacity());
+    }
+    return count == 0 ? -1 : gatherRows(table, rows, width, ids, count, out);
+  }
+
+  /**
+   * Whether decoders' CPU steps may skip libtorch arrays where every part of the step runs here
+   * ({@code LLM_BATCH_DIRECT_STEP} not 0, {@code -Dllmbatch.directStep} not false): the layer
+   * stack, the embedding gather and the packed LM head over buffers the stepping thread keeps.
+   */
+  public static boolean directSteps() {
+    return available()
+        && NativeLibraries.turnedOn("LLM_BATCH_DIRECT_STEP", "llmbatch.directStep");
+  }
+
+  /** A direct view of a CPU array's data, valid while the array lives. */
+  public static ByteBuffer view(NDArray a) {
+    return buffer(a);
   }
 
   /**

@@ -331,6 +331,56 @@ public final class PackedGemm implements AutoCloseable {
         (idBuffer, count, out) -> CpuKernels.gemmRows(p, idBuffer, count, out));
   }
 
+  /**
+   * {@link #rows} into direct buffers: {@code count} int64 ids, (count, k) float32 out. −1, or the
+   * index of the first id outside [0, n) (nothing past it copied).
+   */
+  public int rowsInto(ByteBuffer ids, int count, ByteBuffer out) {
+    long p = address.get();
+    if (p == 0) {
+      throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
+    }
+    if (split > 0 || !own) {
+      throw new IllegalStateException("rows are read from the engine's own packed layout, not a"
+          + (split > 0 ? " SwiGLU pair's" : " oneMKL one"));
+    }
+    if (count > 0 && (ids.capacity() < (long) count * Long.BYTES
+        || out.capacity() < (long) count * k * Float.BYTES)) {
+      throw new IllegalArgumentException(count + " ids of a (" + n + ", " + k + ") packed weight"
+          + " need " + (long) count * k * Float.BYTES + " B of rows, not " + out.capacity());
+    }
+    return count == 0 ? -1 : CpuKernels.gemmRows(p, ids, count, out);
+  }
+
+  /**
+   * {@code y = x·Wᵀ + bias} over direct buffers (native order): x (rows, k) float32, y (rows, n).
+   * The same product as {@link #apply}, with no libtorch array made.
+   */
+  public void applyInto(ByteBuffer x, int rows, ByteBuffer y) {
+    long p = address.get();
+    if (p == 0) {
+      throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
+    }
+    if (split > 0) {
+      throw new IllegalStateException("a SwiGLU pair's packed weight (" + n + ", " + k + ") gives"
+          + " silu(gate)·up (swiGlu), not the plain product");
+    }
+    if (x.capacity() < (long) rows * k * Float.BYTES
+        || y.capacity() < (long) rows * n * Float.BYTES) {
+      throw new IllegalArgumentException("packed GEMM (" + n + ", " + k + ") over " + rows
+          + " rows needs " + (long) rows * k * Float.BYTES + " B of x and " + (long) rows * n
+          * Float.BYTES + " B of y, not " + x.capacity() + " and " + y.capacity());
+    }
+    if (rows == 0) {
+      return;
+    }
+    if (own) {
+      CpuKernels.gemm(x, p, bias, null, y, rows, n, k);
+    } else {
+      compute(x, p, bias, null, y, rows, n, k);
+    }
+  }
+
   /** The packed copy's address (its header first), for {@link CpuKernels.Stack}; 0 once closed. */
   long address() {
     return address.get();

@@ -19,7 +19,11 @@ import dev.llmbatch.engine.model.layers.RotaryEmbedding;
 import dev.llmbatch.engine.model.layers.PackedStep;
 import dev.llmbatch.engine.model.layers.RmsNorm;
 import dev.llmbatch.engine.runtime.CpuKernels;
+import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.runtime.TorchRuntime;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -47,6 +51,9 @@ public final class DecoderModel implements CausalLm {
   private final CpuKernels.Stack stack; // the layers as one native call a step, or null
   private final boolean fusedKernels; // CpuKernels serve this model's steps (CPU, float32)
   private final boolean gatherNatively; // embedTokens' rows by CpuKernels.rows
+  private final boolean direct; // CPU steps over buffers the stepping thread keeps (stepDirect)
+  private final ByteBuffer embedView; // embedTokens' data, for stepDirect's gather (or null)
+  private final ThreadLocal<StepBuffers> buffers = ThreadLocal.withInitial(StepBuffers::new);
 
   /**
    * {@code tied}: the LM head's weight is {@code embedTokens}. Where that head was packed (the
@@ -71,6 +78,20 @@ public final class DecoderModel implements CausalLm {
     this.stack = buildStack();
     this.fusedKernels = fromHead ? CpuKernels.available() : CpuKernels.serves(embedTokens);
     this.gatherNatively = this.embedTokens != null && CpuKernels.gathers(this.embedTokens);
+    // every part of a step runs natively over plain buffers: the gather (from the table, or the
+    // tied head's packed copy), the layer stack, the packed LM head; models that scale or add to
+    // the embeddings or cap the logits take the array path
+    PackedGemm head = lmHead == null ? null : lmHead.packed();
+    this.direct = stack != null && fusedKernels && CpuKernels.directSteps()
+        && (gatherNatively || (fromHead && PackedGemm.gathersRows())) && head != null
+        && head.swiGluSplit() == 0 && embedPositions == null && config.embeddingScale() == 1f
+        && config.finalLogitSoftcap() <= 0;
+    this.embedView = direct && gatherNatively ? CpuKernels.view(this.embedTokens) : null;
+    if (direct) {
+      LOG.info("{}: its CPU steps make no libtorch array (token ids, embeddings, cos/sin and logits"
+          + " in buffers the stepping thread keeps; LLM_BATCH_DIRECT_STEP=0 makes them)",
+          config.architecture());
+    }
   }
 
   /**
@@ -98,6 +119,14 @@ public final class DecoderModel implements CausalLm {
           + " them op by op)", config.architecture(), layers.length);
     }
     return s;
+  }
+
+  /**
+   * Whether CPU steps run with no libtorch array made (the gather, the layer stack and the packed
+   * LM head over buffers the stepping thread keeps; {@code LLM_BATCH_DIRECT_STEP=0} turns it off).
+   */
+  public boolean runsDirectSteps() {
+    return direct;
   }
 
   /** Whether steps run the layers as one native call ({@link CpuKernels.Stack}). */
@@ -158,6 +187,9 @@ public final class DecoderModel implements CausalLm {
     if (rows != null) {
       checkRows(rows, inputs.size());
     }
+    if (direct && cache.nativeReadable()) {
+      return stepDirect(cache, inputs, rows);
+    }
     try (NDManager m = manager.newSubManager()) {
       // all new tokens packed without padding: (1, N, hidden); see PackedStep
       PackedStep s = new PackedStep(m, inputs, cache.capacity(), cache.kvHeads(),
@@ -210,6 +242,114 @@ public final class DecoderModel implements CausalLm {
     } catch (RuntimeException e) {
       throw new EngineException("Cannot run a forward step of " + config.architecture() + " over "
           + inputs.size() + " sequence(s): " + e, e);
+    }
+  }
+
+  /**
+   * {@link #step} where every part runs natively ({@link #direct}): the same kernels in the same
+   * order over buffers this thread keeps, so no libtorch array is made. Each array a step made
+   * (token ids, embeddings, cos/sin, the normed rows, the logits, the step's manager) cost ~60 µs
+   * once a 100M model's weights had streamed through the caches since the last step, ~0.7 ms of
+   * serial work a 32-row step on which the other threads waited (docs/benchmarks.md, session 20).
+   */
+  private float[][] stepDirect(SlotKvCache cache, List<StepInput> inputs, float[][] rows) {
+    try {
+      int b = inputs.size();
+      int n = 0;
+      for (StepInput in : inputs) {
+        n += in.tokens().length;
+      }
+      int hidden = config.hiddenSize();
+      int vocab = config.vocabSize();
+      int rot = rotary == null ? 0 : rotary.config().rotaryDim();
+      StepBuffers buf = buffers.get().fit(n, hidden, rot, b, vocab);
+      // every input one packed row, in input order (as PackedStep packs a fused step)
+      int[] first = new int[b];
+      int[] count = new int[b];
+      int[] start = new int[b];
+      long[] kvRow = new long[b];
+      int[] positions = new int[n];
+      int maxL = 0;
+      int p = 0;
+      long perSlot = (long) config.numKeyValueHeads() * cache.capacity();
+      for (int r = 0; r < b; r++) {
+        StepInput in = inputs.get(r);
+        first[r] = p;
+        count[r] = in.tokens().length;
+        start[r] = in.startPos();
+        kvRow[r] = in.slot() * perSlot;
+        maxL = Math.max(maxL, in.startPos() + in.tokens().length);
+        for (int j = 0; j < in.tokens().length; j++, p++) {
+          buf.ids.putLong(p * Long.BYTES, in.tokens()[j]);
+          positions[p] = in.startPos() + j;
+        }
+      }
+      int bad = embedView != null
+          ? CpuKernels.gatherInto(embedView, vocab, hidden, buf.ids, n, buf.x)
+          : lmHead.packed().rowsInto(buf.ids, n, buf.x);
+      if (bad >= 0) {
+        throw new IllegalArgumentException("id " + buf.ids.getLong(bad * Long.BYTES)
+            + " is outside the " + (embedView != null ? "table's " : "packed weight's ") + vocab
+            + " rows");
+      }
+      if (rot > 0) {
+        rotary.cosSinInto(positions, maxL, buf.cos.asFloatBuffer(), buf.sin.asFloatBuffer());
+      }
+      stack.step(buf.x, n, rot > 0 ? buf.cos : null, rot > 0 ? buf.sin : null, rot,
+          cache.stackViews(), cache.capacity(),
+          new CpuKernels.Sequences(first, count, start, kvRow), buf.normed);
+      lmHead.packed().applyInto(buf.normed, b, buf.logits);
+      float[][] out = rows != null ? rows : new float[b][vocab];
+      FloatBuffer logits = buf.logits.asFloatBuffer();
+      for (float[] row : out) {
+        logits.get(row);
+      }
+      return out;
+    } catch (EngineException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new EngineException("Cannot run a forward step of " + config.architecture() + " over "
+          + inputs.size() + " sequence(s): " + e, e);
+    }
+  }
+
+  /**
+   * A stepping thread's buffers for {@link #stepDirect} (direct, native order), grown to the
+   * largest step it has run and kept: token ids, embeddings, cos/sin, the normed last rows, the
+   * logits.
+   */
+  private static final class StepBuffers {
+    private ByteBuffer ids = allocate(0);
+    private ByteBuffer x = ids;
+    private ByteBuffer cos = ids;
+    private ByteBuffer sin = ids;
+    private ByteBuffer normed = ids;
+    private ByteBuffer logits = ids;
+
+    StepBuffers fit(int tokens, int hidden, int rot, int seqs, int vocab) {
+      ids = atLeast(ids, (long) tokens * Long.BYTES);
+      x = atLeast(x, (long) tokens * hidden * Float.BYTES);
+      cos = atLeast(cos, (long) tokens * rot * Float.BYTES);
+      sin = atLeast(sin, (long) tokens * rot * Float.BYTES);
+      normed = atLeast(normed, (long) seqs * hidden * Float.BYTES);
+      logits = atLeast(logits, (long) seqs * vocab * Float.BYTES);
+      return this;
+    }
+
+    private static ByteBuffer atLeast(ByteBuffer b, long bytes) {
+      if (b.capacity() >= bytes) {
+        return b;
+      }
+      // grow by half again at least, so a lengthening prefill does not reallocate every step
+      return allocate(Math.max(bytes, Math.min(Integer.MAX_VALUE, b.capacity() * 3L / 2)));
+    }
+
+    private static ByteBuffer allocate(long bytes) {
+      if (bytes > Integer.MAX_VALUE) {
+        throw new EngineException("A step needs a " + (bytes >> 20) + " MB buffer, more than one"
+            + " Java buffer spans (2 GiB): fewer sequences or shorter chunks a step");
+      }
+      return ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
     }
   }
 

@@ -122,6 +122,61 @@ class LayerMathTest {
   }
 
   @Test
+  void keptCosSinRowsEqualTheDirectFormulaAsTheyGrowAndDynamicNtkBypassesThem() {
+    // the rows kept across steps (grown as positions come) must be the very float32 values a step
+    // computes for itself: cos(inv_j · p), cat(−sin, sin); the same into a direct step's buffers
+    RopeConfig dyn = new RopeConfig(10000, 8, RopeConfig.Type.DYNAMIC, 2, 0, 0, 100);
+    RotaryEmbedding r = new RotaryEmbedding(dyn, 8);
+    int[][] steps = {{0, 1}, {5}, {2, 40, 3}, {1500}, {7, 1499}, {99}};
+    for (int[] positions : steps) {
+      NDArray[] cs = r.cosSin(m, positions, 1, positions.length, 100);
+      assertArrayEquals(direct(dyn.invFreq(100), positions, true), cs[0].toFloatArray(), 0f);
+      assertArrayEquals(direct(dyn.invFreq(100), positions, false), cs[1].toFloatArray(), 0f);
+      float[][] into = into(r, positions, 100);
+      assertArrayEquals(cs[0].toFloatArray(), into[0], 0f);
+      assertArrayEquals(cs[1].toFloatArray(), into[1], 0f);
+    }
+    // past the trained length the frequencies are the step's own, not the kept rows'
+    int[] late = {150, 3};
+    NDArray[] cs = r.cosSin(m, late, 1, 2, 200);
+    assertArrayEquals(direct(dyn.invFreq(200), late, true), cs[0].toFloatArray(), 0f);
+    assertArrayEquals(direct(dyn.invFreq(200), late, false), cs[1].toFloatArray(), 0f);
+    assertArrayEquals(cs[1].toFloatArray(), into(r, late, 200)[1], 0f);
+    float[] base = direct(dyn.invFreq(100), late, true);
+    assertTrue(cs[0].toFloatArray()[1] != base[1], "dynamic NTK past 100 tokens turns slower");
+    // and within it again, the kept rows
+    NDArray[] back = r.cosSin(m, new int[] {3}, 1, 1, 50);
+    assertArrayEquals(direct(dyn.invFreq(50), new int[] {3}, false), back[1].toFloatArray(), 0f);
+  }
+
+  /** cosSinInto's rows, read back: {cos, sinSigned}. */
+  private static float[][] into(RotaryEmbedding r, int[] positions, int seqLen) {
+    int rot = r.config().rotaryDim();
+    java.nio.FloatBuffer c = java.nio.FloatBuffer.allocate(positions.length * rot + 3);
+    java.nio.FloatBuffer s = java.nio.FloatBuffer.allocate(positions.length * rot + 3);
+    assertEquals(rot, r.cosSinInto(positions, seqLen, c, s));
+    float[][] out = new float[2][positions.length * rot];
+    c.get(0, out[0]);
+    s.get(0, out[1]);
+    return out;
+  }
+
+  /** cos rows (or sinSigned rows) of positions under inv, as HF computes them in float32. */
+  private static float[] direct(float[] inv, int[] positions, boolean cos) {
+    int half = inv.length;
+    float[] out = new float[positions.length * 2 * half];
+    for (int i = 0; i < positions.length; i++) {
+      for (int j = 0; j < half; j++) {
+        float f = inv[j] * (float) positions[i];
+        float v = cos ? (float) Math.cos(f) : (float) Math.sin(f);
+        out[i * 2 * half + j] = cos ? v : -v;
+        out[i * 2 * half + half + j] = v;
+      }
+    }
+    return out;
+  }
+
+  @Test
   void slidingWindowMaskSeesOnlyTheLastWindowPositions() {
     try (NDManager s = m.newSubManager()) {
       // one row already holding 3 tokens, adding 2 (positions 3 and 4), window 2
