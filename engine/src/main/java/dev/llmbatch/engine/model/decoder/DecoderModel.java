@@ -249,8 +249,8 @@ public final class DecoderModel implements CausalLm {
    * {@link #step} where every part runs natively ({@link #direct}): the same kernels in the same
    * order over buffers this thread keeps, so no libtorch array is made. Each array a step made
    * (token ids, embeddings, cos/sin, the normed rows, the logits, the step's manager) cost ~60 µs
-   * once a 100M model's weights had streamed through the caches since the last step, ~0.7 ms of
-   * serial work a 32-row step on which the other threads waited (docs/benchmarks.md, session 20).
+   * once a 100M model's weights had streamed through the caches since the last step: serial work
+   * on which the other threads waited, 0.5–1 ms of a 32-row step (docs/benchmarks.md, session 20).
    */
   private float[][] stepDirect(SlotKvCache cache, List<StepInput> inputs, float[][] rows) {
     try {

@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * prefill chunks of different lengths beside decode rows at different positions, slots out of
  * order, the step's thread's buffers growing and then reused for smaller steps, over a tied head
  * (embeddings read from its packed copy) and an untied one (from the table), with q/k norms
- * (Qwen3) and a sliding window (Mistral). Models that scale the embeddings (Gemma), add learned
+ * (Qwen3), a sliding window (Mistral) and fused projections (Phi-3). Models that scale the embeddings (Gemma), add learned
  * positions (GPT-2) or cap the logits (Gemma 2) keep the array path, as do models whose LM head is
  * too small to pack (test-sized ones).
  */
@@ -51,7 +51,7 @@ class DirectStepTest {
 
   @ParameterizedTest
   @CsvSource({"llama, true", "llama, false", "qwen3, false", "mistral, false", "qwen2, true",
-      "gemma, true", "gpt2, true"})
+      "phi3, false", "gemma, true", "gemma2, true", "gpt2, true"})
   void logitsEqualTheArrayPathsBitForBit(String type, boolean tied) {
     if (!CpuKernels.available() || !PackedGemm.gathersRows()) {
       return; // (no native stack here: the array path is the only one; NativeTests covers it)
