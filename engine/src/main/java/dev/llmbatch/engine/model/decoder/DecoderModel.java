@@ -66,8 +66,8 @@ public final class DecoderModel implements CausalLm {
     this.config = config;
     this.manager = manager;
     boolean fromHead = tied && lmHead != null && lmHead.servesRows();
+    NDArray table = fromHead ? null : embedTokens;
     this.dtype = fromHead ? DataType.FLOAT32 : embedTokens.getDataType();
-    this.embedTokens = fromHead ? null : embedTokens;
     this.embedPositions = embedPositions;
     this.layers = layers;
     this.finalNorm = finalNorm;
@@ -76,17 +76,28 @@ public final class DecoderModel implements CausalLm {
     this.windows = Arrays.stream(config.slidingWindow()).distinct().toArray();
     this.spec = spec;
     this.stack = buildStack();
-    this.fusedKernels = fromHead ? CpuKernels.available() : CpuKernels.serves(embedTokens);
-    this.gatherNatively = this.embedTokens != null && CpuKernels.gathers(this.embedTokens);
+    this.fusedKernels = fromHead ? CpuKernels.available() : CpuKernels.serves(table);
+    boolean gathers = table != null && CpuKernels.gathers(table);
     // every part of a step runs natively over plain buffers: the gather (from the table, or the
     // tied head's packed copy), the layer stack, the packed LM head; models that scale or add to
     // the embeddings or cap the logits take the array path
     PackedGemm head = lmHead == null ? null : lmHead.packed();
     this.direct = stack != null && fusedKernels && CpuKernels.directSteps()
-        && (gatherNatively || (fromHead && PackedGemm.gathersRows())) && head != null
+        && (gathers || (fromHead && PackedGemm.gathersRows())) && head != null
         && head.swiGluSplit() == 0 && embedPositions == null && config.embeddingScale() == 1f
         && config.finalLogitSoftcap() <= 0;
-    this.embedView = direct && gatherNatively ? CpuKernels.view(this.embedTokens) : null;
+    if (direct && gathers && !tied) {
+      // a float32 checkpoint's table is read in place from its file mapping, on 4 KiB pages whose
+      // translations a decode step finds as cold as the rows (the weights streamed between): 32
+      // scattered rows took ~0.4 ms that way against ~0.06 ms from a copy on the heap's huge
+      // pages (docs/benchmarks.md, session 20). The copy replaces it: one host copy still.
+      NDArray copy = table.duplicate();
+      table.close();
+      table = copy;
+    }
+    this.embedTokens = table;
+    this.gatherNatively = gathers;
+    this.embedView = direct && gathers ? CpuKernels.view(table) : null;
     if (direct) {
       LOG.info("{}: its CPU steps make no libtorch array (token ids, embeddings, cos/sin and logits"
           + " in buffers the stepping thread keeps; LLM_BATCH_DIRECT_STEP=0 makes them)",
