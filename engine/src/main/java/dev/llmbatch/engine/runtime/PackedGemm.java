@@ -316,10 +316,7 @@ public final class PackedGemm implements AutoCloseable {
    * outside [0, n) is refused. Requires {@link #gathersRows()}.
    */
   public NDArray rows(NDArray ids, NDManager manager) {
-    long p = address.get();
-    if (p == 0) {
-      throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
-    }
+    long p = live();
     if (split > 0) {
       throw new IllegalStateException("rows of a SwiGLU pair's packed weight are not readable");
     }
@@ -336,10 +333,7 @@ public final class PackedGemm implements AutoCloseable {
    * index of the first id outside [0, n) (nothing past it copied).
    */
   public int rowsInto(ByteBuffer ids, int count, ByteBuffer out) {
-    long p = address.get();
-    if (p == 0) {
-      throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
-    }
+    long p = live();
     if (split > 0 || !own) {
       throw new IllegalStateException("rows are read from the engine's own packed layout, not a"
           + (split > 0 ? " SwiGLU pair's" : " oneMKL one"));
@@ -357,10 +351,7 @@ public final class PackedGemm implements AutoCloseable {
    * The same product as {@link #apply}, with no libtorch array made.
    */
   public void applyInto(ByteBuffer x, int rows, ByteBuffer y) {
-    long p = address.get();
-    if (p == 0) {
-      throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
-    }
+    long p = live();
     if (split > 0) {
       throw new IllegalStateException("a SwiGLU pair's packed weight (" + n + ", " + k + ") gives"
           + " silu(gate)·up (swiGlu), not the plain product");
@@ -371,13 +362,26 @@ public final class PackedGemm implements AutoCloseable {
           + " rows needs " + (long) rows * k * Float.BYTES + " B of x and " + (long) rows * n
           * Float.BYTES + " B of y, not " + x.capacity() + " and " + y.capacity());
     }
-    if (rows == 0) {
-      return;
+    if (rows > 0) {
+      multiply(p, x, null, y, rows);
     }
+  }
+
+  /** The packed copy's address, checked: not closed. */
+  private long live() {
+    long p = address.get();
+    if (p == 0) {
+      throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
+    }
+    return p;
+  }
+
+  /** y (rows, n) = residual (or 0) + x·Wᵀ + bias, by whichever GEMM packed the weight. */
+  private void multiply(long p, ByteBuffer x, ByteBuffer residual, ByteBuffer y, int rows) {
     if (own) {
-      CpuKernels.gemm(x, p, bias, null, y, rows, n, k);
+      CpuKernels.gemm(x, p, bias, residual, y, rows, n, k);
     } else {
-      compute(x, p, bias, null, y, rows, n, k);
+      compute(x, p, bias, residual, y, rows, n, k);
     }
   }
 
@@ -458,10 +462,7 @@ public final class PackedGemm implements AutoCloseable {
   }
 
   private NDArray product(NDArray x, NDArray residual, int width) {
-    long p = address.get();
-    if (p == 0) {
-      throw new IllegalStateException("packed weight (" + n + ", " + k + ") used after close");
-    }
+    long p = live();
     Shape in = x.getShape();
     if (in.dimension() == 0 || in.get(in.dimension() - 1) != k
         || x.getDataType() != DataType.FLOAT32) {
@@ -482,11 +483,7 @@ public final class PackedGemm implements AutoCloseable {
     if (rows > 0) {
       // a residual that is not contiguous is read through a contiguous copy (tied to it)
       ByteBuffer r = residual == null ? null : buffer(residual);
-      if (own) {
-        CpuKernels.gemm(buffer(x), p, bias, r, buffer(y), Math.toIntExact(rows), n, k);
-      } else {
-        compute(buffer(x), p, bias, r, buffer(y), Math.toIntExact(rows), n, k);
-      }
+      multiply(p, buffer(x), r, buffer(y), Math.toIntExact(rows));
     }
     return y;
   }

@@ -834,19 +834,15 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gatherRows(
   const int64_t *id = (const int64_t *) (*env)->GetDirectBufferAddress(env, ids);
   float *o = address(env, out);
   /* every row's lines requested before the first is copied: a decode step's rows are scattered
-   * over a table the weight stream evicted (and over 4 KiB pages of a file mapping whose
-   * translations are cold too), and one row at a time waited on each in turn (32 rows of 768:
-   * ~0.27 ms, docs/benchmarks.md, session 20) */
+   * over a table the weight stream evicted, and one row at a time waited on each in turn (32 rows
+   * of 768 from a file mapping: 273–283 µs, 134–186 with this; docs/benchmarks.md, session 20) */
   long bytes = (long) width * (long) sizeof(float);
   jint valid = 0;
   for (; valid < count && id[valid] >= 0 && id[valid] < rows; valid++) {
-    __builtin_prefetch(t + id[valid] * width, 0, 3); /* its page's translation and first line */
+    const char *row = (const char *) (t + id[valid] * width);
+    for (long b = 0; b < bytes; b += 64) __builtin_prefetch(row + b, 0, 3);
   }
   for (jint r = 0; r < valid; r++) {
-    if (r + 2 < valid) { /* the rest of the row after next */
-      const char *ahead = (const char *) (t + id[r + 2] * width);
-      for (long b = 64; b < bytes; b += 64) __builtin_prefetch(ahead + b, 0, 3);
-    }
     memcpy(o + (long) r * width, t + id[r] * width, (size_t) bytes);
   }
   return valid < count ? valid : -1;

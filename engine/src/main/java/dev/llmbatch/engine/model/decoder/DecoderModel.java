@@ -52,6 +52,7 @@ public final class DecoderModel implements CausalLm {
   private final boolean fusedKernels; // CpuKernels serve this model's steps (CPU, float32)
   private final boolean gatherNatively; // embedTokens' rows by CpuKernels.rows
   private final boolean direct; // CPU steps over buffers the stepping thread keeps (stepDirect)
+  private final PackedGemm head; // the LM head's packed weight where steps are direct, else null
   private final ByteBuffer embedView; // embedTokens' data, for stepDirect's gather (or null)
   private final ThreadLocal<StepBuffers> buffers = ThreadLocal.withInitial(StepBuffers::new);
 
@@ -81,12 +82,13 @@ public final class DecoderModel implements CausalLm {
     // every part of a step runs natively over plain buffers: the gather (from the table, or the
     // tied head's packed copy), the layer stack, the packed LM head; models that scale or add to
     // the embeddings or cap the logits take the array path
-    PackedGemm head = lmHead == null ? null : lmHead.packed();
+    PackedGemm packedHead = lmHead == null ? null : lmHead.packed();
     this.direct = stack != null && fusedKernels && CpuKernels.directSteps()
-        && (gathers || (fromHead && PackedGemm.gathersRows())) && head != null
-        && head.swiGluSplit() == 0 && embedPositions == null && config.embeddingScale() == 1f
-        && config.finalLogitSoftcap() <= 0;
-    if (direct && gathers && !tied) {
+        && (gathers || (fromHead && PackedGemm.gathersRows())) && packedHead != null
+        && packedHead.swiGluSplit() == 0 && embedPositions == null
+        && config.embeddingScale() == 1f && config.finalLogitSoftcap() <= 0;
+    this.head = direct ? packedHead : null;
+    if (gathers && !tied) {
       // a float32 checkpoint's table is read in place from its file mapping, on 4 KiB pages whose
       // translations a decode step finds as cold as the rows (the weights streamed between): 32
       // scattered rows took ~0.4 ms that way against ~0.06 ms from a copy on the heap's huge
@@ -275,20 +277,10 @@ public final class DecoderModel implements CausalLm {
       int rot = rotary == null ? 0 : rotary.config().rotaryDim();
       StepBuffers buf = buffers.get().fit(n, hidden, rot, b, vocab);
       // every input one packed row, in input order (as PackedStep packs a fused step)
-      int[] first = new int[b];
-      int[] count = new int[b];
-      int[] start = new int[b];
-      long[] kvRow = new long[b];
       int[] positions = new int[n];
       int maxL = 0;
       int p = 0;
-      long perSlot = (long) config.numKeyValueHeads() * cache.capacity();
-      for (int r = 0; r < b; r++) {
-        StepInput in = inputs.get(r);
-        first[r] = p;
-        count[r] = in.tokens().length;
-        start[r] = in.startPos();
-        kvRow[r] = in.slot() * perSlot;
+      for (StepInput in : inputs) {
         maxL = Math.max(maxL, in.startPos() + in.tokens().length);
         for (int j = 0; j < in.tokens().length; j++, p++) {
           buf.ids.putLong(p * Long.BYTES, in.tokens()[j]);
@@ -297,7 +289,7 @@ public final class DecoderModel implements CausalLm {
       }
       int bad = embedView != null
           ? CpuKernels.gatherInto(embedView, vocab, hidden, buf.ids, n, buf.x)
-          : lmHead.packed().rowsInto(buf.ids, n, buf.x);
+          : head.rowsInto(buf.ids, n, buf.x);
       if (bad >= 0) {
         throw new IllegalArgumentException("id " + buf.ids.getLong(bad * Long.BYTES)
             + " is outside the " + (embedView != null ? "table's " : "packed weight's ") + vocab
@@ -308,8 +300,8 @@ public final class DecoderModel implements CausalLm {
       }
       stack.step(buf.x, n, rot > 0 ? buf.cos : null, rot > 0 ? buf.sin : null, rot,
           cache.stackViews(), cache.capacity(),
-          new CpuKernels.Sequences(first, count, start, kvRow), buf.normed);
-      lmHead.packed().applyInto(buf.normed, b, buf.logits);
+          PackedStep.sequences(inputs, cache.capacity(), cache.kvHeads()), buf.normed);
+      head.applyInto(buf.normed, b, buf.logits);
       float[][] out = rows != null ? rows : new float[b][vocab];
       FloatBuffer logits = buf.logits.asFloatBuffer();
       for (float[] row : out) {

@@ -90,11 +90,9 @@ public final class PackedStep {
     write = new long[n * kvHeads];
     int p = 0;
     int maxL = 0;
-    int[] rowFirst = new int[order.size()];
     for (int r = 0; r < order.size(); r++) {
       StepInput in = order.get(r);
       long slotBase = (long) in.slot() * kvHeads * capacity;
-      rowFirst[r] = p;
       maxL = Math.max(maxL, in.startPos() + in.tokens().length);
       for (int j = 0; j < in.tokens().length; j++, p++) {
         ids[p] = in.tokens()[j];
@@ -106,10 +104,7 @@ public final class PackedStep {
       }
     }
     // a fused step has no placeholders: every row is a sequence with new tokens
-    sequences = !fused ? null : new CpuKernels.Sequences(rowFirst,
-        order.stream().mapToInt(in -> in.tokens().length).toArray(),
-        order.stream().mapToInt(StepInput::startPos).toArray(),
-        order.stream().mapToLong(in -> (long) in.slot() * kvHeads * capacity).toArray());
+    sequences = !fused ? null : sequences(order, capacity, kvHeads);
     tokenIds = manager.create(ids);
     boolean all = last.length == n;
     for (int i = 0; all && i < last.length; i++) {
@@ -124,6 +119,28 @@ public final class PackedStep {
       cos = null;
       sinSigned = null;
     }
+  }
+
+  /**
+   * The sequences of a fused step whose packed rows are {@code rows} in order (each one input, its
+   * new tokens after the previous input's): first packed token, new tokens, start position and
+   * the KV-cache row of head 0 (slot · Hkv · C).
+   */
+  public static CpuKernels.Sequences sequences(List<StepInput> rows, int capacity, int kvHeads) {
+    int n = rows.size();
+    int[] first = new int[n];
+    int[] count = new int[n];
+    int[] start = new int[n];
+    long[] kvRow = new long[n];
+    for (int r = 0, p = 0; r < n; r++) {
+      StepInput in = rows.get(r);
+      first[r] = p;
+      count[r] = in.tokens().length;
+      start[r] = in.startPos();
+      kvRow[r] = (long) in.slot() * kvHeads * capacity;
+      p += count[r];
+    }
+    return new CpuKernels.Sequences(first, count, start, kvRow);
   }
 
   /** (N·Hkv) int64: the KV-cache row each new token's KV head writes (placeholders: the trash row). */

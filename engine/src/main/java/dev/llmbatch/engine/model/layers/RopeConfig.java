@@ -42,6 +42,14 @@ public record RopeConfig(double theta, int rotaryDim, Type type, double factor,
    * {@code inv_freq} as HF computes it in float32 for a forward whose longest sequence is {@code
    * seqLen} tokens (only dynamic NTK depends on it).
    */
+  /**
+   * Whether {@link #invFreq} at {@code seqLen} differs from the base frequencies ({@code
+   * invFreq(0)}): dynamic NTK past the trained length.
+   */
+  public boolean rescales(int seqLen) {
+    return type == Type.DYNAMIC && seqLen > originalMaxPositions;
+  }
+
   public float[] invFreq(int seqLen) {
     double base = theta;
     if (type == Type.DYNAMIC && seqLen > originalMaxPositions) {

@@ -39,57 +39,44 @@ public final class RotaryEmbedding {
    * sequence in the batch (dynamic NTK only).
    */
   public NDArray[] cosSin(NDManager m, int[] positions, int b, int t, int seqLen) {
-    int r = config.rotaryDim() / 2 * 2;
-    float[] cos = new float[positions.length * r];
-    float[] sin = new float[positions.length * r];
-    rows(positions, seqLen, cos, sin);
-    Shape shape = new Shape(b, t, 1, r);
-    return new NDArray[] {m.create(cos, shape), m.create(sin, shape)};
+    float[][] cs = rows(positions, seqLen);
+    Shape shape = new Shape(b, t, 1, config.rotaryDim());
+    return new NDArray[] {m.create(cs[0], shape), m.create(cs[1], shape)};
   }
 
   /**
-   * {@link #cosSin}'s rows into direct buffers (native order; {@code positions.length} rows of R
-   * each), for a step that makes no libtorch array; returns R.
+   * {@link #cosSin}'s rows into buffers ({@code positions.length} rows of R each, from index 0),
+   * for a step that makes no libtorch array; returns R.
    */
   public int cosSinInto(int[] positions, int seqLen, FloatBuffer cos, FloatBuffer sinSigned) {
-    float[] inv = config.invFreq(seqLen);
-    int r = 2 * inv.length;
-    Table table = tableFor(inv, maxPosition(positions) + 1);
-    float[] c = table == null ? new float[r] : null;
-    float[] sn = table == null ? new float[r] : null;
-    for (int i = 0; i < positions.length; i++) {
-      if (table != null) {
-        cos.put(i * r, table.cos, positions[i] * r, r);
-        sinSigned.put(i * r, table.sin, positions[i] * r, r);
-      } else {
-        fill(inv, positions[i], c, sn, 0);
-        cos.put(i * r, c, 0, r);
-        sinSigned.put(i * r, sn, 0, r);
-      }
-    }
-    return r;
+    float[][] cs = rows(positions, seqLen);
+    cos.put(0, cs[0]);
+    sinSigned.put(0, cs[1]);
+    return config.rotaryDim();
   }
 
-  private void rows(int[] positions, int seqLen, float[] cos, float[] sin) {
-    float[] inv = config.invFreq(seqLen);
-    int r = 2 * inv.length;
-    Table table = tableFor(inv, maxPosition(positions) + 1);
-    for (int i = 0; i < positions.length; i++) {
-      if (table != null) {
-        System.arraycopy(table.cos, positions[i] * r, cos, i * r, r);
-        System.arraycopy(table.sin, positions[i] * r, sin, i * r, r);
-      } else {
+  /** {cos, sinSigned} rows of {@code positions}, R floats each, row-major. */
+  private float[][] rows(int[] positions, int seqLen) {
+    int r = config.rotaryDim();
+    float[] cos = new float[positions.length * r];
+    float[] sin = new float[positions.length * r];
+    if (config.rescales(seqLen)) { // this step's own frequencies: its rows alone
+      float[] inv = config.invFreq(seqLen);
+      for (int i = 0; i < positions.length; i++) {
         fill(inv, positions[i], cos, sin, i * r);
       }
+      return new float[][] {cos, sin};
     }
-  }
-
-  private static int maxPosition(int[] positions) {
     int max = 0;
     for (int p : positions) {
       max = Math.max(max, p);
     }
-    return max;
+    Table table = tableFor(max + 1);
+    for (int i = 0; i < positions.length; i++) {
+      System.arraycopy(table.cos, positions[i] * r, cos, i * r, r);
+      System.arraycopy(table.sin, positions[i] * r, sin, i * r, r);
+    }
+    return new float[][] {cos, sin};
   }
 
   /** Row {@code o} of cos and sinSigned for position p: float32 products, as HF's matmul. */
@@ -107,33 +94,27 @@ public final class RotaryEmbedding {
   }
 
   /**
-   * The rows of positions [0, rows) under the model's base frequencies, grown to cover {@code
-   * need} positions; null where the step's frequencies are not those (dynamic NTK past the trained
-   * length rescales them per step, so those rows are computed for the step). A 32-row decode
-   * step's positions took 2,048 sin/cos pairs (20–40 µs) on the thread the rest of the step waits
-   * for; the table holds the same float32 values.
+   * The rows of positions [0, rows) under the base frequencies, grown to cover {@code need}
+   * positions. A 32-row decode step's positions took 2,048 sin/cos pairs (20–40 µs) on the thread
+   * the rest of the step waits for; the table holds the same float32 values.
    */
-  private Table tableFor(float[] inv, int need) {
+  private Table tableFor(int need) {
     Table t = table;
-    if (t == null) {
-      t = new Table(config.invFreq(0), 0, new float[0], new float[0]);
-    }
-    if (!Arrays.equals(inv, t.inv)) {
-      return null;
-    }
-    if (t.rows >= need) {
+    if (t != null && t.rows >= need) {
       return t;
     }
+    float[] inv = config.invFreq(0);
+    int old = t == null ? 0 : t.rows;
     // grow: at least double (few rebuilds as contexts lengthen), but never far past the positions
     // seen, so a long-context model holds rows only for the lengths it serves
-    int rows = Math.max(need, Math.min(2 * t.rows, need + TABLE_SLACK));
-    int r = 2 * inv.length;
-    float[] cos = Arrays.copyOf(t.cos, rows * r);
-    float[] sin = Arrays.copyOf(t.sin, rows * r);
-    for (int p = t.rows; p < rows; p++) {
+    int rows = Math.max(need, Math.min(2 * old, need + TABLE_SLACK));
+    int r = config.rotaryDim();
+    float[] cos = t == null ? new float[rows * r] : Arrays.copyOf(t.cos, rows * r);
+    float[] sin = t == null ? new float[rows * r] : Arrays.copyOf(t.sin, rows * r);
+    for (int p = old; p < rows; p++) {
       fill(inv, p, cos, sin, p * r);
     }
-    Table grown = new Table(t.inv, rows, cos, sin);
+    Table grown = new Table(rows, cos, sin);
     table = grown; // (a racing step may build the same rows: both tables are right)
     return grown;
   }
@@ -141,8 +122,8 @@ public final class RotaryEmbedding {
   /** How many positions past the longest seen a growing table adds at most. */
   private static final int TABLE_SLACK = 1024;
 
-  /** Cos and sinSigned rows (R floats each) of positions [0, rows) under inv. */
-  private record Table(float[] inv, int rows, float[] cos, float[] sin) {}
+  /** Cos and sinSigned rows (R floats each) of positions [0, rows) under the base frequencies. */
+  private record Table(int rows, float[] cos, float[] sin) {}
 
   /** Rotates {@code x} (B, T, N, D) by {cos, sinSigned} (B, T, 1, R); dims beyond R pass through. */
   public NDArray apply(NDArray x, NDArray cos, NDArray sinSigned) {

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -28,9 +29,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * prefill chunks of different lengths beside decode rows at different positions, slots out of
  * order, the step's thread's buffers growing and then reused for smaller steps, over a tied head
  * (embeddings read from its packed copy) and an untied one (from the table), with q/k norms
- * (Qwen3), a sliding window (Mistral) and fused projections (Phi-3). Models that scale the embeddings (Gemma), add learned
- * positions (GPT-2) or cap the logits (Gemma 2) keep the array path, as do models whose LM head is
- * too small to pack (test-sized ones).
+ * (Qwen3), a sliding window (Mistral) and fused projections (Phi-3). Models that scale the
+ * embeddings (Gemma), add learned positions (GPT-2) or cap the logits (Gemma 2) keep the array
+ * path, as do models whose LM head is too small to pack (test-sized ones).
  */
 class DirectStepTest {
   static final LoadOptions TWO_THREADS = new LoadOptions("cpu", ComputeDtype.FP32, 2);
@@ -40,7 +41,7 @@ class DirectStepTest {
 
   @TempDir Path tmp;
 
-  @org.junit.jupiter.api.Test
+  @Test
   void aHeadTooSmallToPackKeepsTheArrayPath() {
     Path dir = TinyDecoders.write(tmp.resolve("small"),
         TinyDecoders.config("llama", TinyDecoders.VOCAB, 64), 3);
