@@ -26,6 +26,7 @@
 #include <immintrin.h>
 #endif
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ enum { W = 16, QB = 8 }; /* lanes; queries scored together against one key block
 typedef void (*gomp_parallel_fn)(void (*fn)(void *), void *data, unsigned threads, unsigned flags);
 static gomp_parallel_fn gomp_parallel;
 static int (*gomp_thread_num)(void); /* omp_get_thread_num of the same libgomp, or null */
+static int (*gomp_num_threads)(void); /* its omp_get_num_threads, or null */
 
 enum { MAX_TEAM = 64 };
 
@@ -278,12 +280,14 @@ struct scratch {
 };
 static pthread_key_t scratch_key, stack_key; /* attention's; a layer stack's activations */
 static pthread_key_t split_key;               /* the packed GEMM's split of x (PACKED_AMX) */
+static pthread_key_t phases_key;              /* a layer stack's step, phase by phase */
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
 static void make_scratch_keys(void) {
   pthread_key_create(&scratch_key, free);
   pthread_key_create(&stack_key, free);
   pthread_key_create(&split_key, free);
+  pthread_key_create(&phases_key, free);
 }
 
 static float *scratch_of(const pthread_key_t *key, size_t floats) {
@@ -653,17 +657,26 @@ static void worker(void *arg) {
 
 /* Runs the job's items (every sequence's every KV head) over the team; 0, or −1 when scratch
  * memory ran out. */
-static int attend_run(struct job *jb, int threads) {
+static void attend_setup(struct job *jb, int threads) {
   long items = (long) jb->seqs * jb->kv_heads;
   int team = gomp_parallel != NULL && threads > 1 && items > 1 ? threads : 1;
   share_init(&jb->share, items, team > items ? (int) items : team);
   jb->failed = 0;
+}
+
+/* Runs a set-up attention job on its own team. 0, or −1 when scratch memory ran out. */
+static int attend_launch(struct job *jb) {
   if (jb->share.team > 1) {
     gomp_parallel(worker, jb, (unsigned) jb->share.team, 0);
   } else {
     worker(jb);
   }
   return jb->failed ? -1 : 0;
+}
+
+static int attend_run(struct job *jb, int threads) {
+  attend_setup(jb, threads);
+  return attend_launch(jb);
 }
 
 /* The job's sequences from their Java arrays (copies or pinned: read-only, released by
@@ -692,6 +705,7 @@ JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_bind(JNIEn
   if (path == NULL) {
     gomp_parallel = NULL;
     gomp_thread_num = NULL;
+    gomp_num_threads = NULL;
     return NULL;
   }
   const char *p = (*env)->GetStringUTFChars(env, path, NULL);
@@ -702,6 +716,7 @@ JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_bind(JNIEn
   }
   gomp_parallel = (gomp_parallel_fn) dlsym(h, "GOMP_parallel");
   gomp_thread_num = (int (*)(void)) dlsym(h, "omp_get_thread_num");
+  gomp_num_threads = (int (*)(void)) dlsym(h, "omp_get_num_threads");
   if (gomp_parallel == NULL) {
     return (*env)->NewStringUTF(env, "libtorch's libgomp exports no GOMP_parallel");
   }
@@ -1495,23 +1510,47 @@ static void rows_worker(void *arg) {
   struct rows_job *jb = (struct rows_job *) arg;
   for (long b; (b = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) * jb->block < jb->rows;) {
     long end = (b + 1) * jb->block < jb->rows ? (b + 1) * jb->block : jb->rows;
-    for (long r = b * jb->block; r < end; r++) jb->row(jb, r);
+    for (long r = b * jb->block; r < end; r++) {
+      if (jb->row == rms_norm_row && r + 1 < end) { /* the next row's lines while this one runs:
+                                                     * a decode step's residual rows were just
+                                                     * written by the other core (the GEMM splits
+                                                     * columns), and one row at a time waited on
+                                                     * each line in turn */
+        const char *x = (const char *) (jb->x + (r + 1) * jb->n);
+        char *o = (char *) (jb->out + (r + 1) * jb->n);
+        for (long at = 0; at < (long) jb->n * (long) sizeof(float); at += 64) {
+          __builtin_prefetch(x + at, 0, 3);
+          __builtin_prefetch(o + at, 1, 3);
+        }
+      }
+      jb->row(jb, r);
+    }
   }
 }
 
 /* Rows split over threads only when there are enough of them to pay for waking the team; taken
  * in blocks, ~8 a thread (6,400 encoder rows taken one by one ran GELU and LayerNorm ~2x slower:
  * each take moves the counter's cache line between cores). */
-static void run_rows(void (*row)(const struct rows_job *, long), struct rows_job *jb,
-                     jint threads) {
+static int rows_setup(void (*row)(const struct rows_job *, long), struct rows_job *jb,
+                      jint threads) {
   int per = threads > 1 ? threads * 8 : 1;
   jb->row = row;
   jb->block = jb->rows / per > 1 ? jb->rows / per : 1;
-  if (gomp_parallel != NULL && threads > 1 && (long) jb->rows * jb->n >= 32768) {
+  return gomp_parallel != NULL && threads > 1 && (long) jb->rows * jb->n >= 32768;
+}
+
+/* Runs a set-up row job: on a team of `threads` where `spawn`, else on the calling thread. */
+static void rows_launch(struct rows_job *jb, int spawn, jint threads) {
+  if (spawn) {
     gomp_parallel(rows_worker, jb, (unsigned) threads, 0);
   } else {
     rows_worker(jb);
   }
+}
+
+static void run_rows(void (*row)(const struct rows_job *, long), struct rows_job *jb,
+                     jint threads) {
+  rows_launch(jb, rows_setup(row, jb, threads), threads);
 }
 
 /* A row job over rows of n (out rows; the caller sets what else its row function reads). */
@@ -2406,6 +2445,64 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedLay
 }
 
 #ifdef __AVX512F__
+/* An m-row GEMM's job (its tiles shared by a team of up to `threads`), ready for gemm_worker but
+ * for PACKED_AMX's split of x (gemm_run_then). */
+static void gemm_setup(struct gemm_job *jb, const float *x, const char *packed, const float *bias,
+                       const float *residual, float *y, int m, int n, int k, int threads,
+                       const char *then) {
+  const struct packed_header *h = (const struct packed_header *) packed;
+  memset(jb, 0, sizeof *jb);
+  jb->then = then;
+  jb->x = x;
+  jb->layout = h->layout;
+  jb->split = h->split;
+  jb->gate = h->gate;
+  jb->packed = packed + HEADER;
+  jb->bias = bias;
+  jb->y = y;
+  jb->m = m;
+  jb->n = n;
+  jb->k = k;
+  jb->residual = residual;
+  jb->mc = gemm_block_rows(m);
+  jb->panels = gemm_panels(n, jb->split);
+  long tiles = (long) ((m + jb->mc - 1) / jb->mc) * (jb->split > 0 ? jb->panels / 2 : jb->panels);
+  /* a team when there is enough to share: arithmetic, or a weight to stream (one thread cannot
+   * draw the memory bandwidth a decode row needs) */
+  int enough = (double) m * n * k >= (1 << 20) || (double) n * k >= (1 << 17);
+  int team = gomp_parallel != NULL && enough ? threads : 1;
+  share_init(&jb->tiles, tiles, team > tiles ? (int) tiles : team);
+}
+
+/* Runs a set-up GEMM on its own team (after PACKED_AMX's split of x). 0, or −1 when scratch
+ * memory ran out. */
+static int gemm_launch(struct gemm_job *jb, int threads) {
+#ifdef HAVE_AMX
+  if (jb->layout == PACKED_AMX) { /* x's three planes, rows 32 values apart from a multiple of
+                                   * 4 KiB so a tile's 16 rows do not share cache sets */
+    int m = jb->m, k = jb->k;
+    jb->xs_ld = amx_depth(k) + ((amx_depth(k) * 2) % 4096 == 0 ? 32 : 0);
+    jb->xs_plane = (long) m * jb->xs_ld;
+    uint16_t *xs = (uint16_t *) scratch_of(&split_key, (size_t) (3 * jb->xs_plane + 1) / 2);
+    if (xs == NULL) return -1;
+    /* a prefill's x on the team (a 512 × 2048 split is ~0.3 ms on one thread) */
+    struct split_job sj = {jb->x, xs, m, k, 0, jb->xs_ld};
+    if (gomp_parallel != NULL && threads > 1 && (long) m * k >= 1 << 16) {
+      gomp_parallel(amx_split_worker, &sj, (unsigned) threads, 0);
+    } else {
+      amx_split_worker(&sj);
+    }
+    jb->xs = xs;
+  }
+#endif
+  if (jb->tiles.team > 1) {
+    gomp_parallel(gemm_worker, jb, (unsigned) jb->tiles.team, 0);
+  } else {
+    gemm_worker(jb);
+  }
+  return 0;
+}
+
 /* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when not null) (+ residual (m, n) when not null), W (n, k)
  * packed at `packed` (header first); y may be the residual itself. A SwiGLU weight (its header's
  * split: n = 2·split, gate rows first) gives y (m, split) = silu(x·Gᵀ + bias_g) · (x·Uᵀ + bias_u)
@@ -2413,52 +2510,9 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedLay
 static int gemm_run_then(const float *x, const char *packed, const float *bias,
                          const float *residual, float *y, int m, int n, int k, int threads,
                          const char *then) {
-  const struct packed_header *h = (const struct packed_header *) packed;
   struct gemm_job jb;
-  memset(&jb, 0, sizeof jb);
-  jb.then = then;
-  jb.x = x;
-  jb.layout = h->layout;
-  jb.split = h->split;
-  jb.gate = h->gate;
-  jb.packed = packed + HEADER;
-  jb.bias = bias;
-  jb.y = y;
-  jb.m = m;
-  jb.n = n;
-  jb.k = k;
-  jb.residual = residual;
-#ifdef HAVE_AMX
-  if (jb.layout == PACKED_AMX) { /* x's three planes, rows 32 values apart from a multiple of
-                                  * 4 KiB so a tile's 16 rows do not share cache sets */
-    jb.xs_ld = amx_depth(k) + ((amx_depth(k) * 2) % 4096 == 0 ? 32 : 0);
-    jb.xs_plane = (long) m * jb.xs_ld;
-    uint16_t *xs = (uint16_t *) scratch_of(&split_key, (size_t) (3 * jb.xs_plane + 1) / 2);
-    if (xs == NULL) return -1;
-    /* a prefill's x on the team (a 512 × 2048 split is ~0.3 ms on one thread) */
-    struct split_job sj = {x, xs, m, k, 0, jb.xs_ld};
-    if (gomp_parallel != NULL && threads > 1 && (long) m * k >= 1 << 16) {
-      gomp_parallel(amx_split_worker, &sj, (unsigned) threads, 0);
-    } else {
-      amx_split_worker(&sj);
-    }
-    jb.xs = xs;
-  }
-#endif
-  jb.mc = gemm_block_rows(m);
-  jb.panels = gemm_panels(n, jb.split);
-  long tiles = (long) ((m + jb.mc - 1) / jb.mc) * (jb.split > 0 ? jb.panels / 2 : jb.panels);
-  /* a team when there is enough to share: arithmetic, or a weight to stream (one thread cannot
-   * draw the memory bandwidth a decode row needs) */
-  int enough = (double) m * n * k >= (1 << 20) || (double) n * k >= (1 << 17);
-  int team = gomp_parallel != NULL && enough ? threads : 1;
-  share_init(&jb.tiles, tiles, team > tiles ? (int) tiles : team);
-  if (jb.tiles.team > 1) {
-    gomp_parallel(gemm_worker, &jb, (unsigned) jb.tiles.team, 0);
-  } else {
-    gemm_worker(&jb);
-  }
-  return 0;
+  gemm_setup(&jb, x, packed, bias, residual, y, m, n, k, threads, then);
+  return gemm_launch(&jb, threads);
 }
 
 static int gemm_run(const float *x, const char *packed, const float *bias,
@@ -2616,13 +2670,6 @@ static void rows_with(void (*row)(const struct rows_job *, long), const float *x
   run_rows(row, &jb, threads);
 }
 
-/* A row function over `rows` rows of n (RMSNorm: x → out, w may be null; SiLU gating: rows of
- * 2n → n). */
-static void rows_over(void (*row)(const struct rows_job *, long), const float *x, const float *w,
-                      float *out, int rows, int n, float eps, int threads) {
-  rows_with(row, x, w, NULL, out, rows, n, eps, threads);
-}
-
 /* RMSNorm (bias null) or LayerNorm (GPT-2's: gain w and bias) of `rows` rows of n: x → out. */
 static void norm_rows(const float *x, const float *w, const float *bias, float *out, int rows,
                       int n, float eps, int threads) {
@@ -2631,6 +2678,150 @@ static void norm_rows(const float *x, const float *w, const float *bias, float *
 }
 
 #ifdef __AVX512F__
+/* ---- A step's phases ----
+ *
+ * A step of the stack is a list of phases (a GEMM, attention, a row function over the tokens),
+ * each set up before the first runs, then run in order on one team: one OpenMP region for the
+ * whole step, the threads meeting at a spin barrier between phases. A region per phase cost
+ * ~4 µs to start and end (an empty GOMP_parallel of two threads on the VM we measure on), 60 of
+ * them a decode step, and a 32-row RMSNorm was too small to be worth one, so the second thread
+ * waited through 24 of them a step (docs/benchmarks.md, session 21). Where a phase cannot be set
+ * up ahead (PACKED_AMX's split of x reads the phase before's output) or there is no team, the
+ * phases run one by one, each on its own region as before. */
+enum { PHASE_GEMM, PHASE_ATTEND, PHASE_ROWS };
+struct phase {
+  int kind;
+  int all;   /* PHASE_ROWS on the step's team: shared by it (else the first thread's) */
+  int spawn; /* PHASE_ROWS run on its own: on a team of its own (else the calling thread's) */
+  union {
+    struct gemm_job g;
+    struct job a;
+    struct rows_job r;
+  } u;
+};
+
+struct phases {
+  struct phase *p;
+  int count, failed;
+  int arrived __attribute__((aligned(64))); /* the barrier: threads arrived at it */
+  int generation __attribute__((aligned(64))); /* barriers passed */
+};
+
+/* The most phases a layer adds: norm, q|k|v, attention, o, norm, gate|up, the gating where
+ * gate|up is not a SwiGLU pair (or GPT-2's GELU), down, and Gemma 2's norm and residual sum
+ * after o and after down. */
+enum { LAYER_PHASES = 12 };
+
+/* Waits for the team's other threads (team of them in all) at the phase list's barrier; what
+ * each wrote before it is visible to all after it. Spins, then yields (a preempted thread on a
+ * shared host must get its core back). */
+static void phases_barrier(struct phases *ps, int team) {
+  int gen = __atomic_load_n(&ps->generation, __ATOMIC_ACQUIRE);
+  if (__atomic_add_fetch(&ps->arrived, 1, __ATOMIC_ACQ_REL) == team) {
+    __atomic_store_n(&ps->arrived, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ps->generation, gen + 1, __ATOMIC_RELEASE);
+    return;
+  }
+  for (unsigned spins = 0; __atomic_load_n(&ps->generation, __ATOMIC_ACQUIRE) == gen; spins++) {
+    if (spins < (1u << 16)) {
+      _mm_pause();
+    } else {
+      sched_yield();
+    }
+  }
+}
+
+/* The calling thread's part (thread me of the team) of a phase. */
+static void phase_work(struct phase *ph, int me) {
+  switch (ph->kind) {
+    case PHASE_GEMM:
+      if (me < ph->u.g.tiles.team) gemm_worker(&ph->u.g);
+      break;
+    case PHASE_ATTEND:
+      if (me < ph->u.a.share.team) worker(&ph->u.a);
+      break;
+    default:
+      if (ph->all || me == 0) rows_worker(&ph->u.r);
+  }
+}
+
+static void phases_worker(void *arg) {
+  struct phases *ps = (struct phases *) arg;
+  int me = gomp_thread_num(), team = gomp_num_threads();
+  for (int i = 0; i < ps->count; i++) {
+    phase_work(&ps->p[i], me);
+    phases_barrier(ps, team);
+    if (ps->p[i].kind == PHASE_ATTEND && ps->p[i].u.a.failed) { /* out of scratch: all stop */
+      __atomic_store_n(&ps->failed, 1, __ATOMIC_RELAXED);
+      return;
+    }
+  }
+}
+
+static void phase_gemm(struct phases *ps, const float *x, const char *packed, const float *bias,
+                       const float *residual, float *y, int m, int n, int k, int threads,
+                       const char *then) {
+  struct phase *ph = &ps->p[ps->count++];
+  ph->kind = PHASE_GEMM;
+  gemm_setup(&ph->u.g, x, packed, bias, residual, y, m, n, k, threads, then);
+}
+
+static void phase_rows(struct phases *ps, void (*row)(const struct rows_job *, long),
+                       const float *x, const float *w, const float *b, float *out, int rows,
+                       int n, float eps, int threads) {
+  struct phase *ph = &ps->p[ps->count++];
+  ph->kind = PHASE_ROWS;
+  struct rows_job *jb = &ph->u.r;
+  memset(jb, 0, sizeof *jb);
+  jb->x = x;
+  jb->w = w;
+  jb->b = b;
+  jb->out = out;
+  jb->rows = rows;
+  jb->n = n;
+  jb->eps = eps;
+  ph->spawn = ph->all = rows_setup(row, jb, threads);
+  if (threads > 1 && (row == rms_norm_row || row == add_layer_norm_row) && rows >= threads) {
+    /* a norm on the team however few its rows (no region to start for it here), two blocks a
+     * thread, so each thread's next row is fetched while it works on one (rows_worker) */
+    ph->all = 1;
+    jb->block = (rows + 2 * threads - 1) / (2 * threads);
+  }
+}
+
+/* Runs the phases in order: on one team where every phase was set up ahead and there is a
+ * team, else each on its own. 0, or −1 when scratch memory ran out. */
+static int phases_run(struct phases *ps, int threads) {
+  int ahead = gomp_parallel != NULL && gomp_thread_num != NULL && gomp_num_threads != NULL
+              && threads > 1;
+  for (int i = 0; i < ps->count && ahead; i++) {
+    ahead = ps->p[i].kind != PHASE_GEMM || ps->p[i].u.g.layout != PACKED_AMX;
+  }
+  if (ahead) {
+    ps->failed = 0;
+    ps->arrived = 0;
+    ps->generation = 0;
+    gomp_parallel(phases_worker, ps, (unsigned) threads, 0);
+    return ps->failed ? -1 : 0;
+  }
+  for (int i = 0; i < ps->count; i++) {
+    struct phase *ph = &ps->p[i];
+    int rc = 0;
+    switch (ph->kind) {
+      case PHASE_GEMM:
+        rc = gemm_launch(&ph->u.g, threads);
+        break;
+      case PHASE_ATTEND:
+        rc = attend_launch(&ph->u.a);
+        break;
+      default:
+        rows_launch(&ph->u.r, ph->spawn, threads);
+    }
+    if (rc != 0) return -1;
+  }
+  return 0;
+}
+
 /* One step of the stack over xs (tokens, hidden), updated in place (each layer's output): the
  * job holds the sequences as attend takes them (every token belongs to one) and the rotary
  * tables; k[l], v[l] are layer l's key and value caches. out (sequences, hidden) gets the final
@@ -2646,6 +2837,11 @@ static int stack_run(const struct stack *st, float *xs, int n, struct job *jb, f
   float *a = scratch_of(&stack_key, (size_t) n * (wa + wb));
   if (a == NULL) return -1;
   float *b = a + (size_t) n * wa;
+  struct phases ps;
+  memset(&ps, 0, sizeof ps);
+  ps.p = (struct phase *) scratch_of(&phases_key, (sizeof(struct phase) * LAYER_PHASES
+                                                   * (size_t) st->layers + 3) / sizeof(float));
+  if (ps.p == NULL) return -1;
   jb->q = b;
   jb->fresh = 1;
   jb->out = a;
@@ -2658,55 +2854,55 @@ static int stack_run(const struct stack *st, float *xs, int n, struct job *jb, f
   jb->causal = 1;
   for (int l = 0; l < st->layers; l++) {
     const struct stack_layer *L = &st->layer[l];
-    jb->k = k[l];
-    jb->v = v[l];
-    jb->window = L->window;
-    jb->scale = L->scale;
-    jb->softcap = L->softcap;
-    jb->q_norm = L->q_norm;
-    jb->k_norm = L->k_norm;
-    jb->qk_eps = L->qk_eps;
     /* each phase's threads, once done, fetch the start of their share of the next weight */
     const char *next_qkv = l + 1 < st->layers ? st->layer[l + 1].qkv : NULL;
-    jb->then = L->o;
-    jb->then_rows = n;
-    norm_rows(xs, L->norm1, L->norm1_b, a, n, h, L->eps1, threads);
-    if (gemm_run(a, L->qkv, L->qkv_bias, NULL, b, n, qkvw, h, threads) != 0) return -1;
-    if (attend_run(jb, threads) != 0) return -1; /* b's q|k|v → the heads' output in a */
+    phase_rows(&ps, L->norm1_b == NULL ? rms_norm_row : add_layer_norm_row, xs, L->norm1,
+               L->norm1_b, a, n, h, L->eps1, threads);
+    phase_gemm(&ps, a, L->qkv, L->qkv_bias, NULL, b, n, qkvw, h, threads, NULL);
+    struct phase *att = &ps.p[ps.count++]; /* b's q|k|v → the heads' output in a */
+    att->kind = PHASE_ATTEND;
+    att->u.a = *jb;
+    att->u.a.k = k[l];
+    att->u.a.v = v[l];
+    att->u.a.window = L->window;
+    att->u.a.scale = L->scale;
+    att->u.a.softcap = L->softcap;
+    att->u.a.q_norm = L->q_norm;
+    att->u.a.k_norm = L->k_norm;
+    att->u.a.qk_eps = L->qk_eps;
+    att->u.a.then = L->o;
+    att->u.a.then_rows = n;
+    attend_setup(&att->u.a, threads);
     if (L->post_attn == NULL) {
-      if (gemm_run_then(a, L->o, L->o_bias, xs, xs, n, h, hd, threads, L->gu) != 0) return -1;
+      phase_gemm(&ps, a, L->o, L->o_bias, xs, xs, n, h, hd, threads, L->gu);
     } else { /* Gemma 2: x + norm(o(heads)) */
-      if (gemm_run_then(a, L->o, L->o_bias, NULL, b, n, h, hd, threads, L->gu) != 0) return -1;
-      rows_over(rms_norm_row, b, L->post_attn, b, n, h, L->eps_post_attn, threads);
-      rows_over(add_row, b, NULL, xs, n, h, 0, threads);
+      phase_gemm(&ps, a, L->o, L->o_bias, NULL, b, n, h, hd, threads, L->gu);
+      phase_rows(&ps, rms_norm_row, b, L->post_attn, NULL, b, n, h, L->eps_post_attn, threads);
+      phase_rows(&ps, add_row, b, NULL, NULL, xs, n, h, 0, threads);
     }
-    norm_rows(xs, L->norm2, L->norm2_b, a, n, h, L->eps2, threads);
-    if (gemm_run_then(a, L->gu, L->gu_bias, NULL, b, n, (L->plain_mlp ? 1 : 2) * in, h, threads,
-                      L->down) != 0) {
-      return -1;
-    }
+    phase_rows(&ps, L->norm2_b == NULL ? rms_norm_row : add_layer_norm_row, xs, L->norm2,
+               L->norm2_b, a, n, h, L->eps2, threads);
+    phase_gemm(&ps, a, L->gu, L->gu_bias, NULL, b, n, (L->plain_mlp ? 1 : 2) * in, h, threads,
+               L->down);
     const float *gated = b; /* gate·up: straight into b where gate|up is a pair */
     float *down = a;        /* down's output where a norm comes before the residual */
     if (L->plain_mlp) {     /* GPT-2: gelu_tanh(c_fc) in place */
-      rows_over(gelu_tanh_row, NULL, NULL, b, n, in, 0, threads);
+      phase_rows(&ps, gelu_tanh_row, NULL, NULL, NULL, b, n, in, 0, threads);
     } else if (((const struct packed_header *) L->gu)->split == 0) {
-      rows_over(silu_mul_row, b, NULL, a, n, in, 0, threads);
+      phase_rows(&ps, silu_mul_row, b, NULL, NULL, a, n, in, 0, threads);
       gated = a;
       down = b;
     }
     if (L->post_mlp == NULL) {
-      if (gemm_run_then(gated, L->down, L->down_bias, xs, xs, n, h, in, threads, next_qkv) != 0) {
-        return -1;
-      }
+      phase_gemm(&ps, gated, L->down, L->down_bias, xs, xs, n, h, in, threads, next_qkv);
     } else { /* Gemma 2: h + norm(down(gate·up)) */
-      if (gemm_run_then(gated, L->down, L->down_bias, NULL, down, n, h, in, threads, next_qkv)
-          != 0) {
-        return -1;
-      }
-      rows_over(rms_norm_row, down, L->post_mlp, down, n, h, L->eps_post_mlp, threads);
-      rows_over(add_row, down, NULL, xs, n, h, 0, threads);
+      phase_gemm(&ps, gated, L->down, L->down_bias, NULL, down, n, h, in, threads, next_qkv);
+      phase_rows(&ps, rms_norm_row, down, L->post_mlp, NULL, down, n, h, L->eps_post_mlp,
+                 threads);
+      phase_rows(&ps, add_row, down, NULL, NULL, xs, n, h, 0, threads);
     }
   }
+  if (phases_run(&ps, threads) != 0) return -1;
   /* each sequence's last token, gathered into a, then normed into out */
   for (int i = 0; i < jb->seqs; i++) {
     memcpy(a + (size_t) i * h, xs + (size_t) (jb->first[i] + jb->count[i] - 1) * h,
