@@ -17,7 +17,10 @@ import java.nio.IntBuffer;
 import java.nio.ShortBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Loads checkpoint tensors into NDArrays on a device, in the compute dtype. Float tensors stored in
@@ -32,6 +35,8 @@ public final class Weights {
   private final LoraAdapter lora;
   /** Mapped buffers backing zero-copy arrays: kept reachable while the arrays live. */
   private final List<ByteBuffer> pinned = new ArrayList<>();
+  /** The arrays that are such views. */
+  private final Set<NDArray> mapped = Collections.newSetFromMap(new IdentityHashMap<>());
 
   /** Loads from {@code files} into arrays owned by {@code manager} (whose device is the target). */
   public Weights(WeightFiles files, NDManager manager, ComputeDtype dtype) {
@@ -52,6 +57,15 @@ public final class Weights {
   /** The checkpoint. */
   public WeightFiles files() {
     return files;
+  }
+
+  /**
+   * Whether {@code a}, loaded here, is a zero-copy view of the memory-mapped checkpoint file (a
+   * tensor stored in the compute dtype, on the CPU); false for one this loader widened, converted
+   * or merged into memory of its own.
+   */
+  public boolean mapsFile(NDArray a) {
+    return mapped.contains(a);
   }
 
   /** Whether the checkpoint has {@code name}. */
@@ -126,6 +140,7 @@ public final class Weights {
       }
       if (out == host && zeroCopy) {
         pinned.add(data);
+        mapped.add(out);
       }
       out.attach(manager);
       return out;

@@ -69,6 +69,11 @@ final class Checkpoint {
     return a;
   }
 
+  /** Whether {@code a}, loaded by {@link #tensor}, is a view of the checkpoint file's mapping. */
+  boolean mapsFile(NDArray a) {
+    return weights.mapsFile(a);
+  }
+
   /**
    * A generating model's linears pack once on the CPU (decode steps of a few rows); an
    * embedding model's ({@link #withoutHead}) only ever see whole prompts, so they stay plain,

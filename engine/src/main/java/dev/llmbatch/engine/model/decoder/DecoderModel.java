@@ -27,6 +27,7 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,13 +56,15 @@ public final class DecoderModel implements CausalLm {
   private final PackedGemm head; // the LM head's packed weight where steps are direct, else null
   private final ByteBuffer embedView; // embedTokens' data, for stepDirect's gather (or null)
   private final ThreadLocal<StepBuffers> buffers = ThreadLocal.withInitial(StepBuffers::new);
+  /** Embedding tables copied off their file mapping onto the heap (for tests). */
+  private static final AtomicLong TABLES_COPIED = new AtomicLong();
 
   /**
    * {@code tied}: the LM head's weight is {@code embedTokens}. Where that head was packed (the
    * engine's GEMM on the CPU, {@link Linear#servesRows}), the table was freed with it and token
    * embeddings are read from the packed copy: the model holds the table once.
    */
-  DecoderModel(DecoderConfig config, NDManager manager, NDArray embedTokens,
+  DecoderModel(DecoderConfig config, NDManager manager, NDArray embedTokens, boolean embedMapped,
       NDArray embedPositions, DecoderLayer[] layers, Norm finalNorm, Linear lmHead,
       boolean tied, RotaryEmbedding rotary, DecoderSpec spec) {
     this.config = config;
@@ -88,14 +91,17 @@ public final class DecoderModel implements CausalLm {
         && packedHead.swiGluSplit() == 0 && embedPositions == null
         && config.embeddingScale() == 1f && config.finalLogitSoftcap() <= 0;
     this.head = direct ? packedHead : null;
-    if (gathers && !tied) {
+    if (gathers && !tied && embedMapped) {
       // a float32 checkpoint's table is read in place from its file mapping, on 4 KiB pages whose
       // translations a decode step finds as cold as the rows (the weights streamed between): 32
       // scattered rows took ~0.4 ms that way against ~0.06 ms from a copy on the heap's huge
-      // pages (docs/benchmarks.md, session 20). The copy replaces it: one host copy still.
+      // pages (docs/benchmarks.md, session 20). The copy replaces it: one host copy still. (A
+      // BF16 checkpoint's table was widened onto the heap as it loaded: copying it again only
+      // doubled the table's memory for a moment.)
       NDArray copy = table.duplicate();
       table.close();
       table = copy;
+      TABLES_COPIED.incrementAndGet();
     }
     this.embedTokens = table;
     this.gatherNatively = gathers;
@@ -140,6 +146,11 @@ public final class DecoderModel implements CausalLm {
    */
   public boolean runsDirectSteps() {
     return direct;
+  }
+
+  /** Embedding tables copied off a checkpoint's file mapping onto the heap so far (tests). */
+  static long tablesCopied() {
+    return TABLES_COPIED.get();
   }
 
   /** Whether steps run the layers as one native call ({@link CpuKernels.Stack}). */

@@ -61,7 +61,8 @@ public final class GPT2LMHeadModel {
       Norm lnF = ck.norm(Norm.Kind.LAYER, p + "ln_f", hidden, c.normEps());
       Linear lmHead = ck.lmHead("lm_head.weight", wte, true, c.vocabSize(), hidden);
       ck.pack(lmHead);
-      return new DecoderModel(c, manager, wte, wpe, layers, lnF, lmHead, true, null,
+      return new DecoderModel(c, manager, wte, ck.mapsFile(wte), wpe, layers, lnF, lmHead, true,
+          null,
           Assembly.spec(c, ck, o, manager));
     });
   }

@@ -40,7 +40,7 @@ final class LlamaFamily {
     Linear lmHead = ck.lmHead("lm_head.weight", embed, c.tieWordEmbeddings(), c.vocabSize(),
         hidden);
     ck.pack(lmHead);
-    return new DecoderModel(c, manager, embed, null, layers, norm, lmHead,
+    return new DecoderModel(c, manager, embed, ck.mapsFile(embed), null, layers, norm, lmHead,
         c.tieWordEmbeddings(), rotary, Assembly.spec(c, ck, o, manager));
   }
 

@@ -3,6 +3,7 @@ package dev.llmbatch.engine.model.decoder;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmbatch.engine.EngineException;
 import dev.llmbatch.engine.model.Architectures;
@@ -14,6 +15,7 @@ import dev.llmbatch.engine.runtime.ComputeDtype;
 import dev.llmbatch.engine.runtime.CpuKernels;
 import dev.llmbatch.engine.runtime.PackedGemm;
 import dev.llmbatch.engine.testing.TinyDecoders;
+import dev.llmbatch.flavor.safetensors.DType;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,6 +49,33 @@ class DirectStepTest {
         TinyDecoders.config("llama", TinyDecoders.VOCAB, 64), 3);
     try (CausalLm m = Architectures.loadCausalLm(dir, TWO_THREADS)) {
       assertEquals(false, ((DecoderModel) m).runsDirectSteps());
+    }
+  }
+
+  /**
+   * An untied float32 table the kernels gather from is copied off the checkpoint's file mapping
+   * onto the heap once; a BF16 checkpoint's, already widened into memory of its own as it loaded,
+   * is used as it is (copying it again only doubled its memory for a moment). Both step alike.
+   */
+  @ParameterizedTest
+  @CsvSource({"F32, 1", "BF16, 0"})
+  void onlyATableReadInPlaceFromTheFileIsCopied(DType dtype, long copies) {
+    if (!CpuKernels.available() || !PackedGemm.gathersRows()) {
+      return; // (no native gather here: the table is never copied)
+    }
+    Map<String, Object> c = TinyDecoders.config("llama", VOCAB, 64);
+    c.put("tie_word_embeddings", false);
+    Path dir = TinyDecoders.write(tmp.resolve("table-" + dtype), c, 3, dtype);
+    long before = DecoderModel.tablesCopied();
+    try (CausalLm m = Architectures.loadCausalLm(dir, TWO_THREADS)) {
+      assertEquals(copies, DecoderModel.tablesCopied() - before, dtype + " table copies");
+      assertTrue(((DecoderModel) m).runsDirectSteps(), dtype + ": direct steps");
+      try (KvCache cache = m.allocateCache(2, 16)) {
+        float[][] logits = m.step(cache, List.of(new StepInput(0, 0, new int[] {5, VOCAB - 1}),
+            new StepInput(1, 0, new int[] {0})));
+        assertEquals(2, logits.length);
+        assertTrue(logits[0][7] != 0 && Float.isFinite(logits[1][VOCAB - 1]), "logits computed");
+      }
     }
   }
 
