@@ -2713,8 +2713,9 @@ struct phases {
 enum { LAYER_PHASES = 12 };
 
 /* Waits for the team's other threads (team of them in all) at the phase list's barrier; what
- * each wrote before it is visible to all after it. Spins, then yields (a preempted thread on a
- * shared host must get its core back). */
+ * each wrote before it is visible to all after it. Spins for about as long as a phase's threads
+ * usually end apart (tens of µs), then yields between looks, so that a thread preempted on a
+ * shared host, or one more than the cores, gets its core back. */
 static void phases_barrier(struct phases *ps, int team) {
   int gen = __atomic_load_n(&ps->generation, __ATOMIC_ACQUIRE);
   if (__atomic_add_fetch(&ps->arrived, 1, __ATOMIC_ACQ_REL) == team) {
@@ -2723,7 +2724,7 @@ static void phases_barrier(struct phases *ps, int team) {
     return;
   }
   for (unsigned spins = 0; __atomic_load_n(&ps->generation, __ATOMIC_ACQUIRE) == gen; spins++) {
-    if (spins < (1u << 16)) {
+    if (spins < (1u << 12)) {
       _mm_pause();
     } else {
       sched_yield();
