@@ -1553,15 +1553,24 @@ static void run_rows(void (*row)(const struct rows_job *, long), struct rows_job
   rows_launch(jb, rows_setup(row, jb, threads), threads);
 }
 
-/* A row job over rows of n (out rows; the caller sets what else its row function reads). */
-static struct rows_job rows_of(JNIEnv *env, jobject out, jint rows, jint n, jfloat eps) {
+/* A row job over rows of n: x, w, b (what the row function reads; each may be null), out. */
+static struct rows_job rows_job_of(const float *x, const float *w, const float *b, float *out,
+                                   int rows, int n, float eps) {
   struct rows_job jb;
   memset(&jb, 0, sizeof jb);
-  jb.out = address(env, out);
+  jb.x = x;
+  jb.w = w;
+  jb.b = b;
+  jb.out = out;
   jb.rows = rows;
   jb.n = n;
   jb.eps = eps;
   return jb;
+}
+
+/* A row job over rows of n (out rows; the caller sets what else its row function reads). */
+static struct rows_job rows_of(JNIEnv *env, jobject out, jint rows, jint n, jfloat eps) {
+  return rows_job_of(NULL, NULL, NULL, address(env, out), rows, n, eps);
 }
 
 JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_rmsNorm(
@@ -2658,15 +2667,7 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackFree(JNI
 /* A row function over `rows` rows of n, with a bias b (LayerNorm's) or none. */
 static void rows_with(void (*row)(const struct rows_job *, long), const float *x, const float *w,
                       const float *b, float *out, int rows, int n, float eps, int threads) {
-  struct rows_job jb;
-  memset(&jb, 0, sizeof jb);
-  jb.x = x;
-  jb.w = w;
-  jb.b = b;
-  jb.out = out;
-  jb.rows = rows;
-  jb.n = n;
-  jb.eps = eps;
+  struct rows_job jb = rows_job_of(x, w, b, out, rows, n, eps);
   run_rows(row, &jb, threads);
 }
 
@@ -2773,14 +2774,7 @@ static void phase_rows(struct phases *ps, void (*row)(const struct rows_job *, l
   struct phase *ph = &ps->p[ps->count++];
   ph->kind = PHASE_ROWS;
   struct rows_job *jb = &ph->u.r;
-  memset(jb, 0, sizeof *jb);
-  jb->x = x;
-  jb->w = w;
-  jb->b = b;
-  jb->out = out;
-  jb->rows = rows;
-  jb->n = n;
-  jb->eps = eps;
+  *jb = rows_job_of(x, w, b, out, rows, n, eps);
   ph->spawn = ph->all = rows_setup(row, jb, threads);
   if (threads > 1 && (row == rms_norm_row || row == add_layer_norm_row) && rows >= threads) {
     /* a norm on the team however few its rows (no region to start for it here), two blocks a

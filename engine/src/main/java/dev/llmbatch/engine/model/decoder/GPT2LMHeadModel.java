@@ -62,8 +62,7 @@ public final class GPT2LMHeadModel {
       Linear lmHead = ck.lmHead("lm_head.weight", wte, true, c.vocabSize(), hidden);
       ck.pack(lmHead);
       return new DecoderModel(c, manager, wte, ck.mapsFile(wte), wpe, layers, lnF, lmHead, true,
-          null,
-          Assembly.spec(c, ck, o, manager));
+          null, Assembly.spec(c, ck, o, manager));
     });
   }
 }
