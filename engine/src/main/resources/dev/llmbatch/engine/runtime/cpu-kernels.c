@@ -1647,6 +1647,12 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gatedMul(
  * AVX-512 FMA rate (docs/benchmarks.md, session 13). */
 #ifdef __AVX512F__
 enum { NR = 48, MR = 8, KC = 768, MC = 128, HEADER = 64, PF_ROWS = 64 };
+/* The weight stream's fetch ahead into L2 (the next chunk, or the next tile's panel) touches one
+ * line in PF_STRIDE bytes and leaves the lines between to the L2's own stream prefetcher: on the
+ * AMD EPYC host a 32-row step of the 100M model ran 0.75 ± 0.09 ms faster than with every line
+ * fetched (67 alternating pairs of 60-step rounds; one in 128 or 192 bytes was slower, one in 384
+ * the same), batch 1 0.21 ± 0.03 ms faster, batch 8 the same (docs/benchmarks.md, session 22). */
+enum { PF_STRIDE = 256 };
 enum { PACKED_F32 = 0, PACKED_BF16 = 1, PACKED_F16 = 2, PACKED_AMX = 3 };
 #if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__)
 #define HAVE_AMX 1
@@ -1691,10 +1697,10 @@ enum { GATE_SILU = 0, GATE_GELU_TANH = 1 };
   }
 
 /* c[R × 48] (masked columns) = init (GEMM_INIT) + a[R × kc] · b[kc × 48], b a panel of rows of
- * 48 values of type T, each row's three vectors read by LOAD; meanwhile pf_lines cache lines from
- * pf are prefetched into L2, spread over the k rows (into L2 rather than L1: on an Intel Xeon,
- * float32 panels streamed 3–8% faster at 1–32 rows, bfloat16 ones the same; on an AMD EPYC the
- * hints measured alike; docs/benchmarks.md, session 13). */
+ * 48 values of type T, each row's three vectors read by LOAD; meanwhile pf_lines lines from pf,
+ * PF_STRIDE bytes apart, are fetched into L2, spread over the k rows (into L2 rather than L1: on
+ * an Intel Xeon, float32 panels streamed 3–8% faster at 1–32 rows, bfloat16 ones the same; on an
+ * AMD EPYC the hints measured alike; docs/benchmarks.md, session 13). */
 #define GEMM_KERNEL_ROWS(NAME, R, T, LOAD)                                                        \
   static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
                    const __mmask16 *mask, int init, const float *bias, const float *r,            \
@@ -1705,7 +1711,7 @@ enum { GATE_SILU = 0, GATE_GELU_TANH = 1 };
       __m512 b0 = LOAD(b), b1 = LOAD(b + 16), b2 = LOAD(b + 32);                                  \
       _mm_prefetch((const char *) (b + PF_ROWS * NR), _MM_HINT_T0);                               \
       _mm_prefetch((const char *) (b + PF_ROWS * NR + 32), _MM_HINT_T0);                          \
-      for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += 64) {                            \
+      for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {                     \
         _mm_prefetch(pf, _MM_HINT_T1);                                                            \
       }                                                                                           \
       GEMM_FMA(R, kk, b0, b1, b2)                                                                 \
@@ -1733,7 +1739,7 @@ enum { GATE_SILU = 0, GATE_GELU_TANH = 1 };
       _mm_prefetch((const char *) (b + PF_ROWS / 2 * 3), _MM_HINT_T0);                            \
       _mm_prefetch((const char *) (b + PF_ROWS / 2 * 3 + 1), _MM_HINT_T0);                        \
       _mm_prefetch((const char *) (b + PF_ROWS / 2 * 3 + 2), _MM_HINT_T0);                        \
-      for (pf_acc += 2 * pf_lines; pf_acc >= kc; pf_acc -= kc, pf += 64) {                        \
+      for (pf_acc += 2 * pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {                 \
         _mm_prefetch(pf, _MM_HINT_T1);                                                            \
       }                                                                                           \
       __m512 b0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16));                                 \
@@ -2035,10 +2041,10 @@ static void gemm_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, in
     long lines = 0;
     if (ch + 1 < chunks) {
       pf = panel + (long) k1 * row_bytes;
-      lines = (gemm_chunk_start(jb->layout, k, ch + 2, chunks) - k1) * row_bytes / 64;
+      lines = (gemm_chunk_start(jb->layout, k, ch + 2, chunks) - k1) * row_bytes / PF_STRIDE;
     } else if (next_panel != NULL && calls > 1) {
       pf = next_panel;
-      lines = gemm_chunk_start(jb->layout, k, 1, chunks) * row_bytes / 64;
+      lines = gemm_chunk_start(jb->layout, k, 1, chunks) * row_bytes / PF_STRIDE;
     }
     const void *chunk = panel + (long) k0 * row_bytes;
     for (int r = r0, call = 0; r < r1; r += MR, call++) {
@@ -2047,7 +2053,7 @@ static void gemm_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, in
       kernels[rows](k1 - k0, jb->x + (long) r * k + k0, k, chunk, y + (long) (r - r0) * ldc, ldc,
                     mask, ch > 0 ? 0 : residual != NULL ? 2 : 1, bias == NULL ? NULL : bias,
                     residual == NULL ? NULL : residual + (long) (r - r0) * ldc,
-                    pf == NULL ? NULL : pf + l0 * 64, pf == NULL ? 0 : l1 - l0);
+                    pf == NULL ? NULL : pf + l0 * PF_STRIDE, pf == NULL ? 0 : l1 - l0);
     }
   }
 }
