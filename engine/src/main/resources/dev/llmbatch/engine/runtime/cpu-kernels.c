@@ -1651,7 +1651,8 @@ enum { NR = 48, MR = 8, KC = 768, MC = 128, HEADER = 64, PF_ROWS = 64 };
  * line in PF_STRIDE bytes and leaves the lines between to the L2's own stream prefetcher: on the
  * AMD EPYC host a 32-row step of the 100M model ran 0.75 ± 0.09 ms faster than with every line
  * fetched (67 alternating pairs of 60-step rounds; one in 128 or 192 bytes was slower, one in 384
- * the same), batch 1 0.21 ± 0.03 ms faster, batch 8 the same (docs/benchmarks.md, session 22). */
+ * the same), batch 1 0.21 ± 0.03 ms faster, batch 8 the same; a BF16 checkpoint's 32-row step
+ * 0.56 ± 0.04 ms faster (docs/benchmarks.md, session 22). */
 enum { PF_STRIDE = 256 };
 enum { PACKED_F32 = 0, PACKED_BF16 = 1, PACKED_F16 = 2, PACKED_AMX = 3 };
 #if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__)
