@@ -655,8 +655,7 @@ static void worker(void *arg) {
 #endif
 }
 
-/* Runs the job's items (every sequence's every KV head) over the team; 0, or −1 when scratch
- * memory ran out. */
+/* Shares the job's items (every sequence's every KV head) over a team of up to `threads`. */
 static void attend_setup(struct job *jb, int threads) {
   long items = (long) jb->seqs * jb->kv_heads;
   int team = gomp_parallel != NULL && threads > 1 && items > 1 ? threads : 1;
@@ -674,6 +673,7 @@ static int attend_launch(struct job *jb) {
   return jb->failed ? -1 : 0;
 }
 
+/* Runs the job's items over a team of up to `threads`; 0, or −1 when scratch memory ran out. */
 static int attend_run(struct job *jb, int threads) {
   attend_setup(jb, threads);
   return attend_launch(jb);
@@ -1318,6 +1318,7 @@ struct rows_job {
   float eps;
   void (*row)(const struct rows_job *, long); /* what to do with one row */
   int block; /* rows taken at a time: one atomic per block, not per row */
+  int ahead; /* each row's successor fetched while it runs (an RMSNorm's rows: rows_setup) */
   int next;
 };
 
@@ -1511,11 +1512,10 @@ static void rows_worker(void *arg) {
   for (long b; (b = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) * jb->block < jb->rows;) {
     long end = (b + 1) * jb->block < jb->rows ? (b + 1) * jb->block : jb->rows;
     for (long r = b * jb->block; r < end; r++) {
-      if (jb->row == rms_norm_row && r + 1 < end) { /* the next row's lines while this one runs:
-                                                     * a decode step's residual rows were just
-                                                     * written by the other core (the GEMM splits
-                                                     * columns), and one row at a time waited on
-                                                     * each line in turn */
+      if (jb->ahead && r + 1 < end) { /* the next row's lines while this one runs: a decode
+                                       * step's residual rows were just written by the other
+                                       * core (the GEMM splits columns), and one row at a time
+                                       * waited on each line in turn */
         const char *x = (const char *) (jb->x + (r + 1) * jb->n);
         char *o = (char *) (jb->out + (r + 1) * jb->n);
         for (long at = 0; at < (long) jb->n * (long) sizeof(float); at += 64) {
@@ -1536,6 +1536,7 @@ static int rows_setup(void (*row)(const struct rows_job *, long), struct rows_jo
   int per = threads > 1 ? threads * 8 : 1;
   jb->row = row;
   jb->block = jb->rows / per > 1 ? jb->rows / per : 1;
+  jb->ahead = row == rms_norm_row;
   return gomp_parallel != NULL && threads > 1 && (long) jb->rows * jb->n >= 32768;
 }
 
@@ -2462,7 +2463,7 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedLay
 
 #ifdef __AVX512F__
 /* An m-row GEMM's job (its tiles shared by a team of up to `threads`), ready for gemm_worker but
- * for PACKED_AMX's split of x (gemm_run_then). */
+ * for PACKED_AMX's split of x (gemm_launch). */
 static void gemm_setup(struct gemm_job *jb, const float *x, const char *packed, const float *bias,
                        const float *residual, float *y, int m, int n, int k, int threads,
                        const char *then) {
@@ -2522,7 +2523,8 @@ static int gemm_launch(struct gemm_job *jb, int threads) {
 /* y (m, n) = x (m, k) · Wᵀ (+ bias (n) when not null) (+ residual (m, n) when not null), W (n, k)
  * packed at `packed` (header first); y may be the residual itself. A SwiGLU weight (its header's
  * split: n = 2·split, gate rows first) gives y (m, split) = silu(x·Gᵀ + bias_g) · (x·Uᵀ + bias_u)
- * instead (no residual); a GeGLU one (its header's gate) gelu_tanh(…) · (…). 0, or −1 when scratch memory ran out (PACKED_AMX's split of x). */
+ * instead (no residual); a GeGLU one (its header's gate) gelu_tanh(…) · (…). 0, or −1 when
+ * scratch memory ran out (PACKED_AMX's split of x). */
 static int gemm_run_then(const float *x, const char *packed, const float *bias,
                          const float *residual, float *y, int m, int n, int k, int threads,
                          const char *then) {
@@ -2785,7 +2787,7 @@ static void phase_rows(struct phases *ps, void (*row)(const struct rows_job *, l
   ph->spawn = ph->all = rows_setup(row, jb, threads);
   if (threads > 1 && (row == rms_norm_row || row == add_layer_norm_row) && rows >= threads) {
     /* a norm on the team however few its rows (no region to start for it here), two blocks a
-     * thread, so each thread's next row is fetched while it works on one (rows_worker) */
+     * thread, so each thread has a next row (an RMSNorm's is fetched while it works on one) */
     ph->all = 1;
     jb->block = (rows + 2 * threads - 1) / (2 * threads);
   }
