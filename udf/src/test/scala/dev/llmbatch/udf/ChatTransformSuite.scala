@@ -107,7 +107,7 @@ class ChatTransformSuite extends SparkSuiteBase {
   }
 
   test("transformers save and load with a Pipeline, Params intact") {
-    val dir = Files.createTempDirectory("llm-batch-pipeline").resolve("p").toString
+    val dir = TempDirs.create("llm-batch-pipeline-").resolve("p").toString
     val model = new Pipeline().setStages(Array(transformer)).fit(chats(2, 1))
     model.write.overwrite().save(dir)
     val loaded = PipelineModel.load(dir).stages.head.asInstanceOf[LlmChatTransformer]

@@ -34,7 +34,7 @@ class EmbeddingBatchingSuite extends SparkSuiteBase {
       .config("spark.sql.adaptive.enabled", "false")
       .getOrCreate()
     // A private copy: its own registry key, so no other suite's load (or options) is reused.
-    model = Files.createTempDirectory("llm-batch-bert-copy-")
+    model = TempDirs.create("llm-batch-bert-copy-")
     val src = TestModels.embeddings
     Files.walk(src).iterator().asScala.foreach { p =>
       val to = model.resolve(src.relativize(p).toString)

@@ -28,7 +28,7 @@ class GpuPlacementSuite extends SparkSuiteBase {
   override def beforeAll(): Unit = {
     SharedSpark.stop()
     require(Files.isExecutable(script), s"missing or not executable: $script")
-    val bin = Files.createTempDirectory("llm-batch-fake-smi-")
+    val bin = TempDirs.create("llm-batch-fake-smi-")
     val smi = bin.resolve("nvidia-smi")
     Files.writeString(smi, "#!/bin/sh\nprintf '0\\n'\n")
     require(smi.toFile.setExecutable(true))

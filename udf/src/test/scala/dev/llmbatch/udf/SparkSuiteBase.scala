@@ -62,7 +62,7 @@ object TestModels {
    */
   lazy val chat: Path = {
     sharedDir
-    val dir = Files.createTempDirectory("llm-batch-chat-")
+    val dir = TempDirs.create("llm-batch-chat-")
     TinyDecoders.chatFlavor(dir, "llama", false)
   }
 

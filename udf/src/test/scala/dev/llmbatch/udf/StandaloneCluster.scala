@@ -18,7 +18,7 @@ final class StandaloneCluster(workers: Int, coresPerWorker: Int,
     extends AutoCloseable {
   val classpath: String =
     sys.props.get("surefire.test.class.path").filter(_.nonEmpty).getOrElse(sys.props("java.class.path"))
-  val home: Path = Files.createTempDirectory("llm-batch-spark-home-")
+  val home: Path = TempDirs.create("llm-batch-spark-home-")
   Files.createDirectories(home.resolve("jars")) // Spark's launcher wants $SPARK_HOME/jars to exist
 
   /** Flags the executors and daemons need: module opens, offline DJL. */

@@ -43,7 +43,7 @@ class StandaloneClusterSuite extends SparkSuiteBase {
   test("each executor loads the model once; 16 partitions, every row answered") {
     val s = session
     val metrics = LlmBatchMetrics.register(s.sparkContext)
-    val cacheDir = Files.createTempDirectory("llm-batch-cluster-cache")
+    val cacheDir = TempDirs.create("llm-batch-cluster-cache-")
     // From a range, not a local Seq: Spark folds functions over local relations on the driver.
     val input = s.range(0, 64, 1, 16).selectExpr("concat('row-', id) AS id",
       """concat('[{"role":"user","content":"Question number ', id, '?"}]') AS messages""")
