@@ -103,7 +103,8 @@ native_env
 # ... and so do the executors, wherever they run, unless the caller set those variables itself;
 # so do the engine's switches the caller set here (README, "Launcher environment")
 for var in GLIBC_TUNABLES ATEN_CPU_CAPABILITY LLM_BATCH_AMX LLM_BATCH_PACKED_16BIT \
-    LLM_BATCH_PACKED_GEMM LLM_BATCH_NATIVE_STACK LLM_BATCH_DIRECT_STEP LLM_BATCH_CPU_KERNELS; do
+    LLM_BATCH_PACKED_GEMM LLM_BATCH_NATIVE_STACK LLM_BATCH_DIRECT_STEP LLM_BATCH_CPU_KERNELS \
+    LLM_BATCH_CPU_ISA; do
   if [[ -n "${!var:-}" && " ${spark_args[*]} ${LLM_BATCH_SUBMIT_ARGS:-} " != *"spark.executorEnv.$var="* ]]; then
     spark_args+=(--conf "spark.executorEnv.$var=${!var}")
   fi

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -41,6 +42,11 @@ public final class CpuKernels {
   private static final String SOURCE = "cpu-kernels.c";
   private static final List<String> FLAGS = List.of("-O3", "-march=native", "-fno-math-errno",
       "-Wno-psabi");
+  // LLM_BATCH_CPU_ISA=avx2 (or -Dllmbatch.cpuIsa=avx2): built without AVX-512 on a CPU that has
+  // it, as for one that has AVX2 only (the build's tests run so once more, and a benchmark can
+  // set the two side by side)
+  private static final String ISA_ENV = "LLM_BATCH_CPU_ISA";
+  private static final String ISA_PROPERTY = "llmbatch.cpuIsa";
   // libtorch's intra-op thread count (TorchRuntime.threads: as configured, at most the CPUs); set
   // by load(), published by PATH's first answer
   private static int threads;
@@ -736,10 +742,15 @@ public final class CpuKernels {
 
   /**
    * Whether this build has the packed GEMM {@link PackedGemm} prefers (built where the CPU has
-   * AVX-512); loads the kernels first.
+   * AVX-512, or AVX2 with FMA and F16C); loads the kernels first.
    */
   static boolean gemmAvailable() {
-    return available() && gemmBuilt();
+    return available() && gemmVectorBits() > 0;
+  }
+
+  /** The vector ISA the packed GEMM was built for: "AVX-512" or "AVX2"; null where not built. */
+  static String gemmIsa() {
+    return !gemmAvailable() ? null : gemmVectorBits() == 512 ? "AVX-512" : "AVX2";
   }
 
   /**
@@ -766,6 +777,25 @@ public final class CpuKernels {
     gemm(x, packed, bias, residual, y, m, n, k, threads());
   }
 
+  /**
+   * The compiler flags: {@link #FLAGS}, plus {@code -mno-avx512f} (no AVX-512 instruction at all:
+   * every AVX-512 subset depends on it) where AVX2 is asked for; an ISA other than {@code native}
+   * or {@code avx2} is refused by name.
+   */
+  static List<String> flags() {
+    String isa = System.getProperty(ISA_PROPERTY, System.getenv(ISA_ENV));
+    if (isa == null || isa.isBlank() || "native".equalsIgnoreCase(isa.strip())) {
+      return FLAGS;
+    }
+    if (!"avx2".equalsIgnoreCase(isa.strip())) {
+      throw new IllegalArgumentException(ISA_ENV + " (or -D" + ISA_PROPERTY + ") is \"" + isa
+          + "\": use native (the default: all the CPU has) or avx2 (no AVX-512)");
+    }
+    List<String> flags = new ArrayList<>(FLAGS);
+    flags.add("-mno-avx512f");
+    return List.copyOf(flags);
+  }
+
   /** The kernels' thread count: libtorch's intra-op threads, read once when they load. */
   private static int threads() {
     return threads;
@@ -782,7 +812,7 @@ public final class CpuKernels {
     }
     threads = TorchRuntime.threads();
     try {
-      String why = NativeLibraries.load(SOURCE, FLAGS, true);
+      String why = NativeLibraries.load(SOURCE, flags(), true);
       if (why != null) {
         return why;
       }
@@ -826,7 +856,8 @@ public final class CpuKernels {
   private static native int gumbelCandidatesRow(float[] row, double invT, long key, double best,
       long[] table, double bins, double maxGumbel, int[] out);
 
-  private static native boolean gemmBuilt();
+  /** 512 (AVX-512), 256 (AVX2, FMA, F16C), or 0 where this build has no packed GEMM. */
+  private static native int gemmVectorBits();
 
   /**
    * Bytes of the packed copy of an (n, k) weight in {@code layout} ({@link #gemmPackedLayout}'s

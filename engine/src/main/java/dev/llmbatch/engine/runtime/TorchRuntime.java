@@ -95,14 +95,18 @@ public final class TorchRuntime {
     String preload = System.getenv("LD_PRELOAD");
     boolean shim = preload != null && preload.contains("mklamdshim");
     boolean amd;
-    try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
-      amd = lines.anyMatch(l -> l.startsWith("vendor_id") && l.contains("AuthenticAMD"));
+    boolean avx512;
+    try {
+      List<String> lines = Files.readAllLines(Path.of("/proc/cpuinfo"));
+      amd = lines.stream().anyMatch(l -> l.startsWith("vendor_id") && l.contains("AuthenticAMD"));
+      avx512 = lines.stream().anyMatch(l -> l.startsWith("flags") && (l + " ").contains(" avx512f "));
     } catch (IOException | java.io.UncheckedIOException | SecurityException e) {
       return; // not Linux: nothing to say
     }
     if (amd && shim) {
-      LOG.info("oneMKL AMD shim preloaded: libtorch's CPU matmuls use oneMKL's AVX-512 kernels");
-    } else if (amd) {
+      LOG.info("oneMKL AMD shim preloaded: libtorch's CPU matmuls use oneMKL's Intel kernels ({})",
+          avx512 ? "AVX-512" : "AVX2: this CPU has no AVX-512");
+    } else if (amd && avx512) {
       LOG.info("AMD CPU without the oneMKL shim: libtorch's CPU matmuls run oneMKL's AVX2 kernels"
           + " (about half speed); start through submit-scripts/llm-batch, or preload"
           + " submit-scripts/mkl-amd-shim.c (README, \"CPU speed\")");

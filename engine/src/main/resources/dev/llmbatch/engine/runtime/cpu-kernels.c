@@ -22,7 +22,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
-#ifdef __AVX512F__
+/* The packed GEMM and the layer stack are built with AVX-512, or with AVX2, FMA and F16C */
+#if defined(__AVX512F__)
+#define HAVE_GEMM 512
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define HAVE_GEMM 256
+#endif
+#if defined(HAVE_GEMM) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 #include <pthread.h>
@@ -193,6 +199,37 @@ static inline float hsum(v16 a) {
 }
 
 /* r[i] = Σ lanes of t[i], for 16 vectors: a tree of pairwise shuffles and adds. */
+#if !defined(__AVX512F__) && defined(__AVX2__)
+/* With AVX2 a v16 is two registers, and GCC scalarised the generic tree's two-register
+ * shuffles (~1000 lane moves a call, most of a decode step's attention): the same tree, the same
+ * pairs added in the same order (so the same bits as AVX-512's), on 8-lane halves. */
+static inline v16 sum16(const v16 *t) {
+  union halves {
+    v16 v;
+    __m256 h[2];
+  };
+  union halves r;
+  for (int g = 0; g < 2; g++) {
+    __m256 p[8], a[4], b[2];
+    for (int i = 0; i < 8; i++) { /* lanes j + j+8 */
+      union halves x = {t[8 * g + i]};
+      p[i] = _mm256_add_ps(x.h[0], x.h[1]);
+    }
+    for (int k = 0; k < 4; k++) { /* j + j+4: lanes 0-3 of p[2k], 4-7 of p[2k+1] */
+      a[k] = _mm256_add_ps(_mm256_permute2f128_ps(p[2 * k], p[2 * k + 1], 0x20),
+                           _mm256_permute2f128_ps(p[2 * k], p[2 * k + 1], 0x31));
+    }
+    for (int k = 0; k < 2; k++) { /* j + j+2 within each 4 */
+      b[k] = _mm256_add_ps(_mm256_shuffle_ps(a[2 * k], a[2 * k + 1], 0x44),
+                           _mm256_shuffle_ps(a[2 * k], a[2 * k + 1], 0xEE));
+    }
+    /* j + j+1: lanes p0 p2 p4 p6 | p1 p3 p5 p7, put in order */
+    __m256 c = _mm256_add_ps(_mm256_shuffle_ps(b[0], b[1], 0x88), _mm256_shuffle_ps(b[0], b[1], 0xDD));
+    r.h[g] = _mm256_permutevar8x32_ps(c, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  }
+  return r.v;
+}
+#else
 static inline v16 sum16(const v16 *t) {
   const i16 lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
   const i16 hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
@@ -217,6 +254,7 @@ static inline v16 sum16(const v16 *t) {
   }
   return __builtin_shuffle(c[0], c[1], even) + __builtin_shuffle(c[0], c[1], odd);
 }
+#endif
 
 /* e^x to within ~2 ulp for x ≤ 0 down to −87.3 (Cephes' polynomial over x − n·ln 2, n the
  * nearest integer to x/ln 2, times 2^n); smaller x gives ~1e-38, the caller zeroes masked lanes. */
@@ -327,6 +365,7 @@ static inline void pf_tick(struct pf_stream *pf) {
  * DB·16 readable floats; p_i zero where query i does not look). The queries share each row's
  * loads, and NQ·DB independent FMA chains (8 where the shape allows) hide the FMA latency. */
 #define WEIGHTED_SUM(DB, NQ)                                                                     \
+  __attribute__((unused)) /* each ISA's dispatch uses some */                                  \
   static void weighted_sum_##DB##_##NQ(float *const *p, int nq, const float *v, long ld, int lo, \
                                         int hi, const float *inv, float *const *out, int dim,    \
                                         struct pf_stream *pf) {                                  \
@@ -373,6 +412,10 @@ WEIGHTED_SUM(7, 1)
 WEIGHTED_SUM(7, 2)
 WEIGHTED_SUM(8, 1)
 WEIGHTED_SUM(8, 2)
+#if !defined(__AVX512F__)
+WEIGHTED_SUM(2, 3)
+WEIGHTED_SUM(4, 1)
+#endif
 
 static void weighted_sum(float *const *p, int nq, const float *v, long ld, long dpad, int lo,
                          int hi, const float *inv, float *const *out, int dim,
@@ -381,6 +424,22 @@ static void weighted_sum(float *const *p, int nq, const float *v, long ld, long 
    * (heads of up to 32 dims: all of a block's 8 when there are more than 4, 16 chains; of 48–64
    * dims, 2–4, so a decode row's GQA group of 3 or 4 is one pass; of 80–128, 2) */
   int wide = nq > 4;
+#if !defined(__AVX512F__)
+  /* with AVX2 a v16 is two of 16 registers: groups of at most 12 accumulator registers (more
+   * spilled to the stack, a load and a store an FMA) */
+  switch (dpad / W) {
+    case 1: weighted_sum_1_4(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
+    case 2: weighted_sum_2_3(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
+    case 3: weighted_sum_3_2(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
+    case 4: weighted_sum_4_1(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
+    case 5: weighted_sum_5_1(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
+    case 6: weighted_sum_6_1(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
+    case 7: weighted_sum_7_1(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
+    case 8: weighted_sum_8_1(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
+    default: break;
+  }
+  (void) wide;
+#else
   switch (dpad / W) {
     case 1:
       (wide ? weighted_sum_1_8 : weighted_sum_1_4)(p, nq, v, ld, lo, hi, inv, out, dim, pf);
@@ -402,6 +461,7 @@ static void weighted_sum(float *const *p, int nq, const float *v, long ld, long 
     case 8: (nq > 1 ? weighted_sum_8_2 : weighted_sum_8_1)(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
     default: break;
   }
+#endif
   for (int q = 0; q < nq; q++) {
     float *o = out[q];
     for (int c = 0; c < dim; c++) o[c] = 0;
@@ -642,14 +702,14 @@ static int attend_one(void *ctx, long t, long next) {
 /* Items shared by segments (share_walk), each with the next one's keys and values fetched ahead
  * (a decode item is a few KB of each from its own place in the cache, too short a stream for the
  * hardware prefetcher to ramp up). */
-#ifdef __AVX512F__
+#ifdef HAVE_GEMM
 static void gemm_prefetch_start(const char *packed, int m, int team, int me);
 #endif
 
 static void worker(void *arg) {
   struct job *jb = (struct job *) arg;
   share_walk(&jb->share, attend_one, jb, &jb->failed); /* out of memory: everyone stops */
-#ifdef __AVX512F__
+#ifdef HAVE_GEMM
   gemm_prefetch_start(jb->then, jb->then_rows, jb->share.team,
                       jb->share.team > 1 && gomp_thread_num != NULL ? gomp_thread_num() : 0);
 #endif
@@ -779,14 +839,29 @@ struct fma_probe {
 static void fma_probe_worker(void *arg) {
   struct fma_probe *pr = (struct fma_probe *) arg;
   int me = gomp_thread_num != NULL ? gomp_thread_num() : 0;
-  v16 m = splat(0.999999f), a = splat(1e-7f), c[12];
-  for (int i = 0; i < 12; i++) c[i] = splat(1.0f);
+  /* 12 × 16 lanes of FMA an iteration in 12 independent chains (each its own start, so the
+   * compiler cannot fold them into one), of the CPU's widest vectors: with AVX2 a v16 is two
+   * registers, and 12 of them spilled to the stack (the probe read a third of the peak there),
+   * so there it is 12 chains of 8 lanes, twice. */
+#ifdef __AVX512F__
+  typedef v16 probe_v;
+  enum { PASSES = 1 };
+#else
+  typedef float probe_v __attribute__((vector_size(32)));
+  enum { PASSES = 2 };
+#endif
+  probe_v m = (probe_v) {0} + 0.999999f, a = (probe_v) {0} + 1e-7f, c[12];
+  for (int i = 0; i < 12; i++) c[i] = (probe_v) {0} + (1.0f + 0.001f * (float) i);
   for (long it = 0; it < pr->iters; it++) {
-    for (int i = 0; i < 12; i++) c[i] = c[i] * m + a;
+    for (int pass = 0; pass < PASSES; pass++) {
+      for (int i = 0; i < 12; i++) c[i] = c[i] * m + a;
+    }
   }
-  v16 t = c[0];
+  probe_v t = c[0];
   for (int i = 1; i < 12; i++) t += c[i];
-  if (me >= 0 && me < MAX_TEAM) pr->sink[me] = hsum(t);
+  float sum = 0;
+  for (unsigned l = 0; l < sizeof t / sizeof(float); l++) sum += t[l];
+  if (me >= 0 && me < MAX_TEAM) pr->sink[me] = sum;
 }
 
 /* The same for reading: each thread sums its contiguous share of floats [0, n) of x, so the team
@@ -1625,6 +1700,12 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gatedMul(
  * split into one contiguous segment per thread of the OpenMP team, helped from its back by
  * threads done with their own (gemm_worker).
  *
+ * Built with AVX2, FMA and F16C but no AVX-512 (HAVE_GEMM 256), the same panels and tiles run on
+ * 4-row blocks of 24 columns (half a panel: 12 accumulators of the 16 registers), each y the same
+ * FMA chain as AVX-512's (bias, then k in order), so the same bits; a bfloat16 panel there holds
+ * per pair of k rows six 8-lane words, column 8g + l in lane l of word g, row k in the low half
+ * and row k + 1 in the high one, widened for 2 rows × 48 columns at a time.
+ *
  * A weight whose every value is a bfloat16 (the low 16 bits of each float zero: a BF16
  * checkpoint's weights, widened on load) is packed as those 16 bits, half the bytes, and widened
  * back in registers (a shift or a mask: exact), so the product is the float32 one, bit for bit,
@@ -1646,15 +1727,29 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gatedMul(
  * error against an exact sum was 4.8e-8 of Σ|terms|, against 1.9e-7 for a float32 FMA loop). A
  * tile product does 16 × 16 × 32 multiply-adds; three of them a k block still run ~2–5× the
  * AVX-512 FMA rate (docs/benchmarks.md, session 13). */
-#ifdef __AVX512F__
+#ifdef HAVE_GEMM
+#if HAVE_GEMM == 512
 enum { NR = 48, MR = 8, KC = 768, MC = 128, HEADER = 64, PF_ROWS = 64 };
+#else
+/* AVX2 (16 vector registers): 4-row blocks, each a 24-column half of the panel at a time (12
+ * accumulators, three vectors of the panel's row, one broadcast); k chunks of 256 rows (48 KiB
+ * of panel, served to the row blocks from L1/L2) and the in-panel fetch 32 k rows ahead. On the
+ * AVX2 host (AMD EPYC, Zen 3, 2 vCPUs) a 100M model's 49 weights at 32 rows ran 46–58 ms a step
+ * (median 50) with these; 128- and 768-row chunks were no faster (docs/benchmarks.md, session
+ * 24: that host's own noise is ±25%). */
+enum { NR = 48, MR = 4, KC = 256, MC = 128, HEADER = 64, PF_ROWS = 32 };
+#endif
 /* The weight stream's fetch ahead into L2 (the next chunk, or the next tile's panel) touches one
  * line in PF_STRIDE bytes and leaves the lines between to the L2's own stream prefetcher: on the
  * AMD EPYC host a 32-row step of the 100M model ran 0.75 ± 0.09 ms faster than with every line
  * fetched (67 alternating pairs of 60-step rounds; one in 128 or 192 bytes was slower, one in 384
  * the same), batch 1 0.21 ± 0.03 ms faster, batch 8 the same; a BF16 checkpoint's 32-row step
  * 0.56 ± 0.04 ms faster (docs/benchmarks.md, session 22). */
+#if HAVE_GEMM == 512
 enum { PF_STRIDE = 256 };
+#else
+enum { PF_STRIDE = 64 }; /* every line: on the Zen 3 host one in 2 or 4 was 5–30% slower */
+#endif
 enum { PACKED_F32 = 0, PACKED_BF16 = 1, PACKED_F16 = 2, PACKED_AMX = 3 };
 #if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__)
 #define HAVE_AMX 1
@@ -1667,6 +1762,10 @@ struct packed_header {
   int32_t gate;  /* such a pair's gate: GATE_SILU (SwiGLU) or GATE_GELU_TANH (GeGLU) */
 };
 enum { GATE_SILU = 0, GATE_GELU_TANH = 1 };
+
+#if HAVE_GEMM == 512
+typedef __mmask16 gemm_mask_t; /* a panel's three 16-column vectors' masks */
+enum { MASKS = 3 };
 
 /* Starts a kernel's accumulators: init 1: bias (or 0); 2: r + bias (a residual, laid out as c);
  * 0: c (a later chunk). */
@@ -1705,7 +1804,7 @@ enum { GATE_SILU = 0, GATE_GELU_TANH = 1 };
  * AMD EPYC the hints measured alike; docs/benchmarks.md, session 13). */
 #define GEMM_KERNEL_ROWS(NAME, R, T, LOAD)                                                        \
   static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
-                   const __mmask16 *mask, int init, const float *bias, const float *r,            \
+                   const gemm_mask_t *mask, int init, const float *bias, const float *r,          \
                    const char *pf, long pf_lines) {                                               \
     const T *b = (const T *) panel;                                                               \
     GEMM_INIT(R)                                                                                  \
@@ -1730,7 +1829,7 @@ enum { GATE_SILU = 0, GATE_GELU_TANH = 1 };
 /* The same over a bfloat16 panel; kc is even. */
 #define GEMM_KERNEL_BF16(R)                                                                       \
   static void gemm_kernel_bf16_##R(int kc, const float *a, long lda, const void *panel, float *c,\
-                                   long ldc, const __mmask16 *mask, int init, const float *bias, \
+                                   long ldc, const gemm_mask_t *mask, int init, const float *bias,\
                                    const float *r, const char *pf, long pf_lines) {              \
     const __m512i *b = (const __m512i *) panel;                                                   \
     const __m512i high = _mm512_set1_epi32((int) 0xFFFF0000);                                     \
@@ -1782,7 +1881,7 @@ GEMM_KERNEL_F16(6)
 GEMM_KERNEL_F16(7)
 GEMM_KERNEL_F16(8)
 typedef void (*gemm_kernel_fn)(int, const float *, long, const void *, float *, long,
-                               const __mmask16 *, int, const float *, const float *,
+                               const gemm_mask_t *, int, const float *, const float *,
                                const char *, long);
 static const gemm_kernel_fn gemm_kernels[3][MR + 1] = {
     {NULL, gemm_kernel_1, gemm_kernel_2, gemm_kernel_3, gemm_kernel_4, gemm_kernel_5,
@@ -1791,6 +1890,177 @@ static const gemm_kernel_fn gemm_kernels[3][MR + 1] = {
      gemm_kernel_bf16_5, gemm_kernel_bf16_6, gemm_kernel_bf16_7, gemm_kernel_bf16_8},
     {NULL, gemm_kernel_f16_1, gemm_kernel_f16_2, gemm_kernel_f16_3, gemm_kernel_f16_4,
      gemm_kernel_f16_5, gemm_kernel_f16_6, gemm_kernel_f16_7, gemm_kernel_f16_8}};
+
+/* The masks of a panel's three 16-column vectors when w of its 48 columns exist. */
+static inline void panel_masks(int w, gemm_mask_t *mask) {
+  for (int j = 0; j < MASKS; j++) {
+    int cols = w - 16 * j;
+    mask[j] = cols >= 16 ? (__mmask16) 0xFFFF : cols <= 0 ? 0 : (__mmask16) ((1u << cols) - 1);
+  }
+}
+#else
+typedef __m256i gemm_mask_t; /* a panel's six 8-column vectors' masks (lanes all ones or 0) */
+enum { MASKS = 6 };
+
+/* 8 floats at p, of which mask's lanes exist (the others read as 0 / left alone): plain loads
+ * and stores where all do, since on AMD Zen a masked store is microcoded (~20× a plain one's
+ * cost: 12 of them a call cost a 4 × 24 block over a 128-row chunk a third of its time). */
+static inline __attribute__((always_inline)) __m256 load8(const float *p, __m256i mask) {
+  return _mm256_movemask_ps(_mm256_castsi256_ps(mask)) == 0xFF ? _mm256_loadu_ps(p)
+                                                               : _mm256_maskload_ps(p, mask);
+}
+static inline __attribute__((always_inline)) void store8(float *p, __m256i mask, __m256 v) {
+  if (_mm256_movemask_ps(_mm256_castsi256_ps(mask)) == 0xFF) {
+    _mm256_storeu_ps(p, v);
+  } else {
+    _mm256_maskstore_ps(p, mask, v);
+  }
+}
+
+/* The accumulator of row i, columns 8g..8g+7: as GEMM_INIT's (init 1: bias or 0; 2: r + bias;
+ * 0: c). */
+static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_t *mask, int g,
+                                                                int init, const float *bias,
+                                                                const float *r, const float *c,
+                                                                int i, long ldc) {
+  __m256 b = bias != NULL && init ? load8(bias + 8 * g, mask[g]) : _mm256_setzero_ps();
+  return init == 1 ? b : _mm256_add_ps(b, load8((init ? r : c) + i * ldc + 8 * g, mask[g]));
+}
+
+/* The AVX2 kernel, c[R × 48] = init + a[R × kc] · b[kc × 48] over a float32 or float16 panel
+ * (the AVX-512 layouts): one 24-column half after the other, each R × 3 accumulators; the fetch
+ * ahead into L2 (pf_lines lines from pf) is spread over the first half's k rows. The products
+ * are the AVX-512 kernel's bit for bit (each y is bias (+ r), then one FMA per k in order). */
+#define GEMM2_KERNEL_ROWS(NAME, R, T, LOAD)                                                       \
+  static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
+                   const gemm_mask_t *mask, int init, const float *bias, const float *r,          \
+                   const char *pf, long pf_lines) {                                               \
+    int halves = _mm256_testz_si256(mask[3], mask[3]) ? 1 : 2; /* columns 24.. exist */          \
+    long pf_acc = 0;                                                                              \
+    for (int h = 0; h < halves; h++) {                                                            \
+      const T *b = (const T *) panel + 24 * h;                                                    \
+      __m256 acc[R][3];                                                                           \
+      for (int i = 0; i < R; i++) {                                                               \
+        for (int j = 0; j < 3; j++) acc[i][j] = gemm2_start(mask, 3 * h + j, init, bias, r, c, i, \
+                                                            ldc);                                 \
+      }                                                                                           \
+      for (int kk = 0; kk < kc; kk++) {                                                           \
+        __m256 b0 = LOAD(b), b1 = LOAD(b + 8), b2 = LOAD(b + 16);                                 \
+        _mm_prefetch((const char *) (b + PF_ROWS * NR), _MM_HINT_T0);                             \
+        _mm_prefetch((const char *) (b + PF_ROWS * NR + 16), _MM_HINT_T0);                        \
+        if (h == 0) {                                                                             \
+          for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {                 \
+            _mm_prefetch(pf, _MM_HINT_T1);                                                        \
+          }                                                                                       \
+        }                                                                                         \
+        for (int i = 0; i < R; i++) {                                                             \
+          __m256 ai = _mm256_broadcast_ss(a + i * lda + kk);                                      \
+          acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);                                         \
+          acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);                                         \
+          acc[i][2] = _mm256_fmadd_ps(ai, b2, acc[i][2]);                                         \
+        }                                                                                         \
+        b += NR;                                                                                  \
+      }                                                                                           \
+      for (int i = 0; i < R; i++) {                                                               \
+        for (int j = 0; j < 3; j++) {                                                             \
+          store8(c + i * ldc + 8 * (3 * h + j), mask[3 * h + j], acc[i][j]);                     \
+        }                                                                                         \
+      }                                                                                           \
+    }                                                                                             \
+  }
+#define LOAD2_F32(p) _mm256_load_ps(p)
+#define LOAD2_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (p)))
+
+/* P (1 or 2) rows from row i0 of the AVX2 bfloat16 kernel, over all 48 columns (P × 6
+ * accumulators): the AVX2 bfloat16 panel holds, per pair of k rows, six 8-lane words, columns
+ * 8g.. of row k in each lane's low half and of row k + 1 in its high half (gemm_pack_worker),
+ * widened by a shift and by a mask. kc is even. */
+static inline __attribute__((always_inline)) void gemm2_bf16_rows(
+    int P, int i0, int kc, const float *a, long lda, const __m256i *b, float *c, long ldc,
+    const gemm_mask_t *mask, int init, const float *bias, const float *r, const char *pf,
+    long pf_lines) {
+  const __m256i high = _mm256_set1_epi32((int) 0xFFFF0000);
+  __m256 acc[2][6];
+  for (int i = 0; i < P; i++) {
+    for (int g = 0; g < 6; g++) acc[i][g] = gemm2_start(mask, g, init, bias, r, c, i0 + i, ldc);
+  }
+  a += i0 * lda;
+  long pf_acc = 0;
+  for (int kk = 0; kk < kc; kk += 2) {
+    const char *ahead = (const char *) (b + PF_ROWS / 2 * 6);
+    _mm_prefetch(ahead, _MM_HINT_T0);
+    _mm_prefetch(ahead + 64, _MM_HINT_T0);
+    _mm_prefetch(ahead + 128, _MM_HINT_T0);
+    for (pf_acc += 2 * pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {
+      _mm_prefetch(pf, _MM_HINT_T1);
+    }
+    __m256 x0 = _mm256_broadcast_ss(a + kk), x1 = _mm256_broadcast_ss(a + (P > 1 ? lda : 0) + kk);
+    for (int g = 0; g < 6; g++) {
+      __m256 w = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_load_si256(b + g), 16));
+      acc[0][g] = _mm256_fmadd_ps(x0, w, acc[0][g]);
+      if (P > 1) acc[1][g] = _mm256_fmadd_ps(x1, w, acc[1][g]);
+    }
+    x0 = _mm256_broadcast_ss(a + kk + 1);
+    x1 = _mm256_broadcast_ss(a + (P > 1 ? lda : 0) + kk + 1);
+    for (int g = 0; g < 6; g++) {
+      __m256 w = _mm256_castsi256_ps(_mm256_and_si256(_mm256_load_si256(b + g), high));
+      acc[0][g] = _mm256_fmadd_ps(x0, w, acc[0][g]);
+      if (P > 1) acc[1][g] = _mm256_fmadd_ps(x1, w, acc[1][g]);
+    }
+    b += 6;
+  }
+  for (int i = 0; i < P; i++) {
+    for (int g = 0; g < 6; g++) {
+      store8(c + (i0 + i) * ldc + 8 * g, mask[g], acc[i][g]);
+    }
+  }
+}
+
+/* R rows over a bfloat16 panel: two at a time, the fetch ahead spread over the first pair's. */
+#define GEMM2_KERNEL_BF16(R)                                                                      \
+  static void gemm_kernel_bf16_##R(int kc, const float *a, long lda, const void *panel, float *c,\
+                                   long ldc, const gemm_mask_t *mask, int init, const float *bias,\
+                                   const float *r, const char *pf, long pf_lines) {              \
+    for (int i0 = 0; i0 < R; i0 += 2) {                                                           \
+      if (R - i0 >= 2) {                                                                          \
+        gemm2_bf16_rows(2, i0, kc, a, lda, (const __m256i *) panel, c, ldc, mask, init, bias, r,  \
+                        i0 == 0 ? pf : NULL, i0 == 0 ? pf_lines : 0);                             \
+      } else {                                                                                    \
+        gemm2_bf16_rows(1, i0, kc, a, lda, (const __m256i *) panel, c, ldc, mask, init, bias, r,  \
+                        i0 == 0 ? pf : NULL, i0 == 0 ? pf_lines : 0);                             \
+      }                                                                                           \
+    }                                                                                             \
+  }
+#define GEMM2_KERNEL(R) GEMM2_KERNEL_ROWS(gemm_kernel_##R, R, float, LOAD2_F32)
+#define GEMM2_KERNEL_F16(R) GEMM2_KERNEL_ROWS(gemm_kernel_f16_##R, R, uint16_t, LOAD2_F16)
+GEMM2_KERNEL(1)
+GEMM2_KERNEL(2)
+GEMM2_KERNEL(3)
+GEMM2_KERNEL(4)
+GEMM2_KERNEL_BF16(1)
+GEMM2_KERNEL_BF16(2)
+GEMM2_KERNEL_BF16(3)
+GEMM2_KERNEL_BF16(4)
+GEMM2_KERNEL_F16(1)
+GEMM2_KERNEL_F16(2)
+GEMM2_KERNEL_F16(3)
+GEMM2_KERNEL_F16(4)
+typedef void (*gemm_kernel_fn)(int, const float *, long, const void *, float *, long,
+                               const gemm_mask_t *, int, const float *, const float *,
+                               const char *, long);
+static const gemm_kernel_fn gemm_kernels[3][MR + 1] = {
+    {NULL, gemm_kernel_1, gemm_kernel_2, gemm_kernel_3, gemm_kernel_4},
+    {NULL, gemm_kernel_bf16_1, gemm_kernel_bf16_2, gemm_kernel_bf16_3, gemm_kernel_bf16_4},
+    {NULL, gemm_kernel_f16_1, gemm_kernel_f16_2, gemm_kernel_f16_3, gemm_kernel_f16_4}};
+
+/* The masks of a panel's six 8-column vectors when w of its 48 columns exist. */
+static inline void panel_masks(int w, gemm_mask_t *mask) {
+  for (int j = 0; j < MASKS; j++) {
+    int cols = w - 8 * j;
+    mask[j] = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+}
+#endif
 
 /* A tile shared by its row blocks: taken counts the blocks handed out; ready once published. Up
  * to two a segment (its last from the front and from the back) for teams of up to 8; past the
@@ -1832,13 +2102,6 @@ static inline long gemm_panel_bytes(int layout, int k) {
   return (layout == PACKED_AMX ? amx_depth(k) : k) * gemm_row_bytes(layout);
 }
 
-/* The masks of a panel's three 16-column vectors when w of its 48 columns exist. */
-static inline void panel_masks(int w, __mmask16 *mask) {
-  for (int j = 0; j < 3; j++) {
-    int cols = w - 16 * j;
-    mask[j] = cols >= 16 ? (__mmask16) 0xFFFF : cols <= 0 ? 0 : (__mmask16) ((1u << cols) - 1);
-  }
-}
 
 #ifdef HAVE_AMX
 /* The tile registers' shapes: 0–2 y (rows × 16 floats), 3–5 W (16 k-row pairs × 16 columns of
@@ -2028,7 +2291,7 @@ static void gemm_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, in
   int k = jb->k, chunks = (k + KC - 1) / KC;
   long row_bytes = gemm_row_bytes(jb->layout), panel_bytes = gemm_panel_bytes(jb->layout, k);
   const gemm_kernel_fn *kernels = gemm_kernels[jb->layout];
-  __mmask16 mask[3];
+  gemm_mask_t mask[MASKS];
   panel_masks(w, mask);
   const char *panel = jb->packed + p * panel_bytes;
   const char *next_panel = after < 0 ? NULL : jb->packed + after * panel_bytes;
@@ -2248,7 +2511,19 @@ static void gemm_pack_worker(void *arg) {
       }
       continue;
     }
-    uint32_t *dst = (uint32_t *) panel; /* per row pair: 3 words of 16 lanes */
+    uint32_t *dst = (uint32_t *) panel;
+#if HAVE_GEMM == 256
+    /* per row pair: 6 words of 8 lanes, column j in lane j (row k low, row k + 1 high) */
+    for (int j = 0; j < NR; j++) {
+      int row = gemm_pack_row(jb, p, j);
+      const float *src = jb->w + (long) row * k;
+      for (int kk = 0; row >= 0 && kk < k; kk++) {
+        dst[(long) (kk / 2) * 48 + j] |= (float_bits(src[kk]) >> 16) << (16 * (kk % 2));
+      }
+    }
+    continue;
+#endif
+    /* per row pair: 3 words of 16 lanes */
     for (int j = 0; j < NR; j++) {
       int row = gemm_pack_row(jb, p, j);
       const float *src = jb->w + (long) row * k;
@@ -2266,6 +2541,14 @@ static void gemm_pack_worker(void *arg) {
 /* Whether every one of the n floats is an IEEE half exactly (it survives the round trip). */
 static int all_f16(const float *w, long n) {
   long i = 0;
+#if HAVE_GEMM == 256
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(w + i);
+    __m256 back = _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m256i eq = _mm256_cmpeq_epi32(_mm256_castps_si256(back), _mm256_castps_si256(v));
+    if (_mm256_movemask_epi8(eq) != -1) return 0;
+  }
+#else
   for (; i + 16 <= n; i += 16) {
     __m512 v = _mm512_loadu_ps(w + i);
     __m512 back = _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
@@ -2273,6 +2556,7 @@ static int all_f16(const float *w, long n) {
       return 0;
     }
   }
+#endif
   for (; i < n; i++) {
     float back = _cvtsh_ss(_cvtss_sh(w[i], _MM_FROUND_TO_NEAREST_INT));
     if (float_bits(back) != float_bits(w[i])) return 0;
@@ -2283,10 +2567,17 @@ static int all_f16(const float *w, long n) {
 /* Whether every one of the n floats is a bfloat16 (its low 16 bits zero). */
 static int all_bf16(const float *w, long n) {
   long i = 0;
+#if HAVE_GEMM == 256
+  for (; i + 8 <= n; i += 8) {
+    __m256i v = _mm256_loadu_si256((const __m256i *) (w + i));
+    if (!_mm256_testz_si256(v, _mm256_set1_epi32(0xFFFF))) return 0;
+  }
+#else
   for (; i + 16 <= n; i += 16) {
     __m512i v = _mm512_loadu_si512((const void *) (w + i));
     if (_mm512_test_epi32_mask(v, _mm512_set1_epi32(0xFFFF)) != 0) return 0;
   }
+#endif
   for (; i < n; i++) {
     if ((float_bits(w[i]) & 0xFFFF) != 0) return 0;
   }
@@ -2302,20 +2593,21 @@ static int half_layout(const float *w, int n, int k) {
 }
 #endif
 
-/* Whether this build has the packed GEMM (AVX-512 only: elsewhere oneMKL's packed sgemm). */
-JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmBuilt(JNIEnv *env,
+/* The vector width this build's packed GEMM was built for: 512 (AVX-512), 256 (AVX2, FMA,
+ * F16C), or 0: none (elsewhere oneMKL's packed sgemm). */
+JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmVectorBits(JNIEnv *env,
                                                                                  jclass c) {
-#ifdef __AVX512F__
-  return JNI_TRUE;
+#ifdef HAVE_GEMM
+  return HAVE_GEMM;
 #else
-  return JNI_FALSE;
+  return 0;
 #endif
 }
 
 /* Bytes of the packed copy of an (n, k) weight in `layout` (gemmPackedLayout's numbers). */
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedBytes(
     JNIEnv *env, jclass c, jint n, jint k, jint layout, jint split) {
-#ifdef __AVX512F__
+#ifdef HAVE_GEMM
   return HEADER + (jlong) gemm_panels(n, split) * gemm_panel_bytes(layout, k);
 #else
   return 0;
@@ -2326,7 +2618,7 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedBy
  * float16 (each exact). */
 JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmLayoutFor(
     JNIEnv *env, jclass c, jobject w, jint n, jint k) {
-#ifdef __AVX512F__
+#ifdef HAVE_GEMM
   const float *p = address(env, w);
   return p == NULL ? PACKED_F32 : half_layout(p, n, k);
 #else
@@ -2340,7 +2632,7 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmLayoutFor
 JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
     JNIEnv *env, jclass c, jobject w, jint n, jint k, jint half, jint split, jint gate,
     jint threads) {
-#ifdef __AVX512F__
+#ifdef HAVE_GEMM
   struct gemm_job jb;
   memset(&jb, 0, sizeof jb);
   jb.w = address(env, w);
@@ -2380,7 +2672,7 @@ JNIEXPORT jlong JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPack(
  * from it on). */
 JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
     JNIEnv *env, jclass c, jlong packed, jobject ids, jint count, jobject out) {
-#ifdef __AVX512F__
+#ifdef HAVE_GEMM
   const struct packed_header *h = (const struct packed_header *) (intptr_t) packed;
   const int64_t *id = (const int64_t *) (*env)->GetDirectBufferAddress(env, ids);
   float *y = address(env, out);
@@ -2410,6 +2702,13 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
       continue;
     }
     const uint32_t *src = (const uint32_t *) panel; /* the bfloat16 layout of gemm_pack_worker */
+#if HAVE_GEMM == 256
+    for (int kk = 0; kk < k; kk++) {
+      uint32_t bits = ((src[(long) (kk / 2) * 48 + col] >> (16 * (kk % 2))) & 0xFFFF) << 16;
+      memcpy(row + kk, &bits, sizeof bits);
+    }
+    continue;
+#endif
     int lane = col % 16;
     for (int kk = 0; kk < k; kk++) {
       int word = col < 32 ? kk % 2 : 2, half = col < 32 ? col / 16 : kk % 2;
@@ -2427,7 +2726,7 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
 /* Whether bfloat16 weights pack for the AMX tile units here (gemmPack with half 2). */
 JNIEXPORT jboolean JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_amxUsable(JNIEnv *env,
                                                                                 jclass c) {
-#ifdef __AVX512F__
+#ifdef HAVE_GEMM
   return amx_usable() ? JNI_TRUE : JNI_FALSE;
 #else
   return JNI_FALSE;
@@ -2454,14 +2753,14 @@ JNIEXPORT jstring JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_amxRefusal
 /* The layout of a packed copy: 0 float32, 1 bfloat16, 2 float16, 3 bfloat16 for the tiles. */
 JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmPackedLayout(
     JNIEnv *env, jclass c, jlong packed) {
-#ifdef __AVX512F__
+#ifdef HAVE_GEMM
   return ((const struct packed_header *) (intptr_t) packed)->layout;
 #else
   return 0;
 #endif
 }
 
-#ifdef __AVX512F__
+#ifdef HAVE_GEMM
 /* An m-row GEMM's job (its tiles shared by a team of up to `threads`), ready for gemm_worker but
  * for PACKED_AMX's split of x (gemm_launch). */
 static void gemm_setup(struct gemm_job *jb, const float *x, const char *packed, const float *bias,
@@ -2544,7 +2843,7 @@ static int gemm_run(const float *x, const char *packed, const float *bias,
 JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemm(
     JNIEnv *env, jclass c, jobject x, jlong packed, jobject bias, jobject residual, jobject y,
     jint m, jint n, jint k, jint threads) {
-#ifdef __AVX512F__
+#ifdef HAVE_GEMM
   if (gemm_run(address(env, x), (const char *) (intptr_t) packed, address(env, bias),
                address(env, residual), address(env, y), m, n, k, threads) != 0) {
     jclass oom = (*env)->FindClass(env, "java/lang/OutOfMemoryError");
@@ -2687,7 +2986,7 @@ static void norm_rows(const float *x, const float *w, const float *bias, float *
             threads);
 }
 
-#ifdef __AVX512F__
+#ifdef HAVE_GEMM
 /* ---- A step's phases ----
  *
  * A step of the stack is a list of phases (a GEMM, attention, a row function over the tokens),
@@ -2925,7 +3224,7 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_stackStep(
     JNIEnv *env, jclass c, jlong stack, jobject x, jint tokens, jobject cos, jobject sin,
     jint rot, jobjectArray kv, jlong kv_head, jintArray first, jintArray count, jintArray pos0,
     jlongArray kv_base, jobject out, jint threads) {
-#ifdef __AVX512F__
+#ifdef HAVE_GEMM
   const struct stack *st = (const struct stack *) (intptr_t) stack;
   float *k[st->layers], *v[st->layers];
   for (int i = 0; i < 2 * st->layers; i++) { /* keys, values, keys, ... */

@@ -56,9 +56,20 @@ final class Roofline {
   private static float fmaChains(long iters) {
     FloatVector m = FloatVector.broadcast(S, 0.999999f);
     FloatVector a = FloatVector.broadcast(S, 1e-7f);
+    // each chain its own start: twelve equal chains are one chain to the JIT, which read ~60% of
+    // the AVX2 peak on a Zen 3 EPYC (the AVX-512 one was right, docs/benchmarks.md, session 24)
     FloatVector c0 = FloatVector.broadcast(S, 1f);
-    FloatVector c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
-    FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+    FloatVector c1 = FloatVector.broadcast(S, 1.001f);
+    FloatVector c2 = FloatVector.broadcast(S, 1.002f);
+    FloatVector c3 = FloatVector.broadcast(S, 1.003f);
+    FloatVector c4 = FloatVector.broadcast(S, 1.004f);
+    FloatVector c5 = FloatVector.broadcast(S, 1.005f);
+    FloatVector c6 = FloatVector.broadcast(S, 1.006f);
+    FloatVector c7 = FloatVector.broadcast(S, 1.007f);
+    FloatVector c8 = FloatVector.broadcast(S, 1.008f);
+    FloatVector c9 = FloatVector.broadcast(S, 1.009f);
+    FloatVector c10 = FloatVector.broadcast(S, 1.010f);
+    FloatVector c11 = FloatVector.broadcast(S, 1.011f);
     for (long i = 0; i < iters; i++) {
       c0 = c0.fma(m, a);
       c1 = c1.fma(m, a);

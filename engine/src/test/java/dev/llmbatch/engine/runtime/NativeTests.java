@@ -50,6 +50,20 @@ public final class NativeTests {
     }
   }
 
+  /** Whether /proc/cpuinfo lists {@code flag} for this CPU (false where it cannot be read). */
+  public static boolean cpuHas(String flag) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (line.startsWith("flags")) {
+          return (line + " ").contains(" " + flag + " ");
+        }
+      }
+    } catch (IOException ex) {
+      return false;
+    }
+    return false;
+  }
+
   private static boolean onPath(String exe) {
     for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
       if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, exe))) {

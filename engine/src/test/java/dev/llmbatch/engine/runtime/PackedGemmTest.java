@@ -67,8 +67,39 @@ class PackedGemmTest {
   @Test
   void theImplementationAskedForIsTheOneThatPacks() {
     boolean mkl = "mkl".equalsIgnoreCase(System.getProperty("llmbatch.packedGemm"));
-    assertEquals(mkl || !CpuKernels.gemmAvailable() ? "oneMKL" : "llm-batch AVX-512",
+    assertEquals(mkl || !CpuKernels.gemmAvailable() ? "oneMKL"
+        : "llm-batch " + CpuKernels.gemmIsa(),
         PackedGemm.implementation());
+  }
+
+  /**
+   * The engine's GEMM is built for the CPU's widest vectors, AVX-512 where /proc/cpuinfo lists
+   * it, else AVX2, unless {@code llmbatch.cpuIsa=avx2} asks for AVX2 (the build runs this class
+   * and the stack's tests a second time so, so the AVX2 kernels are checked on AVX-512 hosts too);
+   * an ISA it does not know is refused, naming the setting and the values it takes.
+   */
+  @Test
+  void theKernelsAreBuiltForTheVectorsAskedFor() {
+    assumeTrue(CpuKernels.gemmAvailable(), "the engine's GEMM is built here");
+    boolean avx2 = "avx2".equalsIgnoreCase(System.getProperty("llmbatch.cpuIsa"));
+    assertEquals(avx2 || !NativeTests.cpuHas("avx512f") ? "AVX2" : "AVX-512",
+        CpuKernels.gemmIsa());
+    String before = System.getProperty("llmbatch.cpuIsa");
+    try {
+      System.setProperty("llmbatch.cpuIsa", "avx10");
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          CpuKernels::flags);
+      assertTrue(e.getMessage().contains("LLM_BATCH_CPU_ISA") && e.getMessage().contains("avx10")
+          && e.getMessage().contains("native") && e.getMessage().contains("avx2"), e.getMessage());
+      System.setProperty("llmbatch.cpuIsa", "AVX2");
+      assertTrue(CpuKernels.flags().contains("-mno-avx512f"), "avx2: no AVX-512 instruction");
+    } finally {
+      if (before == null) {
+        System.clearProperty("llmbatch.cpuIsa");
+      } else {
+        System.setProperty("llmbatch.cpuIsa", before);
+      }
+    }
   }
 
   @Test

@@ -115,7 +115,7 @@ class DecoderArchitecturesTest {
     long packed = PackedGemm.packed();
     long before = PackedGemm.halfPacked();
     cachedStepsGiveTheFullForward(type, dir);
-    if ("llm-batch AVX-512".equals(PackedGemm.implementation())) {
+    if (String.valueOf(PackedGemm.implementation()).startsWith("llm-batch")) {
       // every weight big enough to pack is packed in 16 bits: none was made float32 by a scale
       // folded into it
       assertTrue(PackedGemm.packed() > packed, type + ": some weight is packed");
