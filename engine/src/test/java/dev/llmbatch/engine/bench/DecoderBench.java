@@ -57,15 +57,7 @@ public final class DecoderBench {
         System.out.println("env " + env + "=" + System.getenv(env));
       }
     }
-    // the Java vector loop, and the engine's native one on its own threads (best of ten ~50 ms
-    // runs): on a Zen 3 EPYC the JIT's loop read ~120 GFLOP/s where the native one read ~190
     double fma = Roofline.fmaPeakGflops(threads) * 1e9;
-    if (CpuKernels.available()) {
-      for (int i = 0; i < 10; i++) {
-        fma = Math.max(fma, CpuKernels.fmaProbeGflops((long) (0.05 * fma / (2.0 * 12 * 16
-            * threads))) * 1e9);
-      }
-    }
     double bw = Roofline.triadGbs(threads) * 1e9;
     double sgemm = Roofline.sgemmGflops(2048) * 1e9;
     double packed = Roofline.engineGemmGflops() * 1e9;

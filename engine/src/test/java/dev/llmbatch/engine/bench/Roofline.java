@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.llmbatch.engine.model.layers.Linear;
+import dev.llmbatch.engine.runtime.CpuKernels;
 import dev.llmbatch.engine.runtime.TorchRuntime;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,6 +40,10 @@ final class Roofline {
    * only reads lower (three runs read 313 GFLOP/s here once, where sgemm then ran at 338). Runs of
    * 20M iterations (~40 ms, thread start included) read 2–9% under a C loop's 430 GFLOP/s here, and
    * under what the engine's own GEMM then reached in prefill (MFU over 100%): 100M read 429–434.
+   * Where the engine's CPU kernels load, their native probe (the same 12 chains in C, on libtorch's
+   * threads) runs ten ~50 ms times too, and the higher reading counts: on a 2-vCPU Zen 3 EPYC
+   * (AVX2) the JIT's loop read ~120 GFLOP/s where the native one read 182–202, which libtorch's
+   * sgemm and the engine's GEMM approach (docs/benchmarks.md, session 24).
    */
   static double fmaPeakGflops(int threads) throws Exception {
     long iters = 100_000_000L;
@@ -49,6 +54,12 @@ final class Roofline {
       parallel(threads, () -> fmaChains(iters));
       double s = (System.nanoTime() - t0) / 1e9;
       best = Math.max(best, 2.0 * 12 * S.length() * iters * threads / s / 1e9);
+    }
+    if (CpuKernels.available()) {
+      long nativeIters = (long) (0.05 * best * 1e9 / (2.0 * 12 * 16 * threads));
+      for (int rep = 0; rep < 10; rep++) {
+        best = Math.max(best, CpuKernels.fmaProbeGflops(nativeIters));
+      }
     }
     return best;
   }
