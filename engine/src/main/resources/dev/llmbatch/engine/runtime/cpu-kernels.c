@@ -203,18 +203,17 @@ static inline float hsum(v16 a) {
 /* With AVX2 a v16 is two registers, and GCC scalarised the generic tree's two-register
  * shuffles (~1000 lane moves a call, most of a decode step's attention): the same tree, the same
  * pairs added in the same order (so the same bits as AVX-512's), on 8-lane halves. */
-static inline v16 sum16(const v16 *t) {
-  union halves {
-    v16 v;
-    __m256 h[2];
-  };
-  union halves r;
+union halves {
+  v16 v;
+  __m256 h[2];
+};
+
+/* The rest of the tree once each t[i]'s halves are added (f[i] = lanes j + j+8 of t[i]): lanes
+ * 0-7 of the sums into lo, 8-15 into hi. */
+static inline void sum16_folded(const __m256 *f, __m256 *lo, __m256 *hi) {
   for (int g = 0; g < 2; g++) {
-    __m256 p[8], a[4], b[2];
-    for (int i = 0; i < 8; i++) { /* lanes j + j+8 */
-      union halves x = {t[8 * g + i]};
-      p[i] = _mm256_add_ps(x.h[0], x.h[1]);
-    }
+    const __m256 *p = f + 8 * g;
+    __m256 a[4], b[2];
     for (int k = 0; k < 4; k++) { /* j + j+4: lanes 0-3 of p[2k], 4-7 of p[2k+1] */
       a[k] = _mm256_add_ps(_mm256_permute2f128_ps(p[2 * k], p[2 * k + 1], 0x20),
                            _mm256_permute2f128_ps(p[2 * k], p[2 * k + 1], 0x31));
@@ -225,8 +224,18 @@ static inline v16 sum16(const v16 *t) {
     }
     /* j + j+1: lanes p0 p2 p4 p6 | p1 p3 p5 p7, put in order */
     __m256 c = _mm256_add_ps(_mm256_shuffle_ps(b[0], b[1], 0x88), _mm256_shuffle_ps(b[0], b[1], 0xDD));
-    r.h[g] = _mm256_permutevar8x32_ps(c, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    *(g == 0 ? lo : hi) = _mm256_permutevar8x32_ps(c, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
   }
+}
+
+static inline v16 sum16(const v16 *t) {
+  __m256 f[16];
+  for (int i = 0; i < 16; i++) { /* lanes j + j+8 */
+    union halves x = {t[i]};
+    f[i] = _mm256_add_ps(x.h[0], x.h[1]);
+  }
+  union halves r;
+  sum16_folded(f, &r.h[0], &r.h[1]);
   return r.v;
 }
 #else
@@ -364,6 +373,44 @@ static inline void pf_tick(struct pf_stream *pf) {
 /* For nq ≤ NQ queries: out_i[0..dim) = inv_i · Σ_{j in [lo, hi)} p_i[j] · v[j·ld ..] (rows of
  * DB·16 readable floats; p_i zero where query i does not look). The queries share each row's
  * loads, and NQ·DB independent FMA chains (8 where the shape allows) hide the FMA latency. */
+#if !defined(__AVX512F__) && defined(__AVX2__)
+/* With AVX2, GCC kept arrays of 16-lane vectors in memory (a v16 is two registers), moving each
+ * through general registers every FMA; the same sums on 8-lane halves, in the same order (so the
+ * same bits): NQ·2·DB accumulators, at most 12 in the dispatch below. */
+#define WEIGHTED_SUM(DB, NQ)                                                                     \
+  __attribute__((unused)) /* each ISA's dispatch uses some */                                  \
+  static void weighted_sum_##DB##_##NQ(float *const *p, int nq, const float *v, long ld, int lo, \
+                                        int hi, const float *inv, float *const *out, int dim,    \
+                                        struct pf_stream *pf) {                                  \
+    struct pf_stream pfl = pf != NULL ? *pf : (struct pf_stream){0}; /* in registers */          \
+    for (int q0 = 0; q0 < nq; q0 += NQ) {                                                        \
+      const float *pr[NQ];                                                                       \
+      for (int q = 0; q < NQ; q++) pr[q] = p[q0 + q < nq ? q0 + q : q0];                         \
+      __m256 acc[NQ][2 * DB];                                                                    \
+      for (int q = 0; q < NQ; q++)                                                               \
+        for (int b = 0; b < 2 * DB; b++) acc[q][b] = _mm256_setzero_ps();                        \
+      for (int j = lo; j < hi; j++) {                                                            \
+        const float *row = v + (long) j * ld;                                                    \
+        if (j + 8 < hi)                                                                          \
+          for (int b = 0; b < DB; b++) __builtin_prefetch(v + (long) (j + 8) * ld + b * W, 0, 3); \
+        pf_tick(&pfl);                                                                           \
+        __m256 pj[NQ];                                                                           \
+        for (int q = 0; q < NQ; q++) pj[q] = _mm256_broadcast_ss(pr[q] + j);                     \
+        for (int b = 0; b < 2 * DB; b++) {                                                       \
+          __m256 vb = _mm256_loadu_ps(row + 8 * b);                                              \
+          for (int q = 0; q < NQ; q++) acc[q][b] = _mm256_fmadd_ps(pj[q], vb, acc[q][b]);        \
+        }                                                                                        \
+      }                                                                                          \
+      for (int q = 0; q < NQ && q0 + q < nq; q++) {                                              \
+        float tmp[DB * W] __attribute__((aligned(64)));                                          \
+        __m256 s = _mm256_set1_ps(inv[q0 + q]);                                                  \
+        for (int b = 0; b < 2 * DB; b++) _mm256_store_ps(tmp + 8 * b, _mm256_mul_ps(acc[q][b], s)); \
+        memcpy(out[q0 + q], tmp, (size_t) dim * sizeof(float));                                  \
+      }                                                                                          \
+    }                                                                                            \
+    if (pf != NULL) *pf = pfl;                                                                   \
+  }
+#else
 #define WEIGHTED_SUM(DB, NQ)                                                                     \
   __attribute__((unused)) /* each ISA's dispatch uses some */                                  \
   static void weighted_sum_##DB##_##NQ(float *const *p, int nq, const float *v, long ld, int lo, \
@@ -394,6 +441,7 @@ static inline void pf_tick(struct pf_stream *pf) {
     }                                                                                            \
     if (pf != NULL) *pf = pfl;                                                                   \
   }
+#endif
 WEIGHTED_SUM(1, 4)
 WEIGHTED_SUM(1, 8)
 WEIGHTED_SUM(2, 4)
@@ -523,6 +571,41 @@ static inline void visible(const struct job *jb, int p, int keys, int *lo, int *
  * products run in registers (FMAs in dim order), then sum16 folds each query's 16 of them. */
 typedef void (*dot_block_fn)(const float *const *, const float *, long, int, int, int, float,
                              float *, long, struct pf_stream *);
+#if !defined(__AVX512F__) && defined(__AVX2__)
+/* With AVX2 on 8-lane halves (see WEIGHTED_SUM), each key's partial products folded (low half +
+ * high half, sum16's first step) as they complete; the same bits. */
+#define DOT_BLOCK(NQ)                                                                             \
+  static void dot_block_##NQ(const float *const *qp, const float *k, long ld, int j, int keys,  \
+                             int nb, float scale, float *sc, long lpad,                          \
+                             struct pf_stream *pf) {                                             \
+    struct pf_stream pfl = *pf; /* in registers */                                              \
+    __m256 part[NQ][W];                                                                         \
+    for (int jj = 0; jj < W; jj++) {                                                            \
+      __m256 lo[NQ], hi[NQ];                                                                    \
+      for (int i = 0; i < NQ; i++) lo[i] = hi[i] = _mm256_setzero_ps();                         \
+      if (j + jj < keys) {                                                                      \
+        const float *row = k + (long) (j + jj) * ld;                                            \
+        for (int b = 0; b < nb; b++) {                                                          \
+          __m256 k0 = _mm256_loadu_ps(row + W * b), k1 = _mm256_loadu_ps(row + W * b + 8);      \
+          for (int i = 0; i < NQ; i++) {                                                        \
+            lo[i] = _mm256_fmadd_ps(_mm256_load_ps(qp[i] + W * b), k0, lo[i]);                  \
+            hi[i] = _mm256_fmadd_ps(_mm256_load_ps(qp[i] + W * b + 8), k1, hi[i]);              \
+          }                                                                                     \
+        }                                                                                       \
+      }                                                                                         \
+      for (int i = 0; i < NQ; i++) part[i][jj] = _mm256_add_ps(lo[i], hi[i]);                   \
+      pf_tick(&pfl);                                                                            \
+    }                                                                                           \
+    __m256 s = _mm256_set1_ps(scale);                                                           \
+    for (int i = 0; i < NQ; i++) {                                                              \
+      __m256 lo, hi;                                                                            \
+      sum16_folded(part[i], &lo, &hi);                                                          \
+      _mm256_store_ps(sc + i * lpad + j, _mm256_mul_ps(lo, s));                                 \
+      _mm256_store_ps(sc + i * lpad + j + 8, _mm256_mul_ps(hi, s));                             \
+    }                                                                                           \
+    *pf = pfl;                                                                                  \
+  }
+#else
 #define DOT_BLOCK(NQ)                                                                             \
   static void dot_block_##NQ(const float *const *qp, const float *k, long ld, int j, int keys,  \
                              int nb, float scale, float *sc, long lpad,                          \
@@ -545,6 +628,7 @@ typedef void (*dot_block_fn)(const float *const *, const float *, long, int, int
     for (int i = 0; i < NQ; i++) *(v16 *) (sc + i * lpad + j) = sum16(part[i]) * scale;         \
     *pf = pfl;                                                                                  \
   }
+#endif
 DOT_BLOCK(1)
 DOT_BLOCK(2)
 DOT_BLOCK(3)
@@ -649,6 +733,30 @@ static int attend_item(const struct job *jb, int item, int next) {
                        &pf);
       }
     }
+#if !defined(__AVX512F__) && defined(__AVX2__)
+    /* with AVX2 on 8-lane halves (see WEIGHTED_SUM), 4 queries at a time (8 accumulators);
+     * each score the same FMA chain, so the same bits */
+    for (int j = jb0; j < bhi && !dot; j += W) {
+      for (int i0 = 0; i0 < QB; i0 += 4) {
+        __m256 acc[4][2];
+        for (int i = 0; i < 4; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+        for (int c = 0; c < dim; c++) {
+          const float *kr = kt + (long) c * lpad + j;
+          __m256 k0 = _mm256_load_ps(kr), k1 = _mm256_load_ps(kr + 8);
+          for (int i = 0; i < 4; i++) {
+            __m256 qi = _mm256_broadcast_ss(qp[i0 + i] + c);
+            acc[i][0] = _mm256_fmadd_ps(qi, k0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(qi, k1, acc[i][1]);
+          }
+        }
+        __m256 s = _mm256_set1_ps(jb->scale);
+        for (int i = 0; i < 4; i++) {
+          _mm256_store_ps(sc + (i0 + i) * lpad + j, _mm256_mul_ps(acc[i][0], s));
+          _mm256_store_ps(sc + (i0 + i) * lpad + j + 8, _mm256_mul_ps(acc[i][1], s));
+        }
+      }
+    }
+#else
     for (int j = jb0; j < bhi && !dot; j += W) { /* QB independent FMA chains */
       v16 acc[QB];
       for (int i = 0; i < QB; i++) acc[i] = splat(0);
@@ -658,6 +766,7 @@ static int attend_item(const struct job *jb, int item, int next) {
       }
       for (int i = 0; i < QB; i++) *(v16 *) (sc + i * lpad + j) = acc[i] * jb->scale;
     }
+#endif
     /* softmax of each query over the block's key range, zero outside its own keys */
     int bend = (bhi + W - 1) / W * W;
     float *rows[QB];
