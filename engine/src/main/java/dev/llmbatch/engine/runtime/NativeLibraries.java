@@ -145,20 +145,29 @@ final class NativeLibraries {
 
   /** The first processor's model name and feature flags from /proc/cpuinfo ("" if unreadable). */
   private static String cpuIdentity() throws IOException {
-    Path info = Path.of("/proc/cpuinfo");
-    if (!Files.isReadable(info)) {
-      return "";
-    }
     StringBuilder id = new StringBuilder();
-    for (String line : Files.readAllLines(info)) {
-      if (line.isBlank() && id.length() > 0) {
-        break; // the end of the first processor
-      }
+    for (String line : firstCpu()) {
       if (line.startsWith("model name") || line.startsWith("flags")) {
         id.append(line).append('\n');
       }
     }
     return id.toString();
+  }
+
+  /** The first processor's lines of /proc/cpuinfo (none where it cannot be read: not Linux). */
+  static List<String> firstCpu() throws IOException {
+    Path info = Path.of("/proc/cpuinfo");
+    if (!Files.isReadable(info)) {
+      return List.of();
+    }
+    List<String> lines = Files.readAllLines(info);
+    int end = lines.indexOf(""); // the blank line after the first processor
+    return end < 0 ? lines : lines.subList(0, end);
+  }
+
+  /** Whether {@code flag} is among the feature flags of {@code cpu} ({@link #firstCpu}'s lines). */
+  static boolean cpuHas(List<String> cpu, String flag) {
+    return cpu.stream().anyMatch(l -> l.startsWith("flags") && (l + " ").contains(" " + flag + " "));
   }
 
   /** gcc -shared the source into {@code lib} (atomically); null, or why it could not. */

@@ -97,10 +97,10 @@ public final class TorchRuntime {
     boolean amd;
     boolean avx512;
     try {
-      List<String> lines = Files.readAllLines(Path.of("/proc/cpuinfo"));
-      amd = lines.stream().anyMatch(l -> l.startsWith("vendor_id") && l.contains("AuthenticAMD"));
-      avx512 = lines.stream().anyMatch(l -> l.startsWith("flags") && (l + " ").contains(" avx512f "));
-    } catch (IOException | java.io.UncheckedIOException | SecurityException e) {
+      List<String> cpu = NativeLibraries.firstCpu();
+      amd = cpu.stream().anyMatch(l -> l.startsWith("vendor_id") && l.contains("AuthenticAMD"));
+      avx512 = NativeLibraries.cpuHas(cpu, "avx512f");
+    } catch (IOException | SecurityException e) {
       return; // not Linux: nothing to say
     }
     if (amd && shim) {

@@ -47,6 +47,20 @@ typedef int32_t i16 __attribute__((vector_size(64), aligned(64)));
 
 enum { W = 16, QB = 8 }; /* lanes; queries scored together against one key block */
 
+/* Attention's arrays of accumulators hold vw vectors of VL lanes: a v16, or with AVX2 (no
+ * AVX-512) an 8-lane half of one, since GCC kept an array of two-register v16s in memory and
+ * moved each through general registers around every FMA (a copy of prefill's scoring loop: 474
+ * instructions against 120). The sums run in the same order either way, so the same bits. */
+#if !defined(__AVX512F__) && defined(__AVX2__)
+#define ATTEND_HALVES 1
+typedef float vw __attribute__((vector_size(32), aligned(32)));
+typedef float vwu __attribute__((vector_size(32), aligned(4)));
+#else
+typedef v16 vw;
+typedef v16u vwu;
+#endif
+enum { VL = (int) (sizeof(vw) / sizeof(float)), HW = W / VL }; /* lanes; vws a 16-float block */
+
 typedef void (*gomp_parallel_fn)(void (*fn)(void *), void *data, unsigned threads, unsigned flags);
 static gomp_parallel_fn gomp_parallel;
 static int (*gomp_thread_num)(void); /* omp_get_thread_num of the same libgomp, or null */
@@ -199,18 +213,11 @@ static inline float hsum(v16 a) {
 }
 
 /* r[i] = Σ lanes of t[i], for 16 vectors: a tree of pairwise shuffles and adds. */
-#if !defined(__AVX512F__) && defined(__AVX2__)
-/* With AVX2 a v16 is two registers, and GCC scalarised the generic tree's two-register
- * shuffles (~1000 lane moves a call, most of a decode step's attention): the same tree, the same
- * pairs added in the same order (so the same bits as AVX-512's), on 8-lane halves. */
-union halves {
-  v16 v;
-  __m256 h[2];
-};
-
-/* The rest of the tree once each t[i]'s halves are added (f[i] = lanes j + j+8 of t[i]): lanes
- * 0-7 of the sums into lo, 8-15 into hi. */
-static inline void sum16_folded(const __m256 *f, __m256 *lo, __m256 *hi) {
+#ifdef ATTEND_HALVES
+/* With AVX2 the generic tree's two-register shuffles were scalarised by GCC (~1000 lane moves a
+ * decode dot block); here the same tree on halves: given f[i] = the low half of t[i] + its high
+ * half (the tree's first step), the same pairs added in the same order, into r's 16 floats. */
+static inline void sum16_folded(const __m256 *f, float scale, float *r) {
   for (int g = 0; g < 2; g++) {
     const __m256 *p = f + 8 * g;
     __m256 a[4], b[2];
@@ -224,21 +231,11 @@ static inline void sum16_folded(const __m256 *f, __m256 *lo, __m256 *hi) {
     }
     /* j + j+1: lanes p0 p2 p4 p6 | p1 p3 p5 p7, put in order */
     __m256 c = _mm256_add_ps(_mm256_shuffle_ps(b[0], b[1], 0x88), _mm256_shuffle_ps(b[0], b[1], 0xDD));
-    *(g == 0 ? lo : hi) = _mm256_permutevar8x32_ps(c, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    c = _mm256_permutevar8x32_ps(c, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_store_ps(r + 8 * g, _mm256_mul_ps(c, _mm256_set1_ps(scale)));
   }
 }
-
-static inline v16 sum16(const v16 *t) {
-  __m256 f[16];
-  for (int i = 0; i < 16; i++) { /* lanes j + j+8 */
-    union halves x = {t[i]};
-    f[i] = _mm256_add_ps(x.h[0], x.h[1]);
-  }
-  union halves r;
-  sum16_folded(f, &r.h[0], &r.h[1]);
-  return r.v;
-}
-#else
+#endif
 static inline v16 sum16(const v16 *t) {
   const i16 lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
   const i16 hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
@@ -263,7 +260,6 @@ static inline v16 sum16(const v16 *t) {
   }
   return __builtin_shuffle(c[0], c[1], even) + __builtin_shuffle(c[0], c[1], odd);
 }
-#endif
 
 /* e^x to within ~2 ulp for x ≤ 0 down to −87.3 (Cephes' polynomial over x − n·ln 2, n the
  * nearest integer to x/ln 2, times 2^n); smaller x gives ~1e-38, the caller zeroes masked lanes. */
@@ -373,10 +369,6 @@ static inline void pf_tick(struct pf_stream *pf) {
 /* For nq ≤ NQ queries: out_i[0..dim) = inv_i · Σ_{j in [lo, hi)} p_i[j] · v[j·ld ..] (rows of
  * DB·16 readable floats; p_i zero where query i does not look). The queries share each row's
  * loads, and NQ·DB independent FMA chains (8 where the shape allows) hide the FMA latency. */
-#if !defined(__AVX512F__) && defined(__AVX2__)
-/* With AVX2, GCC kept arrays of 16-lane vectors in memory (a v16 is two registers), moving each
- * through general registers every FMA; the same sums on 8-lane halves, in the same order (so the
- * same bits): NQ·2·DB accumulators, at most 12 in the dispatch below. */
 #define WEIGHTED_SUM(DB, NQ)                                                                     \
   __attribute__((unused)) /* each ISA's dispatch uses some */                                  \
   static void weighted_sum_##DB##_##NQ(float *const *p, int nq, const float *v, long ld, int lo, \
@@ -386,62 +378,27 @@ static inline void pf_tick(struct pf_stream *pf) {
     for (int q0 = 0; q0 < nq; q0 += NQ) {                                                        \
       const float *pr[NQ];                                                                       \
       for (int q = 0; q < NQ; q++) pr[q] = p[q0 + q < nq ? q0 + q : q0];                         \
-      __m256 acc[NQ][2 * DB];                                                                    \
+      vw acc[NQ][DB * HW];                                                                       \
       for (int q = 0; q < NQ; q++)                                                               \
-        for (int b = 0; b < 2 * DB; b++) acc[q][b] = _mm256_setzero_ps();                        \
+        for (int b = 0; b < DB * HW; b++) acc[q][b] = (vw){0};                                   \
       for (int j = lo; j < hi; j++) {                                                            \
-        const float *row = v + (long) j * ld;                                                    \
+        const vwu *row = (const vwu *) (v + (long) j * ld);                                      \
         if (j + 8 < hi)                                                                          \
           for (int b = 0; b < DB; b++) __builtin_prefetch(v + (long) (j + 8) * ld + b * W, 0, 3); \
         pf_tick(&pfl);                                                                           \
-        __m256 pj[NQ];                                                                           \
-        for (int q = 0; q < NQ; q++) pj[q] = _mm256_broadcast_ss(pr[q] + j);                     \
-        for (int b = 0; b < 2 * DB; b++) {                                                       \
-          __m256 vb = _mm256_loadu_ps(row + 8 * b);                                              \
-          for (int q = 0; q < NQ; q++) acc[q][b] = _mm256_fmadd_ps(pj[q], vb, acc[q][b]);        \
+        for (int b = 0; b < DB * HW; b++) {                                                      \
+          vw vb = row[b];                                                                        \
+          for (int q = 0; q < NQ; q++) acc[q][b] += pr[q][j] * vb;                               \
         }                                                                                        \
       }                                                                                          \
       for (int q = 0; q < NQ && q0 + q < nq; q++) {                                              \
         float tmp[DB * W] __attribute__((aligned(64)));                                          \
-        __m256 s = _mm256_set1_ps(inv[q0 + q]);                                                  \
-        for (int b = 0; b < 2 * DB; b++) _mm256_store_ps(tmp + 8 * b, _mm256_mul_ps(acc[q][b], s)); \
+        for (int b = 0; b < DB * HW; b++) ((vw *) tmp)[b] = acc[q][b] * inv[q0 + q];             \
         memcpy(out[q0 + q], tmp, (size_t) dim * sizeof(float));                                  \
       }                                                                                          \
     }                                                                                            \
     if (pf != NULL) *pf = pfl;                                                                   \
   }
-#else
-#define WEIGHTED_SUM(DB, NQ)                                                                     \
-  __attribute__((unused)) /* each ISA's dispatch uses some */                                  \
-  static void weighted_sum_##DB##_##NQ(float *const *p, int nq, const float *v, long ld, int lo, \
-                                        int hi, const float *inv, float *const *out, int dim,    \
-                                        struct pf_stream *pf) {                                  \
-    struct pf_stream pfl = pf != NULL ? *pf : (struct pf_stream){0}; /* in registers */          \
-    for (int q0 = 0; q0 < nq; q0 += NQ) {                                                        \
-      const float *pr[NQ];                                                                       \
-      for (int q = 0; q < NQ; q++) pr[q] = p[q0 + q < nq ? q0 + q : q0];                         \
-      v16 acc[NQ][DB];                                                                           \
-      for (int q = 0; q < NQ; q++)                                                               \
-        for (int b = 0; b < DB; b++) acc[q][b] = splat(0);                                       \
-      for (int j = lo; j < hi; j++) {                                                            \
-        const v16u *row = (const v16u *) (v + (long) j * ld);                                    \
-        if (j + 8 < hi)                                                                          \
-          for (int b = 0; b < DB; b++) __builtin_prefetch(v + (long) (j + 8) * ld + b * W, 0, 3); \
-        pf_tick(&pfl);                                                                           \
-        for (int b = 0; b < DB; b++) {                                                           \
-          v16 vb = row[b];                                                                       \
-          for (int q = 0; q < NQ; q++) acc[q][b] += splat(pr[q][j]) * vb;                        \
-        }                                                                                        \
-      }                                                                                          \
-      for (int q = 0; q < NQ && q0 + q < nq; q++) {                                              \
-        float tmp[DB * W] __attribute__((aligned(64)));                                          \
-        for (int b = 0; b < DB; b++) ((v16 *) tmp)[b] = acc[q][b] * inv[q0 + q];                 \
-        memcpy(out[q0 + q], tmp, (size_t) dim * sizeof(float));                                  \
-      }                                                                                          \
-    }                                                                                            \
-    if (pf != NULL) *pf = pfl;                                                                   \
-  }
-#endif
 WEIGHTED_SUM(1, 4)
 WEIGHTED_SUM(1, 8)
 WEIGHTED_SUM(2, 4)
@@ -460,7 +417,7 @@ WEIGHTED_SUM(7, 1)
 WEIGHTED_SUM(7, 2)
 WEIGHTED_SUM(8, 1)
 WEIGHTED_SUM(8, 2)
-#if !defined(__AVX512F__)
+#ifdef ATTEND_HALVES
 WEIGHTED_SUM(2, 3)
 WEIGHTED_SUM(4, 1)
 #endif
@@ -471,8 +428,7 @@ static void weighted_sum(float *const *p, int nq, const float *v, long ld, long 
   /* as many of the queries as registers allow share each value row's loads: a pass per group
    * (heads of up to 32 dims: all of a block's 8 when there are more than 4, 16 chains; of 48–64
    * dims, 2–4, so a decode row's GQA group of 3 or 4 is one pass; of 80–128, 2) */
-  int wide = nq > 4;
-#if !defined(__AVX512F__)
+#ifdef ATTEND_HALVES
   /* with AVX2 a v16 is two of 16 registers: groups of at most 12 accumulator registers (more
    * spilled to the stack, a load and a store an FMA) */
   switch (dpad / W) {
@@ -486,8 +442,8 @@ static void weighted_sum(float *const *p, int nq, const float *v, long ld, long 
     case 8: weighted_sum_8_1(p, nq, v, ld, lo, hi, inv, out, dim, pf); return;
     default: break;
   }
-  (void) wide;
 #else
+  int wide = nq > 4;
   switch (dpad / W) {
     case 1:
       (wide ? weighted_sum_1_8 : weighted_sum_1_4)(p, nq, v, ld, lo, hi, inv, out, dim, pf);
@@ -569,66 +525,42 @@ static inline void visible(const struct job *jb, int p, int keys, int *lo, int *
 /* Scores of NQ queries (dim = nb vectors each) against keys [j, j + 16) of rows ld floats
  * apart, scaled, into sc's rows (lpad apart); a key at or past `keys` scores 0. Each key's NQ dot
  * products run in registers (FMAs in dim order), then sum16 folds each query's 16 of them. */
+/* the scaled lane sums of 16 vw parts into 16 floats at r */
+#ifdef ATTEND_HALVES
+#define SUM_PARTS(part, scale, r) sum16_folded((const __m256 *) (part), scale, r)
+#else
+#define SUM_PARTS(part, scale, r) (*(v16 *) (r) = sum16(part) * (scale))
+#endif
 typedef void (*dot_block_fn)(const float *const *, const float *, long, int, int, int, float,
                              float *, long, struct pf_stream *);
-#if !defined(__AVX512F__) && defined(__AVX2__)
-/* With AVX2 on 8-lane halves (see WEIGHTED_SUM), each key's partial products folded (low half +
- * high half, sum16's first step) as they complete; the same bits. */
 #define DOT_BLOCK(NQ)                                                                             \
   static void dot_block_##NQ(const float *const *qp, const float *k, long ld, int j, int keys,  \
                              int nb, float scale, float *sc, long lpad,                          \
                              struct pf_stream *pf) {                                             \
     struct pf_stream pfl = *pf; /* in registers */                                              \
-    __m256 part[NQ][W];                                                                         \
+    vw part[NQ][W]; /* each key's products, halves added (sum16's first step) where in halves */\
     for (int jj = 0; jj < W; jj++) {                                                            \
-      __m256 lo[NQ], hi[NQ];                                                                    \
-      for (int i = 0; i < NQ; i++) lo[i] = hi[i] = _mm256_setzero_ps();                         \
+      vw acc[NQ][HW];                                                                           \
+      for (int i = 0; i < NQ; i++)                                                              \
+        for (int h = 0; h < HW; h++) acc[i][h] = (vw){0};                                       \
       if (j + jj < keys) {                                                                      \
-        const float *row = k + (long) (j + jj) * ld;                                            \
+        const vwu *row = (const vwu *) (k + (long) (j + jj) * ld);                              \
         for (int b = 0; b < nb; b++) {                                                          \
-          __m256 k0 = _mm256_loadu_ps(row + W * b), k1 = _mm256_loadu_ps(row + W * b + 8);      \
-          for (int i = 0; i < NQ; i++) {                                                        \
-            lo[i] = _mm256_fmadd_ps(_mm256_load_ps(qp[i] + W * b), k0, lo[i]);                  \
-            hi[i] = _mm256_fmadd_ps(_mm256_load_ps(qp[i] + W * b + 8), k1, hi[i]);              \
+          for (int h = 0; h < HW; h++) {                                                        \
+            vw kb = row[b * HW + h];                                                            \
+            for (int i = 0; i < NQ; i++) acc[i][h] += ((const vw *) qp[i])[b * HW + h] * kb;   \
           }                                                                                     \
         }                                                                                       \
       }                                                                                         \
-      for (int i = 0; i < NQ; i++) part[i][jj] = _mm256_add_ps(lo[i], hi[i]);                   \
-      pf_tick(&pfl);                                                                            \
-    }                                                                                           \
-    __m256 s = _mm256_set1_ps(scale);                                                           \
-    for (int i = 0; i < NQ; i++) {                                                              \
-      __m256 lo, hi;                                                                            \
-      sum16_folded(part[i], &lo, &hi);                                                          \
-      _mm256_store_ps(sc + i * lpad + j, _mm256_mul_ps(lo, s));                                 \
-      _mm256_store_ps(sc + i * lpad + j + 8, _mm256_mul_ps(hi, s));                             \
-    }                                                                                           \
-    *pf = pfl;                                                                                  \
-  }
-#else
-#define DOT_BLOCK(NQ)                                                                             \
-  static void dot_block_##NQ(const float *const *qp, const float *k, long ld, int j, int keys,  \
-                             int nb, float scale, float *sc, long lpad,                          \
-                             struct pf_stream *pf) {                                             \
-    struct pf_stream pfl = *pf; /* in registers */                                              \
-    v16 part[NQ][W];                                                                            \
-    for (int jj = 0; jj < W; jj++) {                                                            \
-      v16 acc[NQ];                                                                              \
-      for (int i = 0; i < NQ; i++) acc[i] = splat(0);                                           \
-      if (j + jj < keys) {                                                                      \
-        const v16u *row = (const v16u *) (k + (long) (j + jj) * ld);                            \
-        for (int b = 0; b < nb; b++) {                                                          \
-          v16 kb = row[b];                                                                      \
-          for (int i = 0; i < NQ; i++) acc[i] += ((const v16 *) qp[i])[b] * kb;                 \
-        }                                                                                       \
+      for (int i = 0; i < NQ; i++) {                                                            \
+        part[i][jj] = acc[i][0];                                                                \
+        for (int h = 1; h < HW; h++) part[i][jj] += acc[i][h];                                  \
       }                                                                                         \
-      for (int i = 0; i < NQ; i++) part[i][jj] = acc[i];                                        \
       pf_tick(&pfl);                                                                            \
     }                                                                                           \
-    for (int i = 0; i < NQ; i++) *(v16 *) (sc + i * lpad + j) = sum16(part[i]) * scale;         \
+    for (int i = 0; i < NQ; i++) SUM_PARTS(part[i], scale, sc + i * lpad + j);                  \
     *pf = pfl;                                                                                  \
   }
-#endif
 DOT_BLOCK(1)
 DOT_BLOCK(2)
 DOT_BLOCK(3)
@@ -733,40 +665,23 @@ static int attend_item(const struct job *jb, int item, int next) {
                        &pf);
       }
     }
-#if !defined(__AVX512F__) && defined(__AVX2__)
-    /* with AVX2 on 8-lane halves (see WEIGHTED_SUM), 4 queries at a time (8 accumulators);
-     * each score the same FMA chain, so the same bits */
+    /* QG independent FMA chains of HW vws a query: all QB queries, or in halves 4 at a time */
+    enum { QG = HW == 1 ? QB : 4 };
     for (int j = jb0; j < bhi && !dot; j += W) {
-      for (int i0 = 0; i0 < QB; i0 += 4) {
-        __m256 acc[4][2];
-        for (int i = 0; i < 4; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+      for (int i0 = 0; i0 < QB; i0 += QG) {
+        vw acc[QG][HW];
+        for (int i = 0; i < QG; i++)
+          for (int h = 0; h < HW; h++) acc[i][h] = (vw){0};
         for (int c = 0; c < dim; c++) {
-          const float *kr = kt + (long) c * lpad + j;
-          __m256 k0 = _mm256_load_ps(kr), k1 = _mm256_load_ps(kr + 8);
-          for (int i = 0; i < 4; i++) {
-            __m256 qi = _mm256_broadcast_ss(qp[i0 + i] + c);
-            acc[i][0] = _mm256_fmadd_ps(qi, k0, acc[i][0]);
-            acc[i][1] = _mm256_fmadd_ps(qi, k1, acc[i][1]);
-          }
+          const vw *kv = (const vw *) (kt + (long) c * lpad + j);
+          for (int h = 0; h < HW; h++)
+            for (int i = 0; i < QG; i++) acc[i][h] += qp[i0 + i][c] * kv[h];
         }
-        __m256 s = _mm256_set1_ps(jb->scale);
-        for (int i = 0; i < 4; i++) {
-          _mm256_store_ps(sc + (i0 + i) * lpad + j, _mm256_mul_ps(acc[i][0], s));
-          _mm256_store_ps(sc + (i0 + i) * lpad + j + 8, _mm256_mul_ps(acc[i][1], s));
-        }
+        for (int i = 0; i < QG; i++)
+          for (int h = 0; h < HW; h++)
+            ((vw *) (sc + (i0 + i) * lpad + j))[h] = acc[i][h] * jb->scale;
       }
     }
-#else
-    for (int j = jb0; j < bhi && !dot; j += W) { /* QB independent FMA chains */
-      v16 acc[QB];
-      for (int i = 0; i < QB; i++) acc[i] = splat(0);
-      for (int c = 0; c < dim; c++) {
-        v16 kv = *(const v16 *) (kt + (long) c * lpad + j);
-        for (int i = 0; i < QB; i++) acc[i] += qp[i][c] * kv;
-      }
-      for (int i = 0; i < QB; i++) *(v16 *) (sc + i * lpad + j) = acc[i] * jb->scale;
-    }
-#endif
     /* softmax of each query over the block's key range, zero outside its own keys */
     int bend = (bhi + W - 1) / W * W;
     float *rows[QB];

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 
 /** What a test of a native path does when that path is not available, and what it expects. */
@@ -42,9 +43,9 @@ public final class NativeTests {
       return false;
     }
     try {
-      String info = Files.readString(Path.of("/proc/cpuinfo"));
-      return info.contains(" amx_bf16") && info.contains(" amx_tile")
-          && info.contains(" avx512_bf16");
+      List<String> cpu = NativeLibraries.firstCpu();
+      return NativeLibraries.cpuHas(cpu, "amx_bf16") && NativeLibraries.cpuHas(cpu, "amx_tile")
+          && NativeLibraries.cpuHas(cpu, "avx512_bf16");
     } catch (IOException ex) {
       return false;
     }
@@ -53,15 +54,10 @@ public final class NativeTests {
   /** Whether /proc/cpuinfo lists {@code flag} for this CPU (false where it cannot be read). */
   public static boolean cpuHas(String flag) {
     try {
-      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-        if (line.startsWith("flags")) {
-          return (line + " ").contains(" " + flag + " ");
-        }
-      }
+      return NativeLibraries.cpuHas(NativeLibraries.firstCpu(), flag);
     } catch (IOException ex) {
       return false;
     }
-    return false;
   }
 
   private static boolean onPath(String exe) {
