@@ -1726,9 +1726,12 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gatedMul(
  *
  * Built with AVX2, FMA and F16C but no AVX-512 (HAVE_GEMM 256), the same panels and tiles run on
  * 4-row blocks of 24 columns (half a panel: 12 accumulators of the 16 registers), each y the same
- * FMA chain as AVX-512's (bias, then k in order), so the same bits; a bfloat16 panel there holds
- * per pair of k rows six 8-lane words, column 8g + l in lane l of word g, row k in the low half
- * and row k + 1 in the high one, widened for 2 rows × 48 columns at a time.
+ * FMA chain as AVX-512's (bias, then k in order), so the same bits; one or two rows take all 48
+ * columns at once (6 or 12 accumulators: a half's 3 FMA chains a row could not cover the FMA
+ * latency). A bfloat16 panel there holds 48 values a k row, as a float16 one does, each widened
+ * by a zero extension and a shift (vpmovzxwd, vpslld) in the same kernels: at 32 rows a 100M
+ * model's GEMMs ran 12–24% faster than over the pair layout this replaced (row k and k + 1 in
+ * one lane's halves, widened 2 rows × 48 columns at a time; docs/benchmarks.md, session 25).
  *
  * A weight whose every value is a bfloat16 (the low 16 bits of each float zero: a BF16
  * checkpoint's weights, widened on load) is packed as those 16 bits, half the bytes, and widened
@@ -1951,10 +1954,11 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
   return init == 1 ? b : _mm256_add_ps(b, load8((init ? r : c) + i * ldc + 8 * g, mask[g]));
 }
 
-/* The AVX2 kernel, c[R × 48] = init + a[R × kc] · b[kc × 48] over a float32 or float16 panel
- * (the AVX-512 layouts): one 24-column half after the other, each R × 3 accumulators; the fetch
- * ahead into L2 (pf_lines lines from pf) is spread over the first half's k rows. The products
- * are the AVX-512 kernel's bit for bit (each y is bias (+ r), then one FMA per k in order). */
+/* The AVX2 kernel, c[R × 48] = init + a[R × kc] · b[kc × 48] over a panel of 48 values a k row
+ * (float32, float16, or AVX2's bfloat16), each row's vectors read by LOAD: one 24-column half
+ * after the other, each R × 3 accumulators; the fetch ahead into L2 (pf_lines lines from pf) is
+ * spread over the first half's k rows. The products are the AVX-512 kernel's bit for bit (each y
+ * is bias (+ r), then one FMA per k in order). */
 #define GEMM2_KERNEL_ROWS(NAME, R, T, LOAD)                                                       \
   static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
                    const gemm_mask_t *mask, int init, const float *bias, const float *r,          \
@@ -1992,81 +1996,54 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
       }                                                                                           \
     }                                                                                             \
   }
-#define LOAD2_F32(p) _mm256_load_ps(p)
-#define LOAD2_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (p)))
-
-/* P (1 or 2) rows from row i0 of the AVX2 bfloat16 kernel, over all 48 columns (P × 6
- * accumulators): the AVX2 bfloat16 panel holds, per pair of k rows, six 8-lane words, columns
- * 8g.. of row k in each lane's low half and of row k + 1 in its high half (gemm_pack_worker),
- * widened by a shift and by a mask. kc is even. */
-static inline __attribute__((always_inline)) void gemm2_bf16_rows(
-    int P, int i0, int kc, const float *a, long lda, const __m256i *b, float *c, long ldc,
-    const gemm_mask_t *mask, int init, const float *bias, const float *r, const char *pf,
-    long pf_lines) {
-  const __m256i high = _mm256_set1_epi32((int) 0xFFFF0000);
-  __m256 acc[2][6];
-  for (int i = 0; i < P; i++) {
-    for (int g = 0; g < 6; g++) acc[i][g] = gemm2_start(mask, g, init, bias, r, c, i0 + i, ldc);
-  }
-  a += i0 * lda;
-  long pf_acc = 0;
-  for (int kk = 0; kk < kc; kk += 2) {
-    const char *ahead = (const char *) (b + PF_ROWS / 2 * 6);
-    _mm_prefetch(ahead, _MM_HINT_T0);
-    _mm_prefetch(ahead + 64, _MM_HINT_T0);
-    _mm_prefetch(ahead + 128, _MM_HINT_T0);
-    for (pf_acc += 2 * pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {
-      _mm_prefetch(pf, _MM_HINT_T1);
-    }
-    __m256 x0 = _mm256_broadcast_ss(a + kk), x1 = _mm256_broadcast_ss(a + (P > 1 ? lda : 0) + kk);
-    for (int g = 0; g < 6; g++) {
-      __m256 w = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_load_si256(b + g), 16));
-      acc[0][g] = _mm256_fmadd_ps(x0, w, acc[0][g]);
-      if (P > 1) acc[1][g] = _mm256_fmadd_ps(x1, w, acc[1][g]);
-    }
-    x0 = _mm256_broadcast_ss(a + kk + 1);
-    x1 = _mm256_broadcast_ss(a + (P > 1 ? lda : 0) + kk + 1);
-    for (int g = 0; g < 6; g++) {
-      __m256 w = _mm256_castsi256_ps(_mm256_and_si256(_mm256_load_si256(b + g), high));
-      acc[0][g] = _mm256_fmadd_ps(x0, w, acc[0][g]);
-      if (P > 1) acc[1][g] = _mm256_fmadd_ps(x1, w, acc[1][g]);
-    }
-    b += 6;
-  }
-  for (int i = 0; i < P; i++) {
-    for (int g = 0; g < 6; g++) {
-      store8(c + (i0 + i) * ldc + 8 * g, mask[g], acc[i][g]);
-    }
-  }
-}
-
-/* R rows over a bfloat16 panel: two at a time, the fetch ahead spread over the first pair's. */
-#define GEMM2_KERNEL_BF16(R)                                                                      \
-  static void gemm_kernel_bf16_##R(int kc, const float *a, long lda, const void *panel, float *c,\
-                                   long ldc, const gemm_mask_t *mask, int init, const float *bias,\
-                                   const float *r, const char *pf, long pf_lines) {              \
-    for (int i0 = 0; i0 < R; i0 += 2) {                                                           \
-      if (R - i0 >= 2) {                                                                          \
-        gemm2_bf16_rows(2, i0, kc, a, lda, (const __m256i *) panel, c, ldc, mask, init, bias, r,  \
-                        i0 == 0 ? pf : NULL, i0 == 0 ? pf_lines : 0);                             \
-      } else {                                                                                    \
-        gemm2_bf16_rows(1, i0, kc, a, lda, (const __m256i *) panel, c, ldc, mask, init, bias, r,  \
-                        i0 == 0 ? pf : NULL, i0 == 0 ? pf_lines : 0);                             \
+/* The same for R ≤ 2 rows over all 48 columns at once (R × 6 accumulators): with one or two rows
+ * a half at a time has too few FMA chains to cover their latency. */
+#define GEMM2_KERNEL_WIDE(NAME, R, T, LOAD)                                                       \
+  static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
+                   const gemm_mask_t *mask, int init, const float *bias, const float *r,          \
+                   const char *pf, long pf_lines) {                                               \
+    long pf_acc = 0;                                                                              \
+    const T *b = (const T *) panel;                                                               \
+    __m256 acc[R][6];                                                                             \
+    for (int i = 0; i < R; i++) {                                                                 \
+      for (int g = 0; g < 6; g++) acc[i][g] = gemm2_start(mask, g, init, bias, r, c, i, ldc);     \
+    }                                                                                             \
+    for (int kk = 0; kk < kc; kk++) {                                                             \
+      for (unsigned l = 0; l < NR * sizeof(T); l += 64) { /* the row PF_ROWS ahead */             \
+        _mm_prefetch((const char *) (b + PF_ROWS * NR) + l, _MM_HINT_T0);                         \
       }                                                                                           \
+      for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {                     \
+        _mm_prefetch(pf, _MM_HINT_T1);                                                            \
+      }                                                                                           \
+      for (int i = 0; i < R; i++) {                                                               \
+        __m256 ai = _mm256_broadcast_ss(a + i * lda + kk);                                        \
+        for (int g = 0; g < 6; g++) acc[i][g] = _mm256_fmadd_ps(ai, LOAD(b + 8 * g), acc[i][g]);  \
+      }                                                                                           \
+      b += NR;                                                                                    \
+    }                                                                                             \
+    for (int i = 0; i < R; i++) {                                                                 \
+      for (int g = 0; g < 6; g++) store8(c + i * ldc + 8 * g, mask[g], acc[i][g]);               \
     }                                                                                             \
   }
+#define LOAD2_F32(p) _mm256_load_ps(p)
+#define LOAD2_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (p)))
+#define LOAD2_BF16(p)                                                                             \
+  _mm256_castsi256_ps(                                                                            \
+      _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *) (p))), 16))
+
 #define GEMM2_KERNEL(R) GEMM2_KERNEL_ROWS(gemm_kernel_##R, R, float, LOAD2_F32)
 #define GEMM2_KERNEL_F16(R) GEMM2_KERNEL_ROWS(gemm_kernel_f16_##R, R, uint16_t, LOAD2_F16)
-GEMM2_KERNEL(1)
-GEMM2_KERNEL(2)
+#define GEMM2_KERNEL_BF16(R) GEMM2_KERNEL_ROWS(gemm_kernel_bf16_##R, R, uint16_t, LOAD2_BF16)
+GEMM2_KERNEL_WIDE(gemm_kernel_1, 1, float, LOAD2_F32)
+GEMM2_KERNEL_WIDE(gemm_kernel_2, 2, float, LOAD2_F32)
 GEMM2_KERNEL(3)
 GEMM2_KERNEL(4)
-GEMM2_KERNEL_BF16(1)
-GEMM2_KERNEL_BF16(2)
+GEMM2_KERNEL_WIDE(gemm_kernel_bf16_1, 1, uint16_t, LOAD2_BF16)
+GEMM2_KERNEL_WIDE(gemm_kernel_bf16_2, 2, uint16_t, LOAD2_BF16)
 GEMM2_KERNEL_BF16(3)
 GEMM2_KERNEL_BF16(4)
-GEMM2_KERNEL_F16(1)
-GEMM2_KERNEL_F16(2)
+GEMM2_KERNEL_WIDE(gemm_kernel_f16_1, 1, uint16_t, LOAD2_F16)
+GEMM2_KERNEL_WIDE(gemm_kernel_f16_2, 2, uint16_t, LOAD2_F16)
 GEMM2_KERNEL_F16(3)
 GEMM2_KERNEL_F16(4)
 typedef void (*gemm_kernel_fn)(int, const float *, long, const void *, float *, long,
@@ -2535,18 +2512,20 @@ static void gemm_pack_worker(void *arg) {
       }
       continue;
     }
-    uint32_t *dst = (uint32_t *) panel;
 #if HAVE_GEMM == 256
-    /* per row pair: 6 words of 8 lanes, column j in lane j (row k low, row k + 1 high) */
-    for (int j = 0; j < NR; j++) {
-      int row = gemm_pack_row(jb, p, j);
-      const float *src = jb->w + (long) row * k;
-      for (int kk = 0; row >= 0 && kk < k; kk++) {
-        dst[(long) (kk / 2) * 48 + j] |= (float_bits(src[kk]) >> 16) << (16 * (kk % 2));
+    { /* 48 bfloat16 a k row, as float16 panels are */
+      uint16_t *dst = (uint16_t *) panel;
+      for (int j = 0; j < NR; j++) {
+        int row = gemm_pack_row(jb, p, j);
+        const float *src = jb->w + (long) row * k;
+        for (int kk = 0; row >= 0 && kk < k; kk++) {
+          dst[(long) kk * NR + j] = (uint16_t) (float_bits(src[kk]) >> 16);
+        }
       }
+      continue;
     }
-    continue;
 #endif
+    uint32_t *dst = (uint32_t *) panel;
     /* per row pair: 3 words of 16 lanes */
     for (int j = 0; j < NR; j++) {
       int row = gemm_pack_row(jb, p, j);
@@ -2725,14 +2704,17 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
       for (int kk = 0; kk < k; kk++) row[kk] = _cvtsh_ss(src[(long) kk * NR]);
       continue;
     }
-    const uint32_t *src = (const uint32_t *) panel; /* the bfloat16 layout of gemm_pack_worker */
 #if HAVE_GEMM == 256
-    for (int kk = 0; kk < k; kk++) {
-      uint32_t bits = ((src[(long) (kk / 2) * 48 + col] >> (16 * (kk % 2))) & 0xFFFF) << 16;
-      memcpy(row + kk, &bits, sizeof bits);
+    { /* AVX2 bfloat16: 48 a k row */
+      const uint16_t *src = (const uint16_t *) panel + col;
+      for (int kk = 0; kk < k; kk++) {
+        uint32_t bits = (uint32_t) src[(long) kk * NR] << 16;
+        memcpy(row + kk, &bits, sizeof bits);
+      }
+      continue;
     }
-    continue;
 #endif
+    const uint32_t *src = (const uint32_t *) panel; /* the bfloat16 layout of gemm_pack_worker */
     int lane = col % 16;
     for (int kk = 0; kk < k; kk++) {
       int word = col < 32 ? kk % 2 : 2, half = col < 32 ? col / 16 : kk % 2;
