@@ -148,7 +148,7 @@ class PackedGemmTest {
           NDArray w = random(s, r, n, k);
           NDArray b = withBias ? random(s, r, n) : null;
           try (PackedGemm p = PackedGemm.pack(w, b)) {
-            for (int rows : new int[] {1, 7, 8, 9, 17, 129}) {
+            for (int rows : new int[] {1, 2, 6, 7, 8, 9, 17, 129}) {
               NDArray x = random(s, r, rows, k);
               NDArray expected = x.getNDArrayInternal().linear(x, w, b).singletonOrThrow();
               // k ≤ 1,700 products of |x|,|w| ≤ 1 in float32, summed in different orders
@@ -210,11 +210,12 @@ class PackedGemmTest {
   /**
    * The engine's GEMM holds a weight of bfloat16 (or IEEE half) values in those 16 bits and
    * widens them exactly, so its products are the float32 panels' bit for bit: across each
-   * layout's edges (bfloat16: a column pair's halves, the third vector's row pairs, chunks that
-   * must split on even rows; both: the last panel's mask, depths of one to several chunks, odd
-   * ones for float16) and every row block, with bias and residual. A single value the format
-   * cannot hold, and the switch turned off, keep float32 panels; bfloat16 values at an odd depth
-   * never take the bfloat16 layout (which pairs rows), and their products stay exact. (With AMX
+   * layout's edges (bfloat16 with AVX-512: a column pair's halves, the third vector's row pairs,
+   * chunks that must split on even rows; both: the last panel's mask, depths of one to several
+   * chunks, odd ones for float16) and every row block (one and two rows take their own kernels
+   * with AVX2), with bias and residual. A single value the format cannot hold, and the switch
+   * turned off, keep float32 panels; bfloat16 values at an odd depth never take the bfloat16
+   * layout (which pairs rows with AVX-512), and their products stay exact. (With AMX
    * turned off: its tiles' products are float32-accurate, not bit for bit, {@link
    * #onAmxBfloat16WeightsGiveFloat32AccurateProducts}.)
    */
@@ -249,7 +250,7 @@ class PackedGemmTest {
           try (PackedGemm half = PackedGemm.pack(w, b); PackedGemm full = packAsFloat32(w, b)) {
             assertEquals(held, half.held(), "(" + n + ", " + k + ") " + held + " values");
             assertEquals("float32", full.held(), "LLM_BATCH_PACKED_16BIT=0 packs float32");
-            for (int rows : new int[] {1, 7, 8, 9, 17, 129}) {
+            for (int rows : new int[] {1, 2, 6, 7, 8, 9, 17, 129}) {
               String what = "(" + n + ", " + k + ") weight, " + rows + " rows, bias " + withBias;
               NDArray x = random(s, r, rows, k);
               assertArrayEquals(full.apply(x).toFloatArray(), half.apply(x).toFloatArray(), what);
@@ -362,9 +363,10 @@ class PackedGemmTest {
 
   /**
    * Rows read back from the engine's packed copy are the weight's rows bit for bit, in every
-   * layout (float32 and float16 at an odd depth, bfloat16 for AVX-512 and, where the CPU has them,
-   * for the AMX tiles at a depth that is not a multiple of their 32), across panel edges and in
-   * any order, repeats included; an id outside the weight is refused by name.
+   * layout (float32 and float16 at an odd depth, bfloat16 in AVX-512's row pairs or AVX2's rows
+   * and, where the CPU has them, for the AMX tiles at a depth that is not a multiple of their 32),
+   * across panel edges and in any order, repeats included; an id outside the weight is refused by
+   * name.
    */
   @ParameterizedTest
   @ValueSource(booleans = {false, true})
