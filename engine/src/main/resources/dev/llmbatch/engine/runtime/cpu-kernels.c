@@ -1728,10 +1728,12 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gatedMul(
  * 4-row blocks of 24 columns (half a panel: 12 accumulators of the 16 registers), each y the same
  * FMA chain as AVX-512's (bias, then k in order), so the same bits; one or two rows take all 48
  * columns at once (6 or 12 accumulators: a half's 3 FMA chains a row could not cover the FMA
- * latency). A bfloat16 panel there holds 48 values a k row, as a float16 one does, each widened
- * by a zero extension and a shift (vpmovzxwd, vpslld) in the same kernels: at 32 rows a 100M
- * model's GEMMs ran 12–24% faster than over the pair layout this replaced (row k and k + 1 in
- * one lane's halves, widened 2 rows × 48 columns at a time; docs/benchmarks.md, session 25).
+ * latency). A bfloat16 panel there holds a k row's 48 values as three words of 8 lanes, columns
+ * 16q + l and 16q + 8 + l in lane l's halves, one load widened by a shift and by a mask into two
+ * vectors in the same kernels: at 32 rows a 100M model's GEMMs ran 1.4× as fast as over the
+ * pair layout this replaced (row k and k + 1 in one lane's halves, widened 2 rows × 48 columns at
+ * a time), and 1.13× as fast as with each value zero-extended and shifted (vpmovzxwd, vpslld:
+ * a vector ALU operation more a vector; docs/benchmarks.md, session 25).
  *
  * A weight whose every value is a bfloat16 (the low 16 bits of each float zero: a BF16
  * checkpoint's weights, widened on load) is packed as those 16 bits, half the bytes, and widened
@@ -1955,40 +1957,52 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
   return init == 1 ? b : _mm256_add_ps(b, load8((init ? r : c) + i * ldc + 8 * g, mask[g]));
 }
 
+/* GEMM2_KERNEL_ROWS's k loop over columns 24H.. (H constant, so the vectors VEC widens are: a
+ * bfloat16 half takes its three from two words, in another pattern in each half); the first half
+ * also spreads the fetch ahead into L2 over its k rows. */
+#define GEMM2_HALF_LOOP(R, T, VEC, H)                                                             \
+  for (int kk = 0; kk < kc; kk++) {                                                               \
+    __m256 b0 = VEC(b, 3 * H), b1 = VEC(b, 3 * H + 1), b2 = VEC(b, 3 * H + 2);                    \
+    /* in registers: GCC otherwise folded a float32 row's loads into each row's FMAs, 12 loads a \
+     * k row instead of 3, and the 4-row kernel ran 17% slower */                               \
+    __asm__("" : "+x"(b0), "+x"(b1), "+x"(b2));                                                   \
+    const char *ahead = (const char *) (b + PF_ROWS * NR) + H * (NR * sizeof(T) / 2);            \
+    _mm_prefetch(ahead, _MM_HINT_T0);                                                             \
+    _mm_prefetch(ahead + 64, _MM_HINT_T0);                                                        \
+    if (H == 0) {                                                                                 \
+      for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {                     \
+        _mm_prefetch(pf, _MM_HINT_T1);                                                            \
+      }                                                                                           \
+    }                                                                                             \
+    for (int i = 0; i < R; i++) {                                                                 \
+      __m256 ai = _mm256_broadcast_ss(a + i * lda + kk);                                          \
+      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);                                             \
+      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);                                             \
+      acc[i][2] = _mm256_fmadd_ps(ai, b2, acc[i][2]);                                             \
+    }                                                                                             \
+    b += NR;                                                                                      \
+  }
 /* The AVX2 kernel, c[R × 48] = init + a[R × kc] · b[kc × 48] over a panel of 48 values a k row
- * (float32, float16, or AVX2's bfloat16), each row's vectors read by LOAD: one 24-column half
- * after the other, each R × 3 accumulators; the fetch ahead into L2 (pf_lines lines from pf) is
- * spread over the first half's k rows. The products are the AVX-512 kernel's bit for bit (each y
- * is bias (+ r), then one FMA per k in order). */
-#define GEMM2_KERNEL_ROWS(NAME, R, T, LOAD)                                                       \
+ * (float32, float16, or AVX2's bfloat16), VEC(row, g) widening a row's columns 8g..8g + 7: one
+ * 24-column half after the other, each R × 3 accumulators. The products are the AVX-512 kernel's
+ * bit for bit (each y is bias (+ r), then one FMA per k in order). */
+#define GEMM2_KERNEL_ROWS(NAME, R, T, VEC)                                                        \
   static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
                    const gemm_mask_t *mask, int init, const float *bias, const float *r,          \
                    const char *pf, long pf_lines) {                                               \
     int halves = _mm256_testz_si256(mask[3], mask[3]) ? 1 : 2; /* columns 24.. exist */          \
     long pf_acc = 0;                                                                              \
     for (int h = 0; h < halves; h++) {                                                            \
-      const T *b = (const T *) panel + 24 * h;                                                    \
+      const T *b = (const T *) panel;                                                             \
       __m256 acc[R][3];                                                                           \
       for (int i = 0; i < R; i++) {                                                               \
         for (int j = 0; j < 3; j++) acc[i][j] = gemm2_start(mask, 3 * h + j, init, bias, r, c, i, \
                                                             ldc);                                 \
       }                                                                                           \
-      for (int kk = 0; kk < kc; kk++) {                                                           \
-        __m256 b0 = LOAD(b), b1 = LOAD(b + 8), b2 = LOAD(b + 16);                                 \
-        _mm_prefetch((const char *) (b + PF_ROWS * NR), _MM_HINT_T0);                             \
-        _mm_prefetch((const char *) (b + PF_ROWS * NR + 16), _MM_HINT_T0);                        \
-        if (h == 0) {                                                                             \
-          for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {                 \
-            _mm_prefetch(pf, _MM_HINT_T1);                                                        \
-          }                                                                                       \
-        }                                                                                         \
-        for (int i = 0; i < R; i++) {                                                             \
-          __m256 ai = _mm256_broadcast_ss(a + i * lda + kk);                                      \
-          acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);                                         \
-          acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);                                         \
-          acc[i][2] = _mm256_fmadd_ps(ai, b2, acc[i][2]);                                         \
-        }                                                                                         \
-        b += NR;                                                                                  \
+      if (h == 0) {                                                                               \
+        GEMM2_HALF_LOOP(R, T, VEC, 0)                                                             \
+      } else {                                                                                    \
+        GEMM2_HALF_LOOP(R, T, VEC, 1)                                                             \
       }                                                                                           \
       for (int i = 0; i < R; i++) {                                                               \
         for (int j = 0; j < 3; j++) {                                                             \
@@ -1997,9 +2011,11 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
       }                                                                                           \
     }                                                                                             \
   }
-/* The same for R ≤ 2 rows over all 48 columns at once (R × 6 accumulators): with one or two rows
- * a half at a time has too few FMA chains to cover their latency. */
-#define GEMM2_KERNEL_WIDE(NAME, R, T, LOAD)                                                       \
+/* The same for R ≤ 2 rows over all 48 columns at once (R × 6 accumulators): a half at a time
+ * gives a row 3 FMA chains, too few to cover their latency. (With two rows GCC keeps a copy of
+ * the 12 accumulators on the stack, stored every k row; two rows are memory-bound, and this still
+ * ran them faster than the half kernel: a 100M step of GEMMs 14–15 against 16–18 ms.) */
+#define GEMM2_KERNEL_WIDE(NAME, R, T, VEC)                                                        \
   static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
                    const gemm_mask_t *mask, int init, const float *bias, const float *r,          \
                    const char *pf, long pf_lines) {                                               \
@@ -2018,7 +2034,7 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
       }                                                                                           \
       for (int i = 0; i < R; i++) {                                                               \
         __m256 ai = _mm256_broadcast_ss(a + i * lda + kk);                                        \
-        for (int g = 0; g < 6; g++) acc[i][g] = _mm256_fmadd_ps(ai, LOAD(b + 8 * g), acc[i][g]);  \
+        for (int g = 0; g < 6; g++) acc[i][g] = _mm256_fmadd_ps(ai, VEC(b, g), acc[i][g]);        \
       }                                                                                           \
       b += NR;                                                                                    \
     }                                                                                             \
@@ -2026,25 +2042,35 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
       for (int g = 0; g < 6; g++) store8(c + i * ldc + 8 * g, mask[g], acc[i][g]);               \
     }                                                                                             \
   }
-#define LOAD2_F32(p) _mm256_load_ps(p)
-#define LOAD2_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (p)))
-#define LOAD2_BF16(p)                                                                             \
-  _mm256_castsi256_ps(                                                                            \
-      _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *) (p))), 16))
+#define VEC2_F32(p, g) _mm256_load_ps((p) + 8 * (g))
+#define VEC2_F16(p, g) _mm256_cvtph_ps(_mm_load_si128((const __m128i *) ((p) + 8 * (g))))
+#define VEC2_BF16(p, g) bf16_columns(p, g)
 
-#define GEMM2_KERNEL(R) GEMM2_KERNEL_ROWS(gemm_kernel_##R, R, float, LOAD2_F32)
-#define GEMM2_KERNEL_F16(R) GEMM2_KERNEL_ROWS(gemm_kernel_f16_##R, R, uint16_t, LOAD2_F16)
-#define GEMM2_KERNEL_BF16(R) GEMM2_KERNEL_ROWS(gemm_kernel_bf16_##R, R, uint16_t, LOAD2_BF16)
-GEMM2_KERNEL_WIDE(gemm_kernel_1, 1, float, LOAD2_F32)
-GEMM2_KERNEL_WIDE(gemm_kernel_2, 2, float, LOAD2_F32)
+/* Columns 8g..8g + 7 of a k row of AVX2's bfloat16 panel: 48 values a row as three 16-lane words
+ * of 32 bits, word q holding columns 16q + l (low half) and 16q + 8 + l (high half) in lane l, so
+ * one load serves two vectors, one widened by a shift, the other by a mask (gemm_pack_worker). */
+static inline __attribute__((always_inline)) __m256 bf16_columns(const uint16_t *row, int g) {
+  __m256i w = _mm256_load_si256((const __m256i *) (row + 16 * (g / 2)));
+  return _mm256_castsi256_ps(g % 2 == 0 ? _mm256_slli_epi32(w, 16)
+                                        : _mm256_and_si256(w, _mm256_set1_epi32((int) 0xFFFF0000)));
+}
+
+/* Where column j (0..47) of a k row sits in that row's 48 16-bit slots. */
+static inline int bf16_slot(int j) { return 16 * (j / 16) + 2 * (j % 8) + (j % 16) / 8; }
+
+#define GEMM2_KERNEL(R) GEMM2_KERNEL_ROWS(gemm_kernel_##R, R, float, VEC2_F32)
+#define GEMM2_KERNEL_F16(R) GEMM2_KERNEL_ROWS(gemm_kernel_f16_##R, R, uint16_t, VEC2_F16)
+#define GEMM2_KERNEL_BF16(R) GEMM2_KERNEL_ROWS(gemm_kernel_bf16_##R, R, uint16_t, VEC2_BF16)
+GEMM2_KERNEL_WIDE(gemm_kernel_1, 1, float, VEC2_F32)
+GEMM2_KERNEL_WIDE(gemm_kernel_2, 2, float, VEC2_F32)
 GEMM2_KERNEL(3)
 GEMM2_KERNEL(4)
-GEMM2_KERNEL_WIDE(gemm_kernel_bf16_1, 1, uint16_t, LOAD2_BF16)
-GEMM2_KERNEL_WIDE(gemm_kernel_bf16_2, 2, uint16_t, LOAD2_BF16)
+GEMM2_KERNEL_WIDE(gemm_kernel_bf16_1, 1, uint16_t, VEC2_BF16)
+GEMM2_KERNEL_WIDE(gemm_kernel_bf16_2, 2, uint16_t, VEC2_BF16)
 GEMM2_KERNEL_BF16(3)
 GEMM2_KERNEL_BF16(4)
-GEMM2_KERNEL_WIDE(gemm_kernel_f16_1, 1, uint16_t, LOAD2_F16)
-GEMM2_KERNEL_WIDE(gemm_kernel_f16_2, 2, uint16_t, LOAD2_F16)
+GEMM2_KERNEL_WIDE(gemm_kernel_f16_1, 1, uint16_t, VEC2_F16)
+GEMM2_KERNEL_WIDE(gemm_kernel_f16_2, 2, uint16_t, VEC2_F16)
 GEMM2_KERNEL_F16(3)
 GEMM2_KERNEL_F16(4)
 typedef void (*gemm_kernel_fn)(int, const float *, long, const void *, float *, long,
@@ -2524,13 +2550,13 @@ static void gemm_pack_worker(void *arg) {
       continue;
     }
 #if HAVE_GEMM == 256
-    { /* 48 bfloat16 a k row, as float16 panels are */
+    { /* 48 bfloat16 a k row, column j at bf16_slot(j) (bf16_columns) */
       uint16_t *dst = (uint16_t *) panel;
       for (int j = 0; j < NR; j++) {
         int row = gemm_pack_row(jb, p, j);
         const float *src = jb->w + (long) row * k;
         for (int kk = 0; row >= 0 && kk < k; kk++) {
-          dst[(long) kk * NR + j] = (uint16_t) (float_bits(src[kk]) >> 16);
+          dst[(long) kk * NR + bf16_slot(j)] = (uint16_t) (float_bits(src[kk]) >> 16);
         }
       }
       continue;
@@ -2717,7 +2743,7 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
     }
 #if HAVE_GEMM == 256
     { /* AVX2 bfloat16: 48 a k row */
-      const uint16_t *src = (const uint16_t *) panel + col;
+      const uint16_t *src = (const uint16_t *) panel + bf16_slot(col);
       for (int kk = 0; kk < k; kk++) {
         uint32_t bits = (uint32_t) src[(long) kk * NR] << 16;
         memcpy(row + kk, &bits, sizeof bits);
