@@ -1761,13 +1761,14 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gatedMul(
 enum { NR = 48, MR = 8, KC = 768, MC = 128, HEADER = 64, PF_ROWS = 64 };
 #else
 /* AVX2 (16 vector registers): 4-row blocks, each a 24-column half of the panel at a time (12
- * accumulators, three vectors of the panel's row, one broadcast); k chunks of 24 KiB of panel
- * (128 float32 rows, 256 16-bit ones), so a chunk stays in the 32 KiB L1 for every row block it
- * serves, and the in-panel fetch 32 k rows ahead. On the AVX2 host (AMD EPYC, Zen 3, 2 vCPUs), a
- * 100M model's 49 weights at 32 rows (C harness, alternating runs of each, medians): float32
- * 40.7 ms with 128-row chunks against 42.4 with 256 (48 KiB), bfloat16 41.3 with 256 rows
- * against 43.1 with 128, float16 36.0 against 37.8 (docs/benchmarks.md, sessions 24 and 25). */
-enum { NR = 48, MR = 4, KC_BYTES = 24 << 10, MC = 128, HEADER = 64, PF_ROWS = 32 };
+ * accumulators, three vectors of the panel's row, one broadcast); k chunks of 768 rows, as with
+ * AVX-512 (144 KiB of float32 panel, 72 of 16-bit, served to the row blocks from L2), and the
+ * in-panel fetch 32 k rows ahead. On the AVX2 host (AMD EPYC, Zen 3, 2 vCPUs), a 100M model's 49
+ * weights at 32 rows (C harness, alternating runs): float32 40.2–40.7 ms against 40.5–41.6 with
+ * 24 KiB chunks (128 float32 rows, which fit L1) and 41.3–41.9 with 384 rows; bfloat16 34.4–35.0
+ * against 36.1–38.0; 1, 8 and 16 rows the same or faster (docs/benchmarks.md, session 25; with
+ * session 25's first kernels 24 KiB had measured 3% faster than 48). */
+enum { NR = 48, MR = 4, KC = 768, MC = 128, HEADER = 64, PF_ROWS = 32 };
 #endif
 /* The weight stream's fetch ahead into L2 (the next chunk, or the next tile's panel) touches one
  * line in PF_STRIDE bytes and leaves the lines between to the L2's own stream prefetcher: on the
@@ -2125,16 +2126,6 @@ static inline int gemm_panels(int n, int split) {
 
 /* Bytes of one k row of a panel, and of a whole panel. */
 static inline long gemm_row_bytes(int layout) { return layout == PACKED_F32 ? NR * 4 : NR * 2; }
-
-/* The k chunks a panel of `layout` over k rows is run in (each serves every row block in turn). */
-static inline int gemm_chunks(int layout, int k) {
-#if HAVE_GEMM == 512
-  int kc = KC;
-#else
-  int kc = (int) (KC_BYTES / gemm_row_bytes(layout));
-#endif
-  return (k + kc - 1) / kc;
-}
 static inline int amx_depth(int k) { return (k + 31) / 32 * 32; } /* k padded for tile loads */
 static inline long gemm_panel_bytes(int layout, int k) {
   return (layout == PACKED_AMX ? amx_depth(k) : k) * gemm_row_bytes(layout);
@@ -2326,7 +2317,7 @@ static void gemm_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, in
     return;
   }
 #endif
-  int k = jb->k, chunks = gemm_chunks(jb->layout, k);
+  int k = jb->k, chunks = (k + KC - 1) / KC;
   long row_bytes = gemm_row_bytes(jb->layout), panel_bytes = gemm_panel_bytes(jb->layout, k);
   const gemm_kernel_fn *kernels = gemm_kernels[jb->layout];
   gemm_mask_t mask[MASKS];
@@ -2463,7 +2454,7 @@ static void gemm_prefetch_start(const char *packed, int m, int team, int me) {
   long t = team > 1 ? tiles * me / team : 0;
   int p = (int) (t % per) * (h->split > 0 ? 2 : 1);
   long panel_bytes = gemm_panel_bytes(h->layout, h->k);
-  long chunk = (long) gemm_chunk_start(h->layout, h->k, 1, gemm_chunks(h->layout, h->k))
+  long chunk = (long) gemm_chunk_start(h->layout, h->k, 1, (h->k + KC - 1) / KC)
                * gemm_row_bytes(h->layout);
   long bytes = chunk < PF_START ? chunk : PF_START;
   for (int i = 0; i < (h->split > 0 ? 2 : 1); i++) {
