@@ -2047,17 +2047,14 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
 #define VEC2_F16(p, g) _mm256_cvtph_ps(_mm_load_si128((const __m128i *) ((p) + 8 * (g))))
 #define VEC2_BF16(p, g) bf16_columns(p, g)
 
-/* Columns 8g..8g + 7 of a k row of AVX2's bfloat16 panel: 48 values a row as three 16-lane words
+/* Columns 8g..8g + 7 of a k row of AVX2's bfloat16 panel: 48 values a row as three 8-lane words
  * of 32 bits, word q holding columns 16q + l (low half) and 16q + 8 + l (high half) in lane l, so
- * one load serves two vectors, one widened by a shift, the other by a mask (gemm_pack_worker). */
+ * one load serves two vectors, one widened by a shift, the other by a mask (half_slot). */
 static inline __attribute__((always_inline)) __m256 bf16_columns(const uint16_t *row, int g) {
   __m256i w = _mm256_load_si256((const __m256i *) (row + 16 * (g / 2)));
   return _mm256_castsi256_ps(g % 2 == 0 ? _mm256_slli_epi32(w, 16)
                                         : _mm256_and_si256(w, _mm256_set1_epi32((int) 0xFFFF0000)));
 }
-
-/* Where column j (0..47) of a k row sits in that row's 48 16-bit slots. */
-static inline int bf16_slot(int j) { return 16 * (j / 16) + 2 * (j % 8) + (j % 16) / 8; }
 
 #define GEMM2_KERNEL(R) GEMM2_KERNEL_ROWS(gemm_kernel_##R, R, float, VEC2_F32)
 #define GEMM2_KERNEL_F16(R) GEMM2_KERNEL_ROWS(gemm_kernel_f16_##R, R, uint16_t, VEC2_F16)
@@ -2126,6 +2123,16 @@ static inline int gemm_panels(int n, int split) {
 
 /* Bytes of one k row of a panel, and of a whole panel. */
 static inline long gemm_row_bytes(int layout) { return layout == PACKED_F32 ? NR * 4 : NR * 2; }
+
+/* Whether a layout's panels hold 48 16-bit values a k row: float16, and with AVX2 bfloat16 (with
+ * AVX-512 it pairs k rows); and where column j (0..47) sits among them: in order, or for AVX2's
+ * bfloat16 column pairs (bf16_columns) 16q + l at 16q + 2l and 16q + 8 + l at 16q + 2l + 1. */
+static inline int half_rows(int layout) {
+  return layout == PACKED_F16 || (HAVE_GEMM == 256 && layout == PACKED_BF16);
+}
+static inline int half_slot(int layout, int j) {
+  return layout == PACKED_F16 ? j : 16 * (j / 16) + 2 * (j % 8) + (j % 16) / 8;
+}
 static inline int amx_depth(int k) { return (k + 31) / 32 * 32; } /* k padded for tile loads */
 static inline long gemm_panel_bytes(int layout, int k) {
   return (layout == PACKED_AMX ? amx_depth(k) : k) * gemm_row_bytes(layout);
@@ -2529,30 +2536,19 @@ static void gemm_pack_worker(void *arg) {
       }
       continue;
     }
-    if (jb->layout == PACKED_F16) {
+    if (half_rows(jb->layout)) { /* 48 a k row, column j at half_slot */
       uint16_t *dst = (uint16_t *) panel;
+      int f16 = jb->layout == PACKED_F16;
       for (int j = 0; j < NR; j++) {
-        int row = gemm_pack_row(jb, p, j);
-        const float *src = jb->w + (long) row * k;
-        for (int kk = 0; kk < k; kk++) {
-          dst[(long) kk * NR + j] = row >= 0 ? _cvtss_sh(src[kk], _MM_FROUND_TO_NEAREST_INT) : 0;
-        }
-      }
-      continue;
-    }
-#if HAVE_GEMM == 256
-    { /* 48 bfloat16 a k row, column j at bf16_slot(j) (bf16_columns) */
-      uint16_t *dst = (uint16_t *) panel;
-      for (int j = 0; j < NR; j++) {
-        int row = gemm_pack_row(jb, p, j);
+        int row = gemm_pack_row(jb, p, j), slot = half_slot(jb->layout, j);
         const float *src = jb->w + (long) row * k;
         for (int kk = 0; row >= 0 && kk < k; kk++) {
-          dst[(long) kk * NR + bf16_slot(j)] = (uint16_t) (float_bits(src[kk]) >> 16);
+          dst[(long) kk * NR + slot] = f16 ? _cvtss_sh(src[kk], _MM_FROUND_TO_NEAREST_INT)
+                                           : (uint16_t) (float_bits(src[kk]) >> 16);
         }
       }
       continue;
     }
-#endif
     uint32_t *dst = (uint32_t *) panel;
     /* per row pair: 3 words of 16 lanes */
     for (int j = 0; j < NR; j++) {
@@ -2727,21 +2723,19 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
       }
       continue;
     }
-    if (h->layout == PACKED_F16) {
-      const uint16_t *src = (const uint16_t *) panel + col;
-      for (int kk = 0; kk < k; kk++) row[kk] = _cvtsh_ss(src[(long) kk * NR]);
-      continue;
-    }
-#if HAVE_GEMM == 256
-    { /* AVX2 bfloat16: 48 a k row */
-      const uint16_t *src = (const uint16_t *) panel + bf16_slot(col);
+    if (half_rows(h->layout)) {
+      const uint16_t *src = (const uint16_t *) panel + half_slot(h->layout, col);
       for (int kk = 0; kk < k; kk++) {
-        uint32_t bits = (uint32_t) src[(long) kk * NR] << 16;
-        memcpy(row + kk, &bits, sizeof bits);
+        uint16_t v = src[(long) kk * NR];
+        uint32_t bits = (uint32_t) v << 16; /* a bfloat16's float */
+        if (h->layout == PACKED_F16) {
+          row[kk] = _cvtsh_ss(v);
+        } else {
+          memcpy(row + kk, &bits, sizeof bits);
+        }
       }
       continue;
     }
-#endif
     const uint32_t *src = (const uint32_t *) panel; /* the bfloat16 layout of gemm_pack_worker */
     int lane = col % 16;
     for (int kk = 0; kk < k; kk++) {
