@@ -1726,7 +1726,9 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gatedMul(
  *
  * Built with AVX2, FMA and F16C but no AVX-512 (HAVE_GEMM 256), the same panels and tiles run on
  * 4-row blocks of 24 columns (half a panel: 12 accumulators of the 16 registers), each y the same
- * FMA chain as AVX-512's (bias, then k in order), so the same bits; one or two rows take all 48
+ * FMA chain as AVX-512's (bias, then k in order), so the same bits; a float32 or float16 panel
+ * there is stored as its two 24-column halves, one after the other (gemm_split), so that each
+ * half's pass reads only its own lines (10–24% faster at 8–32 rows); one or two rows take all 48
  * columns at once (6 or 12 accumulators: a half's 3 FMA chains a row could not cover the FMA
  * latency). A bfloat16 panel there holds a k row's 48 values as three words of 8 lanes, columns
  * 16q + l and 16q + 8 + l in lane l's halves, one load widened by a shift and by a mask into two
@@ -1836,7 +1838,7 @@ enum { MASKS = 3 };
 #define GEMM_KERNEL_ROWS(NAME, R, T, LOAD)                                                        \
   static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
                    const gemm_mask_t *mask, int init, const float *bias, const float *r,          \
-                   const char *pf, long pf_lines) {                                               \
+                   const char *pf, long pf_lines, long half) {                                    \
     const T *b = (const T *) panel;                                                               \
     GEMM_INIT(R)                                                                                  \
     for (int kk = 0; kk < kc; kk++) {                                                             \
@@ -1861,7 +1863,7 @@ enum { MASKS = 3 };
 #define GEMM_KERNEL_BF16(R)                                                                       \
   static void gemm_kernel_bf16_##R(int kc, const float *a, long lda, const void *panel, float *c,\
                                    long ldc, const gemm_mask_t *mask, int init, const float *bias,\
-                                   const float *r, const char *pf, long pf_lines) {              \
+                                   const float *r, const char *pf, long pf_lines, long half) {   \
     const __m512i *b = (const __m512i *) panel;                                                   \
     const __m512i high = _mm512_set1_epi32((int) 0xFFFF0000);                                     \
     GEMM_INIT(R)                                                                                  \
@@ -1913,7 +1915,7 @@ GEMM_KERNEL_F16(7)
 GEMM_KERNEL_F16(8)
 typedef void (*gemm_kernel_fn)(int, const float *, long, const void *, float *, long,
                                const gemm_mask_t *, int, const float *, const float *,
-                               const char *, long);
+                               const char *, long, long);
 static const gemm_kernel_fn gemm_kernels[3][MR + 1] = {
     {NULL, gemm_kernel_1, gemm_kernel_2, gemm_kernel_3, gemm_kernel_4, gemm_kernel_5,
      gemm_kernel_6, gemm_kernel_7, gemm_kernel_8},
@@ -1959,18 +1961,21 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
 }
 
 /* GEMM2_KERNEL_ROWS's k loop over columns 24H.. (H constant, so the vectors VEC widens are: a
- * bfloat16 half takes its three from two words, in another pattern in each half); the first half
- * also spreads the fetch ahead into L2 over its k rows. */
-#define GEMM2_HALF_LOOP(R, T, VEC, H)                                                             \
+ * bfloat16 half takes its three from two words, in another pattern in each half). SPLIT: the
+ * panel holds each half's k rows apart (24 values a row) and b walks half H's; each half spreads
+ * its own share of the fetch ahead into L2 over its k rows. Otherwise b walks the 48-value rows
+ * and the first half spreads all of it. */
+#define GEMM2_HALF_LOOP(R, T, VEC, H, SPLIT)                                                      \
   for (int kk = 0; kk < kc; kk++) {                                                               \
-    __m256 b0 = VEC(b, 3 * H), b1 = VEC(b, 3 * H + 1), b2 = VEC(b, 3 * H + 2);                    \
+    __m256 b0 = VEC(b, SPLIT ? 0 : 3 * H), b1 = VEC(b, SPLIT ? 1 : 3 * H + 1),                    \
+           b2 = VEC(b, SPLIT ? 2 : 3 * H + 2);                                                    \
     /* in registers: GCC otherwise folded a float32 row's loads into each row's FMAs, 12 loads a \
      * k row instead of 3, and the 4-row kernel ran 17% slower */                               \
     __asm__("" : "+x"(b0), "+x"(b1), "+x"(b2));                                                   \
-    const char *ahead = (const char *) (b + PF_ROWS * NR) + H * (NR * sizeof(T) / 2);            \
+    const char *ahead = (const char *) (b + PF_ROWS * STEP) + (SPLIT ? 0 : H * (STEP * sizeof(T) / 2)); \
     _mm_prefetch(ahead, _MM_HINT_T0);                                                             \
-    _mm_prefetch(ahead + 64, _MM_HINT_T0);                                                        \
-    if (H == 0) {                                                                                 \
+    if (!SPLIT || sizeof(T) == 4) _mm_prefetch(ahead + 64, _MM_HINT_T0);                          \
+    if (H == 0 || SPLIT) {                                                                        \
       for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {                     \
         _mm_prefetch(pf, _MM_HINT_T1);                                                            \
       }                                                                                           \
@@ -1981,29 +1986,37 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
       acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);                                             \
       acc[i][2] = _mm256_fmadd_ps(ai, b2, acc[i][2]);                                             \
     }                                                                                             \
-    b += NR;                                                                                      \
+    b += STEP;                                                                                    \
   }
 /* The AVX2 kernel, c[R × 48] = init + a[R × kc] · b[kc × 48] over a panel of 48 values a k row
  * (float32, float16, or AVX2's bfloat16), VEC(row, g) widening a row's columns 8g..8g + 7: one
- * 24-column half after the other, each R × 3 accumulators. The products are the AVX-512 kernel's
- * bit for bit (each y is bias (+ r), then one FMA per k in order). */
-#define GEMM2_KERNEL_ROWS(NAME, R, T, VEC)                                                        \
+ * 24-column half after the other, each R × 3 accumulators. SPLIT (float32, float16): the panel
+ * is split into its halves, half 1's rows `half` values after half 0's (gemm_split), and each
+ * half has its own fetch ahead, pf_lines lines from pf and from pf + half values. The products
+ * are the AVX-512 kernel's bit for bit (each y is bias (+ r), then one FMA per k in order). */
+#define GEMM2_KERNEL_ROWS(NAME, R, T, VEC, SPLIT)                                                 \
   static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
                    const gemm_mask_t *mask, int init, const float *bias, const float *r,          \
-                   const char *pf, long pf_lines) {                                               \
+                   const char *pf, long pf_lines, long half) {                                    \
+    enum { STEP = SPLIT ? NR / 2 : NR }; /* values from one k row to the next */                 \
     int halves = _mm256_testz_si256(mask[3], mask[3]) ? 1 : 2; /* columns 24.. exist */          \
+    const char *pf0 = pf;                                                                         \
     long pf_acc = 0;                                                                              \
     for (int h = 0; h < halves; h++) {                                                            \
-      const T *b = (const T *) panel;                                                             \
+      const T *b = (const T *) panel + (SPLIT ? h * half : 0);                                    \
+      if (SPLIT) {                                                                                \
+        pf = pf0 == NULL ? NULL : pf0 + h * half * (long) sizeof(T);                              \
+        pf_acc = 0;                                                                               \
+      }                                                                                           \
       __m256 acc[R][3];                                                                           \
       for (int i = 0; i < R; i++) {                                                               \
         for (int j = 0; j < 3; j++) acc[i][j] = gemm2_start(mask, 3 * h + j, init, bias, r, c, i, \
                                                             ldc);                                 \
       }                                                                                           \
       if (h == 0) {                                                                               \
-        GEMM2_HALF_LOOP(R, T, VEC, 0)                                                             \
+        GEMM2_HALF_LOOP(R, T, VEC, 0, SPLIT)                                                      \
       } else {                                                                                    \
-        GEMM2_HALF_LOOP(R, T, VEC, 1)                                                             \
+        GEMM2_HALF_LOOP(R, T, VEC, 1, SPLIT)                                                      \
       }                                                                                           \
       for (int i = 0; i < R; i++) {                                                               \
         for (int j = 0; j < 3; j++) {                                                             \
@@ -2015,36 +2028,43 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
 /* The same for R ≤ 2 rows over all 48 columns at once (R × 6 accumulators): a half at a time
  * gives a row 3 FMA chains, too few to cover their latency. (With two rows GCC keeps a copy of
  * the 12 accumulators on the stack, stored every k row; two rows are memory-bound, and this still
- * ran them faster than the half kernel: a 100M step of GEMMs 14–15 against 16–18 ms.) */
-#define GEMM2_KERNEL_WIDE(NAME, R, T, VEC)                                                        \
+ * ran them faster than the half kernel: a 100M step of GEMMs 14–15 against 16–18 ms.) A split
+ * panel is read as two streams, one a half. */
+#define GEMM2_KERNEL_WIDE(NAME, R, T, VEC, SPLIT)                                                 \
   static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
                    const gemm_mask_t *mask, int init, const float *bias, const float *r,          \
-                   const char *pf, long pf_lines) {                                               \
-    long pf_acc = 0;                                                                              \
+                   const char *pf, long pf_lines, long half) {                                    \
+    enum { STEP = SPLIT ? NR / 2 : NR };                                                          \
+    long pf_acc = 0, other = SPLIT ? half : 0;                                                    \
     const T *b = (const T *) panel;                                                               \
     __m256 acc[R][6];                                                                             \
     for (int i = 0; i < R; i++) {                                                                 \
       for (int g = 0; g < 6; g++) acc[i][g] = gemm2_start(mask, g, init, bias, r, c, i, ldc);     \
     }                                                                                             \
     for (int kk = 0; kk < kc; kk++) {                                                             \
-      for (unsigned l = 0; l < NR * sizeof(T); l += 64) { /* the row PF_ROWS ahead */             \
-        _mm_prefetch((const char *) (b + PF_ROWS * NR) + l, _MM_HINT_T0);                         \
+      for (unsigned l = 0; l < STEP * sizeof(T); l += 64) { /* the row PF_ROWS ahead */           \
+        _mm_prefetch((const char *) (b + PF_ROWS * STEP) + l, _MM_HINT_T0);                       \
+        if (SPLIT) _mm_prefetch((const char *) (b + other + PF_ROWS * STEP) + l, _MM_HINT_T0);    \
       }                                                                                           \
       for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {                     \
         _mm_prefetch(pf, _MM_HINT_T1);                                                            \
+        if (SPLIT) _mm_prefetch(pf + other * (long) sizeof(T), _MM_HINT_T1);                      \
       }                                                                                           \
       for (int i = 0; i < R; i++) {                                                               \
         __m256 ai = _mm256_broadcast_ss(a + i * lda + kk);                                        \
-        for (int g = 0; g < 6; g++) acc[i][g] = _mm256_fmadd_ps(ai, VEC(b, g), acc[i][g]);        \
+        for (int g = 0; g < 6; g++) {                                                             \
+          acc[i][g] = _mm256_fmadd_ps(ai, SPLIT ? VEC(b + g / 3 * other, g % 3) : VEC(b, g),      \
+                                      acc[i][g]);                                                 \
+        }                                                                                         \
       }                                                                                           \
-      b += NR;                                                                                    \
+      b += STEP;                                                                                  \
     }                                                                                             \
     for (int i = 0; i < R; i++) {                                                                 \
       for (int g = 0; g < 6; g++) store8(c + i * ldc + 8 * g, mask[g], acc[i][g]);               \
     }                                                                                             \
   }
 #define VEC2_F32(p, g) _mm256_load_ps((p) + 8 * (g))
-#define VEC2_F16(p, g) _mm256_cvtph_ps(_mm_load_si128((const __m128i *) ((p) + 8 * (g))))
+#define VEC2_F16(p, g) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((p) + 8 * (g))))
 #define VEC2_BF16(p, g) bf16_columns(p, g)
 
 /* Columns 8g..8g + 7 of a k row of AVX2's bfloat16 panel: 48 values a row as three 8-lane words
@@ -2056,24 +2076,24 @@ static inline __attribute__((always_inline)) __m256 bf16_columns(const uint16_t 
                                         : _mm256_and_si256(w, _mm256_set1_epi32((int) 0xFFFF0000)));
 }
 
-#define GEMM2_KERNEL(R) GEMM2_KERNEL_ROWS(gemm_kernel_##R, R, float, VEC2_F32)
-#define GEMM2_KERNEL_F16(R) GEMM2_KERNEL_ROWS(gemm_kernel_f16_##R, R, uint16_t, VEC2_F16)
-#define GEMM2_KERNEL_BF16(R) GEMM2_KERNEL_ROWS(gemm_kernel_bf16_##R, R, uint16_t, VEC2_BF16)
-GEMM2_KERNEL_WIDE(gemm_kernel_1, 1, float, VEC2_F32)
-GEMM2_KERNEL_WIDE(gemm_kernel_2, 2, float, VEC2_F32)
+#define GEMM2_KERNEL(R) GEMM2_KERNEL_ROWS(gemm_kernel_##R, R, float, VEC2_F32, 1)
+#define GEMM2_KERNEL_F16(R) GEMM2_KERNEL_ROWS(gemm_kernel_f16_##R, R, uint16_t, VEC2_F16, 1)
+#define GEMM2_KERNEL_BF16(R) GEMM2_KERNEL_ROWS(gemm_kernel_bf16_##R, R, uint16_t, VEC2_BF16, 0)
+GEMM2_KERNEL_WIDE(gemm_kernel_1, 1, float, VEC2_F32, 1)
+GEMM2_KERNEL_WIDE(gemm_kernel_2, 2, float, VEC2_F32, 1)
 GEMM2_KERNEL(3)
 GEMM2_KERNEL(4)
-GEMM2_KERNEL_WIDE(gemm_kernel_bf16_1, 1, uint16_t, VEC2_BF16)
-GEMM2_KERNEL_WIDE(gemm_kernel_bf16_2, 2, uint16_t, VEC2_BF16)
+GEMM2_KERNEL_WIDE(gemm_kernel_bf16_1, 1, uint16_t, VEC2_BF16, 0)
+GEMM2_KERNEL_WIDE(gemm_kernel_bf16_2, 2, uint16_t, VEC2_BF16, 0)
 GEMM2_KERNEL_BF16(3)
 GEMM2_KERNEL_BF16(4)
-GEMM2_KERNEL_WIDE(gemm_kernel_f16_1, 1, uint16_t, VEC2_F16)
-GEMM2_KERNEL_WIDE(gemm_kernel_f16_2, 2, uint16_t, VEC2_F16)
+GEMM2_KERNEL_WIDE(gemm_kernel_f16_1, 1, uint16_t, VEC2_F16, 1)
+GEMM2_KERNEL_WIDE(gemm_kernel_f16_2, 2, uint16_t, VEC2_F16, 1)
 GEMM2_KERNEL_F16(3)
 GEMM2_KERNEL_F16(4)
 typedef void (*gemm_kernel_fn)(int, const float *, long, const void *, float *, long,
                                const gemm_mask_t *, int, const float *, const float *,
-                               const char *, long);
+                               const char *, long, long);
 static const gemm_kernel_fn gemm_kernels[3][MR + 1] = {
     {NULL, gemm_kernel_1, gemm_kernel_2, gemm_kernel_3, gemm_kernel_4},
     {NULL, gemm_kernel_bf16_1, gemm_kernel_bf16_2, gemm_kernel_bf16_3, gemm_kernel_bf16_4},
@@ -2132,6 +2152,23 @@ static inline int half_rows(int layout) {
 }
 static inline int half_slot(int layout, int j) {
   return layout == PACKED_F16 ? j : 16 * (j / 16) + 2 * (j % 8) + (j % 16) / 8;
+}
+
+/* Whether a layout's panels are split into their 24-column halves (AVX2's float32 and float16):
+ * all k rows of columns 0–23, 24 values a row, then those of columns 24–47, so that the 4-row
+ * kernel, which runs one half after the other, reads each of a chunk's lines once a pass instead
+ * of a line shared by the halves twice. On the AVX2 host a 100M model's step of GEMMs at 32 rows
+ * ran 36.6–36.9 ms against 40.9–41.4 (float32), at 8 rows 14.7–15.0 against 19.2–19.8
+ * (docs/benchmarks.md, session 26). */
+static inline int gemm_split(int layout) {
+  return HAVE_GEMM == 256 && (layout == PACKED_F32 || layout == PACKED_F16);
+}
+
+/* Where column j (0..47) of k row kk of a k-row panel sits, in values from the panel's start
+ * (float32 and the layouts of 48 16-bit values a row). */
+static inline long panel_slot(int layout, int k, int kk, int j) {
+  if (gemm_split(layout)) return (long) (j / 24) * k * 24 + (long) kk * 24 + j % 24;
+  return (long) kk * NR + (layout == PACKED_F32 ? j : half_slot(layout, j));
 }
 static inline int amx_depth(int k) { return (k + 31) / 32 * 32; } /* k padded for tile loads */
 static inline long gemm_panel_bytes(int layout, int k) {
@@ -2325,7 +2362,10 @@ static void gemm_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, in
   }
 #endif
   int k = jb->k, chunks = (k + KC - 1) / KC;
-  long row_bytes = gemm_row_bytes(jb->layout), panel_bytes = gemm_panel_bytes(jb->layout, k);
+  /* bytes from one k row to the next in what a kernel walks: a row, or a split panel's half-row */
+  long row_bytes = gemm_row_bytes(jb->layout) / (gemm_split(jb->layout) ? 2 : 1);
+  long panel_bytes = gemm_panel_bytes(jb->layout, k);
+  long half = gemm_split(jb->layout) ? (long) k * (NR / 2) : 0; /* values from half 0 to 1 */
   const gemm_kernel_fn *kernels = gemm_kernels[jb->layout];
   gemm_mask_t mask[MASKS];
   panel_masks(w, mask);
@@ -2337,7 +2377,8 @@ static void gemm_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, in
     int k1 = gemm_chunk_start(jb->layout, k, ch + 1, chunks);
     /* what to prefetch while this chunk runs: the next chunk, or the next tile's first where
      * this one serves several row blocks (with up to 8 rows the stream is memory-bound, and
-     * reading a panel ahead measured ~15% slower than the in-panel prefetch alone) */
+     * reading a panel ahead measured ~15% slower than the in-panel prefetch alone); of a split
+     * panel, half 0's share (the kernel fetches half 1's at pf + half values) */
     const char *pf = NULL;
     long lines = 0;
     if (ch + 1 < chunks) {
@@ -2354,7 +2395,7 @@ static void gemm_panel_rows(const struct gemm_job *jb, int p, int r0, int r1, in
       kernels[rows](k1 - k0, jb->x + (long) r * k + k0, k, chunk, y + (long) (r - r0) * ldc, ldc,
                     mask, ch > 0 ? 0 : residual != NULL ? 2 : 1, bias == NULL ? NULL : bias,
                     residual == NULL ? NULL : residual + (long) (r - r0) * ldc,
-                    pf == NULL ? NULL : pf + l0 * PF_STRIDE, pf == NULL ? 0 : l1 - l0);
+                    pf == NULL ? NULL : pf + l0 * PF_STRIDE, pf == NULL ? 0 : l1 - l0, half);
     }
   }
 }
@@ -2464,9 +2505,12 @@ static void gemm_prefetch_start(const char *packed, int m, int team, int me) {
   long chunk = (long) gemm_chunk_start(h->layout, h->k, 1, (h->k + KC - 1) / KC)
                * gemm_row_bytes(h->layout);
   long bytes = chunk < PF_START ? chunk : PF_START;
+  int parts = gemm_split(h->layout) ? 2 : 1; /* a split panel's chunk: the start of each half */
   for (int i = 0; i < (h->split > 0 ? 2 : 1); i++) {
-    const char *start = packed + HEADER + (p + i) * panel_bytes;
-    for (long b = 0; b < bytes; b += 64) _mm_prefetch(start + b, _MM_HINT_T1);
+    for (int q = 0; q < parts; q++) {
+      const char *start = packed + HEADER + (p + i) * panel_bytes + q * (panel_bytes / 2);
+      for (long b = 0; b < bytes / parts; b += 64) _mm_prefetch(start + b, _MM_HINT_T1);
+    }
   }
 }
 
@@ -2521,7 +2565,9 @@ static void gemm_pack_worker(void *arg) {
       for (int j = 0; j < NR; j++) {
         int row = gemm_pack_row(jb, p, j);
         const float *src = jb->w + (long) row * k;
-        for (int kk = 0; kk < k; kk++) dst[(long) kk * NR + j] = row >= 0 ? src[kk] : 0.0f;
+        for (int kk = 0; kk < k; kk++) {
+          dst[panel_slot(jb->layout, k, kk, j)] = row >= 0 ? src[kk] : 0.0f;
+        }
       }
       continue;
     }
@@ -2536,15 +2582,16 @@ static void gemm_pack_worker(void *arg) {
       }
       continue;
     }
-    if (half_rows(jb->layout)) { /* 48 a k row, column j at half_slot */
+    if (half_rows(jb->layout)) { /* 48 a k row, column j at panel_slot */
       uint16_t *dst = (uint16_t *) panel;
       int f16 = jb->layout == PACKED_F16;
       for (int j = 0; j < NR; j++) {
-        int row = gemm_pack_row(jb, p, j), slot = half_slot(jb->layout, j);
+        int row = gemm_pack_row(jb, p, j);
         const float *src = jb->w + (long) row * k;
         for (int kk = 0; row >= 0 && kk < k; kk++) {
-          dst[(long) kk * NR + slot] = f16 ? _cvtss_sh(src[kk], _MM_FROUND_TO_NEAREST_INT)
-                                           : (uint16_t) (float_bits(src[kk]) >> 16);
+          dst[panel_slot(jb->layout, k, kk, j)] =
+              f16 ? _cvtss_sh(src[kk], _MM_FROUND_TO_NEAREST_INT)
+                  : (uint16_t) (float_bits(src[kk]) >> 16);
         }
       }
       continue;
@@ -2711,8 +2758,8 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
     const char *panel = panels + p * gemm_panel_bytes(h->layout, k);
     float *row = y + (long) r * k;
     if (h->layout == PACKED_F32) {
-      const float *src = (const float *) panel + col;
-      for (int kk = 0; kk < k; kk++) row[kk] = src[(long) kk * NR];
+      const float *src = (const float *) panel;
+      for (int kk = 0; kk < k; kk++) row[kk] = src[panel_slot(h->layout, k, kk, col)];
       continue;
     }
     if (h->layout == PACKED_AMX) {
@@ -2724,9 +2771,9 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
       continue;
     }
     if (half_rows(h->layout)) {
-      const uint16_t *src = (const uint16_t *) panel + half_slot(h->layout, col);
+      const uint16_t *src = (const uint16_t *) panel;
       for (int kk = 0; kk < k; kk++) {
-        uint16_t v = src[(long) kk * NR];
+        uint16_t v = src[panel_slot(h->layout, k, kk, col)];
         uint32_t bits = (uint32_t) v << 16; /* a bfloat16's float */
         if (h->layout == PACKED_F16) {
           row[kk] = _cvtsh_ss(v);

@@ -365,7 +365,7 @@ class PackedGemmTest {
    * Rows read back from the engine's packed copy are the weight's rows bit for bit, in every
    * layout (float32 and float16 at an odd depth, bfloat16 in AVX-512's row pairs or AVX2's rows
    * and, where the CPU has them, for the AMX tiles at a depth that is not a multiple of their 32),
-   * across panel edges and in any order, repeats included; an id outside the weight is refused by
+   * across panel edges and the edge of an AVX2 split panel's halves (columns 23 and 24), in any order, repeats included; an id outside the weight is refused by
    * name.
    */
   @ParameterizedTest
@@ -379,7 +379,7 @@ class PackedGemmTest {
           f16Valued(s, r, 97, 301)}) {
         float[] all = w.toFloatArray();
         int k = (int) w.getShape().get(1);
-        long[] ids = {0, 15, 16, 31, 32, 47, 48, 49, 96, 5, 5, 95};
+        long[] ids = {0, 15, 16, 23, 24, 31, 32, 47, 48, 49, 71, 72, 96, 5, 5, 95};
         try (PackedGemm p = PackedGemm.pack(w, null)) {
           assertTrue(amx || !p.held().contains("AMX"), "llmbatch.amx=false: no AMX layout");
           float[] got = p.rows(s.create(ids), s).toFloatArray();
