@@ -197,10 +197,39 @@ struct job {
 static inline v16 splat(float x) {
   return (v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; /* one broadcast */
 }
+/* a > b and a >= b lane by lane (all ones or 0, false where either is NaN), and the larger of a
+ * and b (b where they tie or either is NaN). Without AVX-512, GCC lowers a 16-lane float compare
+ * to 16 scalar compares and branches (objdump: vcomiss, cmov, vpinsrd a lane), so with AVX2 these
+ * run as two 8-lane instructions each: softmax, SiLU and GELU spent more time in those branches
+ * than in their arithmetic (docs/benchmarks.md, session 26). */
+#if !defined(__AVX512F__) && defined(__AVX2__)
+union v16_halves {
+  v16 v;
+  i16 i;
+  __m256 h[2];
+};
+static inline i16 vcmp(v16 a, v16 b, int ge) {
+  union v16_halves x = {a}, y = {b}, r;
+  for (int k = 0; k < 2; k++) {
+    r.h[k] = ge ? _mm256_cmp_ps(x.h[k], y.h[k], _CMP_GE_OQ)
+                : _mm256_cmp_ps(x.h[k], y.h[k], _CMP_GT_OQ);
+  }
+  return r.i;
+}
+static inline v16 vmax(v16 a, v16 b) {
+  union v16_halves x = {a}, y = {b}, r;
+  for (int k = 0; k < 2; k++) r.h[k] = _mm256_max_ps(x.h[k], y.h[k]); /* a > b ? a : b */
+  return r.v;
+}
+#else
+static inline i16 vcmp(v16 a, v16 b, int ge) { return ge ? a >= b : a > b; }
 static inline v16 vmax(v16 a, v16 b) {
   i16 m = a > b;
   return (v16)(((i16) a & m) | ((i16) b & ~m));
 }
+#endif
+static inline i16 vgt(v16 a, v16 b) { return vcmp(a, b, 0); }
+static inline i16 vge(v16 a, v16 b) { return vcmp(a, b, 1); }
 static inline float hmax(v16 a) {
   float m = a[0];
   for (int i = 1; i < W; i++) m = a[i] > m ? a[i] : m;
@@ -695,7 +724,7 @@ static int attend_item(const struct job *jb, int item, int next) {
         if (jb->softcap > 0) x = vsoftcap(x, jb->softcap);
         if (j < lo[i] || j + W > hi[i]) { /* a block at the edge of the query's keys */
           v16 pos = lane + (float) j;
-          i16 in = (pos >= (float) lo[i]) & (pos < (float) hi[i]);
+          i16 in = vge(pos, splat((float) lo[i])) & vgt(splat((float) hi[i]), pos);
           x = (v16)(((i16) x & in) | ((i16) splat(-3.0e38f) & ~in));
         }
         *(v16 *) (row + j) = x;
@@ -707,7 +736,8 @@ static int attend_item(const struct job *jb, int item, int next) {
         v16 e = vexp_nonpositive(*(v16 *) (row + j) - m);
         if (j < lo[i] || j + W > hi[i]) {
           v16 pos = lane + (float) j;
-          e = (v16)((i16) e & ((pos >= (float) lo[i]) & (pos < (float) hi[i])));
+          i16 in = vge(pos, splat((float) lo[i])) & vgt(splat((float) hi[i]), pos);
+          e = (v16)((i16) e & in);
         }
         *(v16 *) (row + j) = e;
         sum += e;
@@ -1464,7 +1494,7 @@ static void silu_mul_span(const float *g, const float *u, float *o, int w) {
   for (; c + W <= w; c += W) {
     v16 x = *(const v16u *) (g + c);
     v16 e = vexp_nonpositive((v16)((i16) x | (i16) splat(-0.0f))); /* e^{−|x|} */
-    i16 neg = x < 0;
+    i16 neg = vgt(splat(0), x);
     v16 num = (v16)(((i16) e & neg) | ((i16) splat(1.0f) & ~neg)); /* σ = num / (1 + e) */
     *(v16u *) (o + c) = x * num / (1.0f + e) * *(const v16u *) (u + c);
   }
@@ -1488,7 +1518,7 @@ static void silu_mul_row(const struct rows_job *jb, long r) {
 static inline v16 vgelu_tanh(v16 x) {
   v16 z = (x * x * 0.044715f + 1.0f) * x * 0.7978845608028654f * 2.0f;
   v16 e = vexp_nonpositive((v16)((i16) z | (i16) splat(-0.0f))); /* e^{−|2y|} */
-  i16 neg = z < 0;
+  i16 neg = vgt(splat(0), z);
   v16 num = (v16)(((i16) e & neg) | ((i16) splat(1.0f) & ~neg)); /* σ(2y) = num / (1 + e) */
   return x * num / (1.0f + e);
 }
@@ -1517,7 +1547,7 @@ static inline v16 vtanh(v16 y) {
   i16 sign = (i16) y & (i16) splat(-0.0f);
   v16 e = vexp_nonpositive((v16)((i16) y | (i16) splat(-0.0f)) * 2.0f); /* e^{−2|y|} */
   v16 big = (v16)((i16) ((1.0f - e) / (1.0f + e)) | sign);
-  i16 small = (v16)((i16) y & ~(i16) splat(-0.0f)) < 0.625f;
+  i16 small = vgt(splat(0.625f), (v16)((i16) y & ~(i16) splat(-0.0f)));
   return (v16)(((i16) p & small) | ((i16) big & ~small));
 }
 
