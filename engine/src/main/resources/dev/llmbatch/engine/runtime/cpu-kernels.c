@@ -200,8 +200,9 @@ static inline v16 splat(float x) {
 /* a > b and a >= b lane by lane (all ones or 0, false where either is NaN), and the larger of a
  * and b (b where they tie or either is NaN). Without AVX-512, GCC lowers a 16-lane float compare
  * to 16 scalar compares and branches (objdump: vcomiss, cmov, vpinsrd a lane), so with AVX2 these
- * run as two 8-lane instructions each: softmax, SiLU and GELU spent more time in those branches
- * than in their arithmetic (docs/benchmarks.md, session 26). */
+ * run as two 8-lane instructions each: perf had put 15% of decode attention's time on vmax alone,
+ * and 12 layers of it at 32 rows ran 3.8–4.0 instead of 4.2–4.4 ms (docs/benchmarks.md, session
+ * 26). */
 #if !defined(__AVX512F__) && defined(__AVX2__)
 union v16_halves {
   v16 v;
