@@ -2003,7 +2003,8 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
     /* in registers: GCC otherwise folded a float32 row's loads into each row's FMAs, 12 loads a \
      * k row instead of 3, and the 4-row kernel ran 17% slower */                               \
     __asm__("" : "+x"(b0), "+x"(b1), "+x"(b2));                                                   \
-    const char *ahead = (const char *) (b + PF_ROWS * STEP) + (SPLIT ? 0 : H * (STEP * sizeof(T) / 2)); \
+    const char *ahead = (const char *) (b + PF_ROWS * STEP)                                       \
+                        + (SPLIT ? 0 : H * (STEP * sizeof(T) / 2));                              \
     _mm_prefetch(ahead, _MM_HINT_T0);                                                             \
     if (!SPLIT || sizeof(T) == 4) _mm_prefetch(ahead + 64, _MM_HINT_T0);                          \
     if (H == 0 || SPLIT) {                                                                        \
