@@ -1757,16 +1757,14 @@ JNIEXPORT void JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gatedMul(
  *
  * Built with AVX2, FMA and F16C but no AVX-512 (HAVE_GEMM 256), the same panels and tiles run on
  * 4-row blocks of 24 columns (half a panel: 12 accumulators of the 16 registers), each y the same
- * FMA chain as AVX-512's (bias, then k in order), so the same bits; a float32 or float16 panel
- * there is stored as its two 24-column halves, one after the other (gemm_split), so that each
- * half's pass reads only its own lines (10–24% faster at 8–32 rows); one or two rows take all 48
- * columns at once (6 or 12 accumulators: a half's 3 FMA chains a row could not cover the FMA
- * latency). A bfloat16 panel there holds a k row's 48 values as three words of 8 lanes, columns
- * 16q + l and 16q + 8 + l in lane l's halves, one load widened by a shift and by a mask into two
- * vectors in the same kernels: at 32 rows a 100M model's GEMMs ran 1.4× as fast as over the
- * pair layout this replaced (row k and k + 1 in one lane's halves, widened 2 rows × 48 columns at
- * a time), and 1.13× as fast as with each value zero-extended and shifted (vpmovzxwd, vpslld:
- * a vector ALU operation more a vector; docs/benchmarks.md, session 25).
+ * FMA chain as AVX-512's (bias, then k in order), so the same bits. A panel there is stored as
+ * its two 24-column halves, one after the other (gemm_split), so that each half's pass reads only
+ * its own lines (10–24% faster at 8–32 rows than 48-value rows); one or two rows take all 48
+ * columns at once, from both halves (6 or 12 accumulators: a half's 3 FMA chains a row could not
+ * cover the FMA latency). A bfloat16 half holds each pair of k rows as three words of 8 lanes
+ * (bf16_pair_columns), one load widened by a shift and by a mask into two vectors: a vector ALU
+ * operation a vector, as float16's vcvtph2ps (with each value zero-extended and shifted,
+ * vpmovzxwd and vpslld, the products ran 1.13× slower; docs/benchmarks.md, session 25).
  *
  * A weight whose every value is a bfloat16 (the low 16 bits of each float zero: a BF16
  * checkpoint's weights, widened on load) is packed as those 16 bits, half the bytes, and widened
@@ -1991,65 +1989,76 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
   return init == 1 ? b : _mm256_add_ps(b, load8((init ? r : c) + i * ldc + 8 * g, mask[g]));
 }
 
-/* GEMM2_KERNEL_ROWS's k loop over columns 24H.. (H constant, so the vectors VEC widens are: a
- * bfloat16 half takes its three from two words, in another pattern in each half). SPLIT: the
- * panel holds each half's k rows apart (24 values a row) and b walks half H's; each half spreads
- * its own share of the fetch ahead into L2 over its k rows. Otherwise b walks the 48-value rows
- * and the first half spreads all of it. */
-#define GEMM2_HALF_LOOP(R, T, VEC, H, SPLIT)                                                      \
-  for (int kk = 0; kk < kc; kk++) {                                                               \
-    __m256 b0 = VEC(b, SPLIT ? 0 : 3 * H), b1 = VEC(b, SPLIT ? 1 : 3 * H + 1),                    \
-           b2 = VEC(b, SPLIT ? 2 : 3 * H + 2);                                                    \
-    /* in registers: GCC otherwise folded a float32 row's loads into each row's FMAs, 12 loads a \
-     * k row instead of 3, and the 4-row kernel ran 17% slower */                               \
-    __asm__("" : "+x"(b0), "+x"(b1), "+x"(b2));                                                   \
-    const char *ahead = (const char *) (b + PF_ROWS * STEP)                                       \
-                        + (SPLIT ? 0 : H * (STEP * sizeof(T) / 2));                              \
+/* Columns 8g..8g + 7 (g < 3) of row q (0, 1) of a k-row pair in a half of AVX2's bfloat16 panel,
+ * p the pair's three 8-lane words of 32 bits (gemm_split): word q holds row q's columns l (low
+ * half) and 8 + l (high half) in lane l, word 2 column 16 + l of row 0 (low) and row 1 (high); a
+ * low half is widened by a shift, a high half by a mask. */
+static const uint32_t bf16_high[8] __attribute__((aligned(32))) = {
+    0xFFFF0000u, 0xFFFF0000u, 0xFFFF0000u, 0xFFFF0000u,
+    0xFFFF0000u, 0xFFFF0000u, 0xFFFF0000u, 0xFFFF0000u};
+static inline __attribute__((always_inline)) __m256 bf16_pair_columns(const uint16_t *p, int g,
+                                                                      int q) {
+  __m256i w = _mm256_load_si256((const __m256i *) p + (g < 2 ? q : 2));
+  if (g == 1 || (g == 2 && q == 1)) {
+    /* the mask read by the and itself: held in a register (GCC hoists it out of the k loop) it
+     * is a 17th, and the kernels around it spill accumulators */
+    __asm__("vpand %1, %0, %0" : "+x"(w) : "m"(bf16_high));
+    return _mm256_castsi256_ps(w);
+  }
+  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+/* Columns 8g..8g + 7 of row q of a step of a split panel's half (ROWS k rows, STEP values) */
+#define VEC2_F32(p, g, q) _mm256_load_ps((p) + 8 * (g))
+#define VEC2_F16(p, g, q) _mm256_cvtph_ps(_mm_load_si128((const __m128i *) ((p) + 8 * (g))))
+#define VEC2_BF16(p, g, q) bf16_pair_columns(p, g, q)
+
+/* A kernel's k loop over one half of a split panel, b walking its rows: ROWS k rows a step (2 for
+ * bfloat16's row pairs), each step STEP values, row q's columns 8g.. read by VEC(b, g, q). The
+ * half's share of the fetch ahead into L2, pf_lines lines from pf, is spread over its k rows. */
+#define GEMM2_HALF_LOOP(R, T, VEC, ROWS)                                                          \
+  for (int kk = 0; kk < kc; kk += ROWS) {                                                         \
+    enum { STEP = ROWS * (NR / 2) };                                                              \
+    const char *ahead = (const char *) (b + PF_ROWS / ROWS * STEP);                               \
     _mm_prefetch(ahead, _MM_HINT_T0);                                                             \
-    if (!SPLIT || sizeof(T) == 4) _mm_prefetch(ahead + 64, _MM_HINT_T0);                          \
-    if (H == 0 || SPLIT) {                                                                        \
-      for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {                     \
-        _mm_prefetch(pf, _MM_HINT_T1);                                                            \
-      }                                                                                           \
+    if (STEP * sizeof(T) > 64) _mm_prefetch(ahead + 64, _MM_HINT_T0);                             \
+    for (pf_acc += ROWS * pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {                \
+      _mm_prefetch(pf, _MM_HINT_T1);                                                              \
     }                                                                                             \
-    for (int i = 0; i < R; i++) {                                                                 \
-      __m256 ai = _mm256_broadcast_ss(a + i * lda + kk);                                          \
-      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);                                             \
-      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);                                             \
-      acc[i][2] = _mm256_fmadd_ps(ai, b2, acc[i][2]);                                             \
+    for (int q = 0; q < ROWS; q++) {                                                              \
+      __m256 b0 = VEC(b, 0, q), b1 = VEC(b, 1, q), b2 = VEC(b, 2, q);                             \
+      /* in registers: GCC otherwise folded a float32 row's loads into each row's FMAs, 12      \
+       * loads a k row instead of 3, and the 4-row kernel ran 17% slower */                     \
+      __asm__("" : "+x"(b0), "+x"(b1), "+x"(b2));                                                 \
+      for (int i = 0; i < R; i++) {                                                               \
+        __m256 ai = _mm256_broadcast_ss(a + i * lda + kk + q);                                    \
+        acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);                                           \
+        acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);                                           \
+        acc[i][2] = _mm256_fmadd_ps(ai, b2, acc[i][2]);                                           \
+      }                                                                                           \
     }                                                                                             \
     b += STEP;                                                                                    \
   }
-/* The AVX2 kernel, c[R × 48] = init + a[R × kc] · b[kc × 48] over a panel of 48 values a k row
- * (float32, float16, or AVX2's bfloat16), VEC(row, g) widening a row's columns 8g..8g + 7: one
- * 24-column half after the other, each R × 3 accumulators. SPLIT (float32, float16): the panel
- * is split into its halves, half 1's rows `half` values after half 0's (gemm_split), and each
- * half has its own fetch ahead, pf_lines lines from pf and from pf + half values. The products
- * are the AVX-512 kernel's bit for bit (each y is bias (+ r), then one FMA per k in order). */
-#define GEMM2_KERNEL_ROWS(NAME, R, T, VEC, SPLIT)                                                 \
+/* The AVX2 kernel, c[R × 48] = init + a[R × kc] · b[kc × 48] over a split panel (gemm_split: its
+ * 24-column halves one after the other, half 1's rows `half` values after half 0's) of values of
+ * type T, ROWS k rows a step: one half after the other, each R × 3 accumulators, each half with
+ * its own fetch ahead (pf_lines lines from pf, and from pf + half values). The products are the
+ * AVX-512 kernel's bit for bit (each y is bias (+ r), then one FMA per k in order). */
+#define GEMM2_KERNEL_ROWS(NAME, R, T, VEC, ROWS)                                                  \
   static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
                    const gemm_mask_t *mask, int init, const float *bias, const float *r,          \
                    const char *pf, long pf_lines, long half) {                                    \
-    enum { STEP = SPLIT ? NR / 2 : NR }; /* values from one k row to the next */                 \
     int halves = _mm256_testz_si256(mask[3], mask[3]) ? 1 : 2; /* columns 24.. exist */          \
     const char *pf0 = pf;                                                                         \
-    long pf_acc = 0;                                                                              \
     for (int h = 0; h < halves; h++) {                                                            \
-      const T *b = (const T *) panel + (SPLIT ? h * half : 0);                                    \
-      if (SPLIT) {                                                                                \
-        pf = pf0 == NULL ? NULL : pf0 + h * half * (long) sizeof(T);                              \
-        pf_acc = 0;                                                                               \
-      }                                                                                           \
+      const T *b = (const T *) panel + h * half;                                                  \
+      long pf_acc = 0;                                                                            \
+      pf = pf0 == NULL ? NULL : pf0 + h * half * (long) sizeof(T);                                \
       __m256 acc[R][3];                                                                           \
       for (int i = 0; i < R; i++) {                                                               \
         for (int j = 0; j < 3; j++) acc[i][j] = gemm2_start(mask, 3 * h + j, init, bias, r, c, i, \
                                                             ldc);                                 \
       }                                                                                           \
-      if (h == 0) {                                                                               \
-        GEMM2_HALF_LOOP(R, T, VEC, 0, SPLIT)                                                      \
-      } else {                                                                                    \
-        GEMM2_HALF_LOOP(R, T, VEC, 1, SPLIT)                                                      \
-      }                                                                                           \
+      GEMM2_HALF_LOOP(R, T, VEC, ROWS)                                                            \
       for (int i = 0; i < R; i++) {                                                               \
         for (int j = 0; j < 3; j++) {                                                             \
           store8(c + i * ldc + 8 * (3 * h + j), mask[3 * h + j], acc[i][j]);                     \
@@ -2057,36 +2066,37 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
       }                                                                                           \
     }                                                                                             \
   }
-/* The same for R ≤ 2 rows over all 48 columns at once (R × 6 accumulators): a half at a time
- * gives a row 3 FMA chains, too few to cover their latency. (With two rows GCC keeps a copy of
- * the 12 accumulators on the stack, stored every k row; two rows are memory-bound, and this still
- * ran them faster than the half kernel: a 100M step of GEMMs 14–15 against 16–18 ms.) A split
- * panel is read as two streams, one a half. */
-#define GEMM2_KERNEL_WIDE(NAME, R, T, VEC, SPLIT)                                                 \
+/* The same for R ≤ 2 rows over all 48 columns at once (R × 6 accumulators), the two halves read
+ * as two streams: a half at a time gives a row 3 FMA chains, too few to cover their latency.
+ * (With two rows GCC keeps a copy of the 12 accumulators on the stack, stored every k row; two
+ * rows are memory-bound, and this still ran them faster than the half kernel: a 100M step of
+ * GEMMs 14–15 against 16–18 ms.) */
+#define GEMM2_KERNEL_WIDE(NAME, R, T, VEC, ROWS)                                                  \
   static void NAME(int kc, const float *a, long lda, const void *panel, float *c, long ldc,       \
                    const gemm_mask_t *mask, int init, const float *bias, const float *r,          \
                    const char *pf, long pf_lines, long half) {                                    \
-    enum { STEP = SPLIT ? NR / 2 : NR };                                                          \
-    long pf_acc = 0, other = SPLIT ? half : 0;                                                    \
+    enum { STEP = ROWS * (NR / 2) };                                                              \
+    long pf_acc = 0;                                                                              \
     const T *b = (const T *) panel;                                                               \
     __m256 acc[R][6];                                                                             \
     for (int i = 0; i < R; i++) {                                                                 \
       for (int g = 0; g < 6; g++) acc[i][g] = gemm2_start(mask, g, init, bias, r, c, i, ldc);     \
     }                                                                                             \
-    for (int kk = 0; kk < kc; kk++) {                                                             \
-      for (unsigned l = 0; l < STEP * sizeof(T); l += 64) { /* the row PF_ROWS ahead */           \
-        _mm_prefetch((const char *) (b + PF_ROWS * STEP) + l, _MM_HINT_T0);                       \
-        if (SPLIT) _mm_prefetch((const char *) (b + other + PF_ROWS * STEP) + l, _MM_HINT_T0);    \
+    for (int kk = 0; kk < kc; kk += ROWS) {                                                       \
+      for (unsigned l = 0; l < STEP * sizeof(T); l += 64) { /* the rows PF_ROWS ahead */          \
+        _mm_prefetch((const char *) (b + PF_ROWS / ROWS * STEP) + l, _MM_HINT_T0);                \
+        _mm_prefetch((const char *) (b + half + PF_ROWS / ROWS * STEP) + l, _MM_HINT_T0);         \
       }                                                                                           \
-      for (pf_acc += pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {                     \
+      for (pf_acc += ROWS * pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {              \
         _mm_prefetch(pf, _MM_HINT_T1);                                                            \
-        if (SPLIT) _mm_prefetch(pf + other * (long) sizeof(T), _MM_HINT_T1);                      \
+        _mm_prefetch(pf + half * (long) sizeof(T), _MM_HINT_T1);                                  \
       }                                                                                           \
-      for (int i = 0; i < R; i++) {                                                               \
-        __m256 ai = _mm256_broadcast_ss(a + i * lda + kk);                                        \
-        for (int g = 0; g < 6; g++) {                                                             \
-          acc[i][g] = _mm256_fmadd_ps(ai, SPLIT ? VEC(b + g / 3 * other, g % 3) : VEC(b, g),      \
-                                      acc[i][g]);                                                 \
+      for (int q = 0; q < ROWS; q++) {                                                            \
+        for (int i = 0; i < R; i++) {                                                             \
+          __m256 ai = _mm256_broadcast_ss(a + i * lda + kk + q);                                  \
+          for (int g = 0; g < 6; g++) {                                                           \
+            acc[i][g] = _mm256_fmadd_ps(ai, VEC(b + g / 3 * half, g % 3, q), acc[i][g]);          \
+          }                                                                                       \
         }                                                                                         \
       }                                                                                           \
       b += STEP;                                                                                  \
@@ -2095,30 +2105,84 @@ static inline __attribute__((always_inline)) __m256 gemm2_start(const gemm_mask_
       for (int g = 0; g < 6; g++) store8(c + i * ldc + 8 * g, mask[g], acc[i][g]);               \
     }                                                                                             \
   }
-#define VEC2_F32(p, g) _mm256_load_ps((p) + 8 * (g))
-#define VEC2_F16(p, g) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((p) + 8 * (g))))
-#define VEC2_BF16(p, g) bf16_columns(p, g)
 
-/* Columns 8g..8g + 7 of a k row of AVX2's bfloat16 panel: 48 values a row as three 8-lane words
- * of 32 bits, word q holding columns 16q + l (low half) and 16q + 8 + l (high half) in lane l, so
- * one load serves two vectors, one widened by a shift, the other by a mask (half_slot). */
-static inline __attribute__((always_inline)) __m256 bf16_columns(const uint16_t *row, int g) {
-  __m256i w = _mm256_load_si256((const __m256i *) (row + 16 * (g / 2)));
-  return _mm256_castsi256_ps(g % 2 == 0 ? _mm256_slli_epi32(w, 16)
-                                        : _mm256_and_si256(w, _mm256_set1_epi32((int) 0xFFFF0000)));
+/* The bfloat16 4-row kernel: GEMM2_KERNEL_ROWS's, with each k-row pair's widening and FMAs
+ * written out in assembly. In C, GCC kept 2–12 of the 12 accumulators on the stack in every form
+ * tried (a compiler barrier between the pair's rows, the second row's loads made to wait on the
+ * first's FMAs, the accumulators pinned), 2.2–3.7× slower; here they stay in 12 registers
+ * (scalars, not an array, which GCC stored back after each asm), ymm0–3 hold a row's three
+ * vectors and the broadcast. */
+#define GEMM2_BF16_ROW(WORD, AT)                                                                  \
+  "vmovdqa " WORD "(%[b]), %%ymm0\n\t"                                                            \
+  "vpand %[mask], %%ymm0, %%ymm1\n\t"                                                             \
+  "vpslld $16, %%ymm0, %%ymm0\n\t"                                                                \
+  "vmovdqa 64(%[b]), %%ymm2\n\t"
+#define GEMM2_BF16_FMAS(AT)                                                                       \
+  "vbroadcastss " AT "(%[a0]), %%ymm3\n\t"                                                        \
+  "vfmadd231ps %%ymm0, %%ymm3, %[c00]\n\t"                                                        \
+  "vfmadd231ps %%ymm1, %%ymm3, %[c01]\n\t"                                                        \
+  "vfmadd231ps %%ymm2, %%ymm3, %[c02]\n\t"                                                        \
+  "vbroadcastss " AT "(%[a0],%[lda]), %%ymm3\n\t"                                                 \
+  "vfmadd231ps %%ymm0, %%ymm3, %[c10]\n\t"                                                        \
+  "vfmadd231ps %%ymm1, %%ymm3, %[c11]\n\t"                                                        \
+  "vfmadd231ps %%ymm2, %%ymm3, %[c12]\n\t"                                                        \
+  "vbroadcastss " AT "(%[a0],%[lda],2), %%ymm3\n\t"                                               \
+  "vfmadd231ps %%ymm0, %%ymm3, %[c20]\n\t"                                                        \
+  "vfmadd231ps %%ymm1, %%ymm3, %[c21]\n\t"                                                        \
+  "vfmadd231ps %%ymm2, %%ymm3, %[c22]\n\t"                                                        \
+  "vbroadcastss " AT "(%[a3]), %%ymm3\n\t"                                                        \
+  "vfmadd231ps %%ymm0, %%ymm3, %[c30]\n\t"                                                        \
+  "vfmadd231ps %%ymm1, %%ymm3, %[c31]\n\t"                                                        \
+  "vfmadd231ps %%ymm2, %%ymm3, %[c32]\n\t"
+static void gemm_kernel_bf16_4(int kc, const float *a, long lda, const void *panel, float *c,
+                               long ldc, const gemm_mask_t *mask, int init, const float *bias,
+                               const float *r, const char *pf, long pf_lines, long half) {
+  int halves = _mm256_testz_si256(mask[3], mask[3]) ? 1 : 2; /* columns 24.. exist */
+  const char *pf0 = pf;
+  for (int h = 0; h < halves; h++) {
+    const uint16_t *b = (const uint16_t *) panel + h * half;
+    long pf_acc = 0;
+    pf = pf0 == NULL ? NULL : pf0 + h * half * (long) sizeof(uint16_t);
+#define START(i, j) gemm2_start(mask, 3 * h + (j), init, bias, r, c, i, ldc)
+    __m256 c00 = START(0, 0), c01 = START(0, 1), c02 = START(0, 2);
+    __m256 c10 = START(1, 0), c11 = START(1, 1), c12 = START(1, 2);
+    __m256 c20 = START(2, 0), c21 = START(2, 1), c22 = START(2, 2);
+    __m256 c30 = START(3, 0), c31 = START(3, 1), c32 = START(3, 2);
+#undef START
+    const float *a0 = a, *a3 = a + 3 * lda;
+    long lda_bytes = lda * (long) sizeof(float);
+    for (int kk = 0; kk < kc; kk += 2, a0 += 2, a3 += 2, b += NR) {
+      const char *ahead = (const char *) (b + PF_ROWS / 2 * NR);
+      _mm_prefetch(ahead, _MM_HINT_T0);
+      _mm_prefetch(ahead + 64, _MM_HINT_T0);
+      for (pf_acc += 2 * pf_lines; pf_acc >= kc; pf_acc -= kc, pf += PF_STRIDE) {
+        _mm_prefetch(pf, _MM_HINT_T1);
+      }
+      __asm__(GEMM2_BF16_ROW("0", "0") "vpslld $16, %%ymm2, %%ymm2\n\t" GEMM2_BF16_FMAS("0")
+              GEMM2_BF16_ROW("32", "4") "vpand %[mask], %%ymm2, %%ymm2\n\t" GEMM2_BF16_FMAS("4")
+              : [c00] "+x"(c00), [c01] "+x"(c01), [c02] "+x"(c02), [c10] "+x"(c10),
+                [c11] "+x"(c11), [c12] "+x"(c12), [c20] "+x"(c20), [c21] "+x"(c21),
+                [c22] "+x"(c22), [c30] "+x"(c30), [c31] "+x"(c31), [c32] "+x"(c32)
+              : [b] "r"(b), [a0] "r"(a0), [a3] "r"(a3), [lda] "r"(lda_bytes),
+                [mask] "m"(bf16_high)
+              : "xmm0", "xmm1", "xmm2", "xmm3");
+    }
+    __m256 acc[4][3] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32}};
+    for (int i = 0; i < 4; i++) {
+      for (int j = 0; j < 3; j++) store8(c + i * ldc + 8 * (3 * h + j), mask[3 * h + j], acc[i][j]);
+    }
+  }
 }
 
 #define GEMM2_KERNEL(R) GEMM2_KERNEL_ROWS(gemm_kernel_##R, R, float, VEC2_F32, 1)
 #define GEMM2_KERNEL_F16(R) GEMM2_KERNEL_ROWS(gemm_kernel_f16_##R, R, uint16_t, VEC2_F16, 1)
-#define GEMM2_KERNEL_BF16(R) GEMM2_KERNEL_ROWS(gemm_kernel_bf16_##R, R, uint16_t, VEC2_BF16, 0)
 GEMM2_KERNEL_WIDE(gemm_kernel_1, 1, float, VEC2_F32, 1)
 GEMM2_KERNEL_WIDE(gemm_kernel_2, 2, float, VEC2_F32, 1)
 GEMM2_KERNEL(3)
 GEMM2_KERNEL(4)
-GEMM2_KERNEL_WIDE(gemm_kernel_bf16_1, 1, uint16_t, VEC2_BF16, 0)
-GEMM2_KERNEL_WIDE(gemm_kernel_bf16_2, 2, uint16_t, VEC2_BF16, 0)
-GEMM2_KERNEL_BF16(3)
-GEMM2_KERNEL_BF16(4)
+GEMM2_KERNEL_WIDE(gemm_kernel_bf16_1, 1, uint16_t, VEC2_BF16, 2)
+GEMM2_KERNEL_WIDE(gemm_kernel_bf16_2, 2, uint16_t, VEC2_BF16, 2)
+GEMM2_KERNEL_ROWS(gemm_kernel_bf16_3, 3, uint16_t, VEC2_BF16, 2)
 GEMM2_KERNEL_WIDE(gemm_kernel_f16_1, 1, uint16_t, VEC2_F16, 1)
 GEMM2_KERNEL_WIDE(gemm_kernel_f16_2, 2, uint16_t, VEC2_F16, 1)
 GEMM2_KERNEL_F16(3)
@@ -2176,31 +2240,26 @@ static inline int gemm_panels(int n, int split) {
 /* Bytes of one k row of a panel, and of a whole panel. */
 static inline long gemm_row_bytes(int layout) { return layout == PACKED_F32 ? NR * 4 : NR * 2; }
 
-/* Whether a layout's panels hold 48 16-bit values a k row: float16, and with AVX2 bfloat16 (with
- * AVX-512 it pairs k rows); and where column j (0..47) sits among them: in order, or for AVX2's
- * bfloat16 column pairs (bf16_columns) 16q + l at 16q + 2l and 16q + 8 + l at 16q + 2l + 1. */
-static inline int half_rows(int layout) {
-  return layout == PACKED_F16 || (HAVE_GEMM == 256 && layout == PACKED_BF16);
-}
-static inline int half_slot(int layout, int j) {
-  return layout == PACKED_F16 ? j : 16 * (j / 16) + 2 * (j % 8) + (j % 16) / 8;
-}
+/* Whether a layout's panels are split into their 24-column halves (every AVX2 layout): all k
+ * rows of columns 0–23, then those of columns 24–47, so that the 4-row kernel, which runs one half
+ * after the other, reads each of a chunk's lines once a pass instead of a line shared by the
+ * halves twice. A half's k row is 24 values (float32, float16); bfloat16 halves hold k-row pairs
+ * as three 8-lane words of 32 bits (bf16_pair_columns), so that one load serves two vectors (a
+ * shift widens the low halves, a mask the high ones). On the AVX2 host a 100M model's step of
+ * GEMMs at 32 rows ran 36.6–36.9 ms against 40.9–41.4 (float32), at 8 rows 14.7–15.0 against
+ * 19.2–19.8 (docs/benchmarks.md, session 26). */
+static inline int gemm_split(int layout) { return HAVE_GEMM == 256 && layout != PACKED_AMX; }
 
-/* Whether a layout's panels are split into their 24-column halves (AVX2's float32 and float16):
- * all k rows of columns 0–23, 24 values a row, then those of columns 24–47, so that the 4-row
- * kernel, which runs one half after the other, reads each of a chunk's lines once a pass instead
- * of a line shared by the halves twice. On the AVX2 host a 100M model's step of GEMMs at 32 rows
- * ran 36.6–36.9 ms against 40.9–41.4 (float32), at 8 rows 14.7–15.0 against 19.2–19.8
- * (docs/benchmarks.md, session 26). */
-static inline int gemm_split(int layout) {
-  return HAVE_GEMM == 256 && (layout == PACKED_F32 || layout == PACKED_F16);
-}
-
-/* Where column j (0..47) of k row kk of a k-row panel sits, in values from the panel's start
- * (float32 and the layouts of 48 16-bit values a row). */
+/* Where column j (0..47) of k row kk of a k-row panel sits, in values from the panel's start,
+ * for every layout but AVX-512's bfloat16 and AMX's (which pair k rows their own ways). */
 static inline long panel_slot(int layout, int k, int kk, int j) {
-  if (gemm_split(layout)) return (long) (j / 24) * k * 24 + (long) kk * 24 + j % 24;
-  return (long) kk * NR + (layout == PACKED_F32 ? j : half_slot(layout, j));
+  if (!gemm_split(layout)) return (long) kk * NR + j;
+  long half = (long) (j / 24) * k * 24;
+  int col = j % 24;
+  if (layout != PACKED_BF16) return half + (long) kk * 24 + col;
+  long pair = half + (long) (kk / 2) * 48; /* words: row kk | kk + 1 columns 0–15, both 16–23 */
+  return col < 16 ? pair + 16 * (kk % 2) + 2 * (col % 8) + col / 8
+                  : pair + 32 + 2 * (col - 16) + kk % 2;
 }
 static inline int amx_depth(int k) { return (k + 31) / 32 * 32; } /* k padded for tile loads */
 static inline long gemm_panel_bytes(int layout, int k) {
@@ -2614,7 +2673,7 @@ static void gemm_pack_worker(void *arg) {
       }
       continue;
     }
-    if (half_rows(jb->layout)) { /* 48 a k row, column j at panel_slot */
+    if (jb->layout == PACKED_F16 || gemm_split(jb->layout)) { /* column j at panel_slot */
       uint16_t *dst = (uint16_t *) panel;
       int f16 = jb->layout == PACKED_F16;
       for (int j = 0; j < NR; j++) {
@@ -2802,7 +2861,7 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
       }
       continue;
     }
-    if (half_rows(h->layout)) {
+    if (h->layout == PACKED_F16 || gemm_split(h->layout)) {
       const uint16_t *src = (const uint16_t *) panel;
       for (int kk = 0; kk < k; kk++) {
         uint16_t v = src[panel_slot(h->layout, k, kk, col)];
