@@ -2165,7 +2165,7 @@ static void gemm_kernel_bf16_4(int kc, const float *a, long lda, const void *pan
                 [c22] "+x"(c22), [c30] "+x"(c30), [c31] "+x"(c31), [c32] "+x"(c32)
               : [b] "r"(b), [a0] "r"(a0), [a3] "r"(a3), [lda] "r"(lda_bytes),
                 [mask] "m"(bf16_high)
-              : "xmm0", "xmm1", "xmm2", "xmm3");
+              : "xmm0", "xmm1", "xmm2", "xmm3", "memory"); /* it reads b's and a's rows */
     }
     __m256 acc[4][3] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32}};
     for (int i = 0; i < 4; i++) {
