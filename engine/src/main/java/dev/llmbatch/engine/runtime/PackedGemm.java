@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  *       it measured 1.4–1.6× oneMKL's packed sgemm at 8–64 rows (32 rows: 18.4 against 26.5
  *       ms), par at one row, and par with oneMKL's sgemm at thousands of rows. Where the CPU has
  *       AVX2, FMA and F16C but not AVX-512 (AMD Zen 2/3, Intel Haswell to Alder Lake): the same
- *       48-column panels (float32 and float16 ones stored as their two 24-column halves, one
- *       after the other) in 4 × 24 blocks, the same products bit for bit. On a 2-vCPU Zen 3 EPYC a 100M
+ *       48-column panels (stored as their two 24-column halves, one after the other) in 4 × 24
+ *       blocks, the same products bit for bit. On a 2-vCPU Zen 3 EPYC a 100M
  *       model's 32-row decode step took 66–68 ms against oneMKL's 81 ms, 1 and 8 rows par, and
  *       its BF16 checkpoint's batch-1 step 9.2 ms against 21.4 (its weights held in 16 bits);</li>
  *   <li>oneMKL's {@code cblas_sgemm_pack} / {@code cblas_sgemm_compute}, which libtorch exports
