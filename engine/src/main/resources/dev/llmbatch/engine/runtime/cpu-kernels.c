@@ -2637,6 +2637,29 @@ static inline uint32_t float_bits(float f) {
   return u;
 }
 
+/* Whether a layout's values sit at panel_slot (all but AVX-512's bfloat16 and AMX's), and one
+ * value there written (x as the layout holds it) or read back as its float. */
+static inline int gemm_slotted(int layout) {
+  return layout == PACKED_F32 || layout == PACKED_F16 || gemm_split(layout);
+}
+static inline void slot_store(int layout, char *panel, long at, float x) {
+  if (layout == PACKED_F32) {
+    ((float *) panel)[at] = x;
+  } else {
+    ((uint16_t *) panel)[at] = layout == PACKED_F16 ? _cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT)
+                                                    : (uint16_t) (float_bits(x) >> 16);
+  }
+}
+static inline float slot_load(int layout, const char *panel, long at) {
+  if (layout == PACKED_F32) return ((const float *) panel)[at];
+  uint16_t v = ((const uint16_t *) panel)[at];
+  if (layout == PACKED_F16) return _cvtsh_ss(v);
+  uint32_t bits = (uint32_t) v << 16; /* a bfloat16's float */
+  float x;
+  memcpy(&x, &bits, sizeof x);
+  return x;
+}
+
 /* The source row of column j of panel p, or −1 past the weight (zeros): panels in order, or a
  * SwiGLU weight's in gate/up pairs. */
 static inline int gemm_pack_row(const struct gemm_job *jb, int p, int j) {
@@ -2651,13 +2674,12 @@ static void gemm_pack_worker(void *arg) {
   int k = jb->k;
   for (int p; (p = __atomic_fetch_add(&jb->next, 1, __ATOMIC_RELAXED)) < jb->panels;) {
     char *panel = (char *) jb->packed + p * gemm_panel_bytes(jb->layout, k);
-    if (jb->layout == PACKED_F32) {
-      float *dst = (float *) panel;
+    if (gemm_slotted(jb->layout)) { /* the copy was zeroed: columns past n stay 0 */
       for (int j = 0; j < NR; j++) {
         int row = gemm_pack_row(jb, p, j);
         const float *src = jb->w + (long) row * k;
-        for (int kk = 0; kk < k; kk++) {
-          dst[panel_slot(jb->layout, k, kk, j)] = row >= 0 ? src[kk] : 0.0f;
+        for (int kk = 0; row >= 0 && kk < k; kk++) {
+          slot_store(jb->layout, panel, panel_slot(jb->layout, k, kk, j), src[kk]);
         }
       }
       continue;
@@ -2669,20 +2691,6 @@ static void gemm_pack_worker(void *arg) {
         const float *src = jb->w + (long) row * k;
         for (int kk = 0; row >= 0 && kk < k; kk++) {
           dst[(long) (kk / 2) * 2 * NR + 2 * j + kk % 2] = (uint16_t) (float_bits(src[kk]) >> 16);
-        }
-      }
-      continue;
-    }
-    if (jb->layout == PACKED_F16 || gemm_split(jb->layout)) { /* column j at panel_slot */
-      uint16_t *dst = (uint16_t *) panel;
-      int f16 = jb->layout == PACKED_F16;
-      for (int j = 0; j < NR; j++) {
-        int row = gemm_pack_row(jb, p, j);
-        const float *src = jb->w + (long) row * k;
-        for (int kk = 0; row >= 0 && kk < k; kk++) {
-          dst[panel_slot(jb->layout, k, kk, j)] =
-              f16 ? _cvtss_sh(src[kk], _MM_FROUND_TO_NEAREST_INT)
-                  : (uint16_t) (float_bits(src[kk]) >> 16);
         }
       }
       continue;
@@ -2848,9 +2856,10 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
     int p = (int) (id[r] / NR), col = (int) (id[r] % NR);
     const char *panel = panels + p * gemm_panel_bytes(h->layout, k);
     float *row = y + (long) r * k;
-    if (h->layout == PACKED_F32) {
-      const float *src = (const float *) panel;
-      for (int kk = 0; kk < k; kk++) row[kk] = src[panel_slot(h->layout, k, kk, col)];
+    if (gemm_slotted(h->layout)) {
+      for (int kk = 0; kk < k; kk++) {
+        row[kk] = slot_load(h->layout, panel, panel_slot(h->layout, k, kk, col));
+      }
       continue;
     }
     if (h->layout == PACKED_AMX) {
@@ -2858,19 +2867,6 @@ JNIEXPORT jint JNICALL Java_dev_llmbatch_engine_runtime_CpuKernels_gemmRows(
       for (int kk = 0; kk < k; kk++) {
         uint32_t bits = (uint32_t) src[(long) (kk / 2) * 2 * NR + kk % 2] << 16;
         memcpy(row + kk, &bits, sizeof bits);
-      }
-      continue;
-    }
-    if (h->layout == PACKED_F16 || gemm_split(h->layout)) {
-      const uint16_t *src = (const uint16_t *) panel;
-      for (int kk = 0; kk < k; kk++) {
-        uint16_t v = src[panel_slot(h->layout, k, kk, col)];
-        uint32_t bits = (uint32_t) v << 16; /* a bfloat16's float */
-        if (h->layout == PACKED_F16) {
-          row[kk] = _cvtsh_ss(v);
-        } else {
-          memcpy(row + kk, &bits, sizeof bits);
-        }
       }
       continue;
     }
